@@ -1,0 +1,126 @@
+// The signalling wire protocol v1 (shared/PROTOCOL.md) as schemas: the Worker parses every client
+// frame with these, the client core parses every server frame with them. Types are inferred from the
+// schemas so that the code and the wire cannot drift apart.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Size limits of PROTOCOL.md, in decoded bytes. */
+export const LIMITS = {
+  announcementBytes: 1024,
+  payloadBytes: 64 * 1024,
+  sendItems: 1000,
+} as const;
+
+/** Room and participant ids: 22 base64url characters, i.e. 16 bytes. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Decoded length of unpadded base64url text, or -1 when the text cannot be base64url. */
+export function decodedLength(text: string): number {
+  if (text.length % 4 === 1 || !BASE64URL.test(text)) return -1;
+  return Math.floor((text.length * 3) / 4);
+}
+
+export const Id = z.string().regex(ID_PATTERN, "must be 22 base64url characters (16 bytes)");
+/** Opaque bytes as unpadded base64url; size limits are checked separately so they get their own code. */
+export const Opaque = z
+  .string()
+  .min(1, "must not be empty")
+  .refine((text) => decodedLength(text) >= 0, "must be unpadded base64url");
+
+// ---- client to server ----
+
+export const JoinMessage = z.object({
+  type: z.literal("join"),
+  v: z.number(),
+  participantId: Id,
+  announcement: Opaque,
+});
+export const SendMessage = z.object({
+  type: z.literal("send"),
+  messages: z.array(z.object({ to: Id, payload: Opaque })).min(1, "must not be empty"),
+});
+export const BroadcastRequest = z.object({ type: z.literal("broadcast"), payload: Opaque });
+export const TokenRequest = z.object({ type: z.literal("token") });
+export const LeaveRequest = z.object({ type: z.literal("leave") });
+
+export const ClientMessage = z.discriminatedUnion("type", [
+  JoinMessage,
+  SendMessage,
+  BroadcastRequest,
+  TokenRequest,
+  LeaveRequest,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ClientMessageType = ClientMessage["type"];
+
+// ---- server to client ----
+
+export const Member = z.object({
+  participantId: Id,
+  seq: z.number().int().nonnegative(),
+  announcement: Opaque,
+});
+export type Member = z.infer<typeof Member>;
+
+export const LiveKitGrant = z.object({ url: z.string(), token: z.string() });
+export type LiveKitGrant = z.infer<typeof LiveKitGrant>;
+
+export const ERROR_CODES = [
+  "bad_message",
+  "unsupported_version",
+  "not_joined",
+  "already_joined",
+  "duplicate_participant",
+  "room_full",
+  "payload_too_large",
+  "unknown_recipient",
+  "rate_limited",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** WebSocket close codes of PROTOCOL.md, by the error that causes them. */
+export const CLOSE_CODES = {
+  unsupported_version: 4400,
+  persistent_abuse: 4408,
+  duplicate_participant: 4409,
+  room_full: 4429,
+} as const;
+
+export const WelcomeMessage = z.object({
+  type: z.literal("welcome"),
+  v: z.literal(PROTOCOL_VERSION),
+  self: z.object({ participantId: Id, seq: z.number().int().nonnegative() }),
+  members: z.array(Member),
+  livekit: LiveKitGrant,
+});
+export const MemberJoinedMessage = z.object({ type: z.literal("member-joined"), member: Member });
+export const MemberLeftMessage = z.object({
+  type: z.literal("member-left"),
+  participantId: Id,
+  seq: z.number().int().nonnegative(),
+});
+export const UnicastMessage = z.object({ type: z.literal("message"), from: Id, payload: Opaque });
+export const BroadcastMessage = z.object({
+  type: z.literal("broadcast"),
+  from: Id,
+  payload: Opaque,
+});
+export const TokenMessage = z.object({ type: z.literal("token"), livekit: LiveKitGrant });
+export const ErrorMessage = z.object({
+  type: z.literal("error"),
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+});
+
+export const ServerMessage = z.discriminatedUnion("type", [
+  WelcomeMessage,
+  MemberJoinedMessage,
+  MemberLeftMessage,
+  UnicastMessage,
+  BroadcastMessage,
+  TokenMessage,
+  ErrorMessage,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
