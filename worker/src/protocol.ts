@@ -10,6 +10,12 @@ export const LIMITS = {
   announcementBytes: 1024,
   payloadBytes: 64 * 1024,
   sendItems: 1000,
+  /**
+   * Largest client frame the Worker reads, in UTF-8 bytes (an addition to PROTOCOL.md: larger frames
+   * get `payload_too_large`). Fits a 64 KiB broadcast and a rekey `send` to a full room many times
+   * over, and stays below the runtime's own WebSocket message cap so the error can still be sent.
+   */
+  frameBytes: 1024 * 1024,
 } as const;
 
 /** Room and participant ids: 22 base64url characters, i.e. 16 bytes. */

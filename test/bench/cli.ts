@@ -1,0 +1,60 @@
+// Command-line flags of `npm run bench`. Unknown flags are an error, not silently ignored, so a typo
+// never produces a benchmark of something other than what was asked for.
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Extra copy of the JSON results. */
+  jsonFile: string | null;
+  /** Where latest.json, README-table.md and lockout.svg go. */
+  outDir: string;
+  media: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR] [--no-media]
+  --quick      reduced set (smaller rooms, fewer samples, short churn), under 2 minutes
+  --json FILE  also write the JSON results to FILE
+  --out DIR    directory for latest.json, README-table.md and lockout.svg
+               (default: test/bench/results, or bench-results/ with --quick)
+  --no-media   skip the Chromium + LiveKit media part`;
+
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  let quick = false;
+  let jsonFile: string | null = null;
+  let outDir: string | null = null;
+  let media = true;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith("--")) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    switch (arg) {
+      case "--quick":
+        quick = true;
+        break;
+      case "--json":
+        jsonFile = value();
+        break;
+      case "--out":
+        outDir = value();
+        break;
+      case "--no-media":
+        media = false;
+        break;
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${arg}\n${USAGE}`);
+    }
+  }
+  return {
+    quick,
+    jsonFile,
+    outDir: outDir ?? (quick ? "bench-results" : "test/bench/results"),
+    media,
+  };
+}

@@ -1,0 +1,272 @@
+// A fleet of Node clients in one call, each running the real client core (CallSession over the `ws`
+// WebSocket) against the real Worker. It records what the benchmarks measure from the core's own
+// events: when each client first held a key, when it switched to each epoch, every rotation the
+// leader began, and the envelope and broadcast counters. Key bytes are only compared in memory.
+import WebSocket from "ws";
+import {
+  type CallSecret,
+  CallSession,
+  type EnvelopeKind,
+  generateCallSecret,
+  type RotationReason,
+  type SocketConstructor,
+  systemRandom,
+} from "../../web/src/core/index";
+
+export interface FleetMember {
+  readonly session: CallSession;
+  readonly name: string;
+  /** performance.now() just before the session was created. */
+  readonly startedAt: number;
+  seq: number | undefined;
+  /** First time this client held any group key (the "key-in-hand" metric). */
+  firstKeyAt: number | undefined;
+  /** First time this client switched to each epoch. */
+  readonly switchedAt: Map<number, number>;
+  /** The epoch this client sends with now (0: no key yet). */
+  sendingEpoch: number;
+  /** The first epoch this client switched to: it must never hold a key of an earlier one. */
+  firstEpoch: number | undefined;
+  /** False while the socket is down: the core then drops every key and rejoins as a new member. */
+  connected: boolean;
+  /** Times the socket dropped after the client was admitted, with the reason the core gave. */
+  readonly drops: string[];
+  left: boolean;
+}
+
+export interface RotationRecord {
+  readonly leader: string;
+  readonly epoch: number;
+  readonly fresh: boolean;
+  readonly reason: RotationReason;
+  readonly at: number;
+}
+
+export interface CommitRecord {
+  readonly epoch: number;
+  readonly timedOut: boolean;
+  readonly at: number;
+}
+
+export type Counts = Record<EnvelopeKind | "broadcast-ratchet" | "broadcast-commit", number>;
+
+const KEY_KINDS: readonly EnvelopeKind[] = ["key-fresh", "key-ratchet-join", "key-current"];
+
+/** Envelopes that carry a group key (acknowledgements and key requests are counted apart). */
+export function keyEnvelopes(counts: Counts): number {
+  return KEY_KINDS.reduce((sum, kind) => sum + counts[kind], 0);
+}
+
+export function diffCounts(after: Counts, before: Counts): Counts {
+  const out = { ...after };
+  for (const key of Object.keys(out) as (keyof Counts)[]) out[key] = after[key] - before[key];
+  return out;
+}
+
+// `ws` satisfies the structural SocketLike the core asks for; its overloads are wider than TS can
+// match against the interface, hence the one documented cast.
+const NodeWebSocket = WebSocket as unknown as SocketConstructor;
+
+export class Fleet {
+  readonly secret: CallSecret = generateCallSecret(systemRandom);
+  private readonly all: FleetMember[] = [];
+  readonly rotations: RotationRecord[] = [];
+  readonly commits: CommitRecord[] = [];
+  private nextName = 1;
+  private readonly changeListeners = new Set<(member: FleetMember) => void>();
+
+  constructor(private readonly wsUrl: (roomId: string) => string) {}
+
+  /** Called after any member's keys, sending epoch or membership changed. */
+  onChange(listener: (member: FleetMember) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(member: FleetMember): void {
+    for (const listener of this.changeListeners) listener(member);
+  }
+
+  /** Current members (joined, not left), in join order. */
+  members(): FleetMember[] {
+    return this.all.filter((m) => !m.left);
+  }
+
+  /** Socket drops of admitted clients, by reason. */
+  drops(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.all) for (const reason of m.drops) out[reason] = (out[reason] ?? 0) + 1;
+    return out;
+  }
+
+  /** Creates a client and resolves once the room admitted it (its key may still be on the way). */
+  async join(timeoutMs = 30_000): Promise<FleetMember> {
+    const name = `bench-${this.nextName++}`;
+    const startedAt = performance.now();
+    const session = new CallSession({
+      secret: this.secret,
+      userId: `${name}-${Math.random().toString(36).slice(2)}`,
+      deviceId: "node",
+      displayName: name,
+      socketUrl: this.wsUrl,
+      WebSocket: NodeWebSocket,
+    });
+    const member: FleetMember = {
+      session,
+      name,
+      startedAt,
+      seq: undefined,
+      firstKeyAt: undefined,
+      switchedAt: new Map(),
+      sendingEpoch: 0,
+      firstEpoch: undefined,
+      connected: false,
+      drops: [],
+      left: false,
+    };
+    session.on("metric", (event) => {
+      const at = performance.now();
+      switch (event.type) {
+        case "key-in-hand":
+          member.firstKeyAt ??= at;
+          break;
+        case "switch":
+          member.sendingEpoch = event.epoch;
+          member.firstEpoch ??= event.epoch;
+          if (!member.switchedAt.has(event.epoch)) member.switchedAt.set(event.epoch, at);
+          break;
+        case "rotation":
+          this.rotations.push({
+            leader: name,
+            epoch: event.epoch,
+            fresh: event.fresh,
+            reason: event.reason,
+            at,
+          });
+          break;
+        case "commit":
+          this.commits.push({ epoch: event.epoch, timedOut: event.timedOut, at });
+          break;
+      }
+    });
+    session.on("connection", (state) => {
+      const connected = state.status === "joined";
+      if (member.connected && !connected && !member.left) {
+        member.drops.push(state.error?.code ?? state.status);
+        // A new membership follows: it starts without keys, like a joiner.
+        member.sendingEpoch = 0;
+        member.firstEpoch = undefined;
+        member.firstKeyAt = undefined;
+      }
+      member.connected = connected;
+      this.changed(member);
+    });
+    session.on("keys", () => this.changed(member));
+    session.on("sending", () => this.changed(member));
+    this.all.push(member);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        session.join(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${name} not admitted within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      member.left = true;
+      session.leave();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    member.seq = session.snapshot().roster.find((entry) => entry.self)?.seq;
+    return member;
+  }
+
+  leave(member: FleetMember): number {
+    const at = performance.now();
+    member.left = true;
+    member.session.leave();
+    this.changed(member);
+    return at;
+  }
+
+  /** The current member with the lowest join seq: the key leader (DESIGN §4). */
+  leader(): FleetMember | undefined {
+    let best: FleetMember | undefined;
+    for (const m of this.members()) {
+      if (m.seq !== undefined && (best?.seq === undefined || m.seq < best.seq)) best = m;
+    }
+    return best;
+  }
+
+  /** Envelopes and broadcasts sent by every client this fleet ever ran. */
+  counts(): Counts {
+    const counts: Counts = {
+      "key-fresh": 0,
+      "key-ratchet-join": 0,
+      "key-current": 0,
+      ack: 0,
+      "key-request": 0,
+      "broadcast-ratchet": 0,
+      "broadcast-commit": 0,
+    };
+    for (const m of this.all) {
+      const metrics = m.session.metrics();
+      for (const kind of Object.keys(metrics.envelopesSent) as EnvelopeKind[]) {
+        counts[kind] += metrics.envelopesSent[kind];
+      }
+      counts["broadcast-ratchet"] += metrics.broadcastsSent.ratchet;
+      counts["broadcast-commit"] += metrics.broadcastsSent.commit;
+    }
+    return counts;
+  }
+
+  /**
+   * True when every current member sends with the same epoch and holds the same key for it: the
+   * convergence property of the key schedule.
+   */
+  converged(): { converged: boolean; epoch: number | null } {
+    const members = this.members();
+    const first = members[0];
+    if (!first) return { converged: true, epoch: null };
+    const epoch = first.sendingEpoch;
+    const key = first.session.exportGroupKey(epoch);
+    if (epoch === 0 || !key) return { converged: false, epoch: null };
+    for (const m of members) {
+      if (!m.connected) return { converged: false, epoch };
+      if (m.sendingEpoch !== epoch) return { converged: false, epoch };
+      const other = m.session.exportGroupKey(epoch);
+      if (!other || !sameBytes(other, key)) return { converged: false, epoch };
+    }
+    return { converged: true, epoch };
+  }
+
+  closeAll(): void {
+    for (const m of this.members()) this.leave(m);
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
+  return diff === 0;
+}
+
+/** Polls `done` every few ms until it holds; false after `timeoutMs`. */
+export async function waitFor(done: () => boolean, timeoutMs: number, everyMs = 2): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+  return true;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

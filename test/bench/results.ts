@@ -1,0 +1,131 @@
+// The shape of test/bench/results/latest.json. The README table, the chart and anyone comparing runs
+// read this file, so it is a contract (issue 6): one `signalling` object per room size N and one
+// `media` object. Results are parsed against this schema before they are written.
+import { z } from "zod";
+
+const Percentiles = z.object({ p50: z.number().nonnegative(), p95: z.number().nonnegative() });
+const Summary = Percentiles.extend({
+  samples: z.number().int().nonnegative(),
+  min: z.number().nonnegative(),
+  max: z.number().nonnegative(),
+  mean: z.number().nonnegative(),
+});
+
+export const SignallingResult = z.object({
+  participants: z.number().int().positive(),
+  /** From opening the joiner's socket until the joiner holds the current group key. */
+  joinToKeyMs: Percentiles,
+  /** From the leave until every remaining member sends with the fresh key (the commit barrier). */
+  leaveToCommitMs: Percentiles,
+  /** Envelopes sent by all clients per join / per leave, counted by the client core's metrics. */
+  envelopesPerJoin: z.number().nonnegative(),
+  envelopesPerLeave: z.number().nonnegative(),
+  /** Envelopes sent by all clients while the call grew from 1 to N members. */
+  setupMessages: z.number().int().nonnegative(),
+  /** n(n-1): every client sends its own key to every other. */
+  naiveSetupMessages: z.number().int().nonnegative(),
+  details: z.object({
+    joinToKeyMs: Summary,
+    leaveToCommitMs: Summary,
+    envelopesPerJoinRange: z.object({ min: z.number(), max: z.number() }),
+    envelopesPerLeaveRange: z.object({ min: z.number(), max: z.number() }),
+    /** n-2 for a leave from a room of N. */
+    expectedEnvelopesPerLeave: z.number().int(),
+    broadcastsPerJoin: z.number().nonnegative(),
+    broadcastsPerLeave: z.number().nonnegative(),
+    /** Other key-channel unicasts (acknowledgements, key requests) per leave. */
+    otherUnicastsPerLeave: z.number().nonnegative(),
+    /** Leaves whose commit barrier gave up waiting for acknowledgements (DESIGN §4 timeout). */
+    commitTimeouts: z.number().int().nonnegative(),
+    /** Sockets of admitted members that dropped during the run, by reason (should be none). */
+    socketDrops: z.record(z.string(), z.number().int().nonnegative()),
+    setupSeconds: z.number().nonnegative(),
+  }),
+});
+export type SignallingResult = z.infer<typeof SignallingResult>;
+
+export const RelayResult = z.object({
+  participants: z.number().int().positive(),
+  senders: z.number().int().positive(),
+  payloadBytes: z.number().int().positive(),
+  delivered: z.number().int().nonnegative(),
+  seconds: z.number().positive(),
+  payloadsPerSecond: z.number().nonnegative(),
+});
+export type RelayResult = z.infer<typeof RelayResult>;
+
+export const ChurnResult = z.object({
+  seconds: z.number().positive(),
+  joins: z.number().int().nonnegative(),
+  leaves: z.number().int().nonnegative(),
+  /** Leaves of the key leader among them (the next member takes over). */
+  leaderLeaves: z.number().int().nonnegative(),
+  failedJoins: z.number().int().nonnegative(),
+  minMembers: z.number().int().nonnegative(),
+  maxMembers: z.number().int().nonnegative(),
+  /** Key-state checks run: after every key, sending-epoch or membership change of any member. */
+  checks: z.number().int().nonnegative(),
+  checksWithGap: z.number().int().nonnegative(),
+  /** Episodes in which a keyed member lacked the key another member was sending with. */
+  gaps: z.number().int().nonnegative(),
+  /** Gaps where a sender already used a newer key than the receiver held. */
+  gapsReceiverBehind: z.number().int().nonnegative(),
+  /** Gaps where the receiver had already dropped a key that a slower sender still used. */
+  gapsReceiverAhead: z.number().int().nonnegative(),
+  gapMs: Summary.nullable(),
+  /** Member-time without the current key over all keyed member-time (0..1). */
+  memberTimeWithoutKey: z.number().min(0).max(1),
+  /** Join → key of the joins during the churn. */
+  joinToKeyMs: Summary.nullable(),
+  /** Fresh-key rotations whose commit barrier gave up waiting for acknowledgements. */
+  commitTimeouts: z.number().int().nonnegative(),
+  /** Sockets of admitted members that dropped (the core rejoins as a new member), by reason. */
+  socketDrops: z.record(z.string(), z.number().int().nonnegative()),
+  converged: z.boolean(),
+  convergedMembers: z.number().int().nonnegative(),
+  finalEpoch: z.number().int().nonnegative().nullable(),
+});
+export type ChurnResult = z.infer<typeof ChurnResult>;
+
+export const MediaResult = z.discriminatedUnion("measured", [
+  z.object({ measured: z.literal(false), reason: z.string() }),
+  z.object({
+    measured: z.literal(true),
+    participants: z.number().int().positive(),
+    joinToFirstFrameMs: Summary,
+    rotations: z.number().int().nonnegative(),
+    decryptFailures: z.number().int().nonnegative(),
+    cpu: z.object({
+      seconds: z.number().positive(),
+      e2eeOnMs: z.number().nonnegative(),
+      e2eeOffMs: z.number().nonnegative(),
+      ratio: z.number().nonnegative().nullable(),
+      method: z.string(),
+    }),
+  }),
+]);
+export type MediaResult = z.infer<typeof MediaResult>;
+
+export const BenchResults = z.object({
+  version: z.literal(1),
+  generatedAt: z.string(),
+  command: z.string(),
+  quick: z.boolean(),
+  wallTimeSeconds: z.number().nonnegative(),
+  machine: z.object({
+    cpu: z.string(),
+    cores: z.number().int().positive(),
+    memoryGiB: z.number().nonnegative(),
+    node: z.string(),
+    platform: z.string(),
+  }),
+  /** 1-minute load average before and after the run: other work on the machine skews latencies. */
+  loadAverage: z.object({ start: z.number().nonnegative(), end: z.number().nonnegative() }),
+  /** Worker vars the bench overrode (room capacity, rate limits), so readers can judge the setup. */
+  workerVars: z.record(z.string(), z.string()),
+  signalling: z.array(SignallingResult),
+  relay: RelayResult.nullable(),
+  churn: ChurnResult.nullable(),
+  media: MediaResult,
+});
+export type BenchResults = z.infer<typeof BenchResults>;

@@ -1,0 +1,114 @@
+// `npm run bench`: the key schedule at scale (issue 6). Starts the real Worker in local workerd, drives
+// it with Node clients running the real client core, optionally runs the media part in headless
+// Chromium against a real livekit-server, then prints a table and writes latest.json, the README
+// table and the lock-out chart. Every server and browser it starts is stopped on exit or Ctrl-C.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { startWorker } from "../support/worker";
+import { type LockoutPoint, renderLockoutChart } from "./chart";
+import { parseArgs } from "./cli";
+import { describeMachine } from "./machine";
+import { runChurnBench } from "./churn";
+import { runMediaBench } from "./media";
+import { runRelayBench } from "./relay";
+import { renderConsole, renderMarkdown } from "./report";
+import { BenchResults, type ChurnResult, type RelayResult, type SignallingResult } from "./results";
+import { runSignallingBench } from "./signalling";
+import { onTeardown, teardownAll } from "./teardown";
+
+/** Room sizes and sample counts; --quick keeps the shape with smaller numbers. */
+const PLAN = {
+  full: { sizes: [10, 50, 200], cycles: 20, relaySeconds: 5, churnSeconds: 60, churnMembers: 30 },
+  quick: { sizes: [5, 20], cycles: 5, relaySeconds: 2, churnSeconds: 10, churnMembers: 12 },
+} as const;
+
+/** Worker vars the bench raises: room capacity for N = 200 and no per-socket rate limit for the relay. */
+const WORKER_VARS: Record<string, string> = {
+  ROOM_CAPACITY: "1000",
+  RATE_LIMIT_PER_SECOND: "1000000",
+  RATE_LIMIT_BURST: "1000000",
+  RATE_LIMIT_STRIKES: "1000000",
+};
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const plan = options.quick ? PLAN.quick : PLAN.full;
+  const started = performance.now();
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
+  const log = (line: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+  log("starting the Worker (wrangler dev, local workerd)…");
+  const worker = await startWorker({ vars: WORKER_VARS });
+  const stopWorker = onTeardown("wrangler dev", () => worker.stop());
+
+  const signalling: SignallingResult[] = [];
+  for (const participants of plan.sizes) {
+    log(`signalling, N = ${participants}: ${plan.cycles} leaves and ${plan.cycles} joins…`);
+    const result = await runSignallingBench({
+      wsUrl: worker.wsUrl,
+      participants,
+      cycles: plan.cycles,
+      log,
+    });
+    signalling.push(result);
+  }
+
+  let relay: RelayResult | null = null;
+  log(`relay throughput for ${plan.relaySeconds} s…`);
+  relay = await runRelayBench({
+    wsUrl: worker.wsUrl,
+    participants: 8,
+    seconds: plan.relaySeconds,
+  });
+
+  log(`churn for ${plan.churnSeconds} s…`);
+  const churn: ChurnResult = await runChurnBench({
+    wsUrl: worker.wsUrl,
+    seconds: plan.churnSeconds,
+    targetMembers: plan.churnMembers,
+    log,
+  });
+  await stopWorker();
+
+  const media = options.media
+    ? await runMediaBench({ quick: options.quick, log })
+    : { measured: false as const, reason: "skipped with --no-media" };
+
+  const results = BenchResults.parse({
+    version: 1,
+    generatedAt: new Date().toISOString(),
+    command,
+    quick: options.quick,
+    wallTimeSeconds: (performance.now() - started) / 1000,
+    machine: describeMachine(),
+    workerVars: WORKER_VARS,
+    signalling,
+    relay,
+    churn,
+    media,
+  });
+
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  mkdirSync(options.outDir, { recursive: true });
+  writeFileSync(join(options.outDir, "latest.json"), json);
+  writeFileSync(join(options.outDir, "README-table.md"), renderMarkdown(results));
+  const points: LockoutPoint[] = results.signalling.map((s) => ({
+    participants: s.participants,
+    ...s.leaveToCommitMs,
+  }));
+  if (points.length > 0) writeFileSync(join(options.outDir, "lockout.svg"), renderLockoutChart(points));
+  if (options.jsonFile) {
+    mkdirSync(dirname(options.jsonFile), { recursive: true });
+    writeFileSync(options.jsonFile, json);
+  }
+  console.log(renderConsole(results));
+  log(`wrote ${options.outDir}/latest.json, README-table.md, lockout.svg`);
+}
+
+main()
+  .catch((error: unknown) => {
+    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  })
+  .finally(() => teardownAll());

@@ -1,0 +1,159 @@
+// The signalling and key benchmark for one room size N (issue 6): grow a call to N members, then
+// alternate leaves and joins so every sample is taken at the same size, measuring
+//   join → key:     from creating the joiner's session until it holds the current key;
+//   leave → commit: from the leave until every remaining member sends with the fresh key;
+// and counting the envelopes every client sent for each event from the core's own metrics.
+import { type Counts, diffCounts, Fleet, type FleetMember, keyEnvelopes, sleep, waitFor } from "./fleet";
+import type { SignallingResult } from "./results";
+import { summarize } from "./stats";
+
+export interface SignallingOptions {
+  wsUrl: (roomId: string) => string;
+  participants: number;
+  /** Leave + join cycles: this many samples of each. */
+  cycles: number;
+  log: (line: string) => void;
+}
+
+/** Pause between events so that two events are never coalesced into one rotation (200 ms window). */
+const GAP_MS = 250;
+const EVENT_TIMEOUT_MS = 15_000;
+
+export async function runSignallingBench(opts: SignallingOptions): Promise<SignallingResult> {
+  const n = opts.participants;
+  if (n < 3) throw new Error("the signalling bench needs at least 3 participants");
+  const fleet = new Fleet(opts.wsUrl);
+  try {
+    // ---- set up the call: 1 → N members ----
+    const setupStart = performance.now();
+    const before = fleet.counts();
+    await fleet.join();
+    // Joins arrive in small concurrent batches, as people join a call; each still costs 1 envelope.
+    const batch = Math.max(1, Math.floor(n / 10));
+    while (fleet.members().length < n) {
+      const size = Math.min(batch, n - fleet.members().length);
+      await Promise.all(Array.from({ length: size }, () => fleet.join()));
+    }
+    const settled = await waitFor(
+      () => fleet.members().every((m) => m.firstKeyAt !== undefined) && fleet.converged().converged,
+      30_000 + n * 200,
+      20,
+    );
+    if (!settled) throw new Error(`N = ${n}: the call did not converge after setup`);
+    await sleep(GAP_MS);
+    const setup = diffCounts(fleet.counts(), before);
+    const setupSeconds = (performance.now() - setupStart) / 1000;
+    opts.log(
+      `  set up ${n} members in ${setupSeconds.toFixed(1)} s: ${keyEnvelopes(setup)} key envelopes, ${setup.ack} acks, ${setup["broadcast-ratchet"] + setup["broadcast-commit"]} broadcasts`,
+    );
+
+    // ---- cycles: leave (N → N-1), then join (N-1 → N) ----
+    const joinMs: number[] = [];
+    const leaveMs: number[] = [];
+    const joinCounts: Counts[] = [];
+    const leaveCounts: Counts[] = [];
+    let commitTimeouts = 0;
+    for (let cycle = 0; cycle < opts.cycles; cycle++) {
+      const leave = await measureLeave(fleet);
+      leaveMs.push(leave.ms);
+      leaveCounts.push(leave.counts);
+      if (leave.commitTimedOut) commitTimeouts++;
+      await sleep(GAP_MS);
+      const join = await measureJoin(fleet);
+      joinMs.push(join.ms);
+      joinCounts.push(join.counts);
+      await sleep(GAP_MS);
+    }
+    const perJoin = joinCounts.map(keyEnvelopes);
+    const perLeave = leaveCounts.map(keyEnvelopes);
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const sumOf = (list: Counts[], pick: (c: Counts) => number) => mean(list.map(pick));
+    const join = summarize(joinMs);
+    const leave = summarize(leaveMs);
+    opts.log(
+      `  join → key p50 ${join.p50.toFixed(0)} ms, p95 ${join.p95.toFixed(0)} ms; leave → commit p50 ${leave.p50.toFixed(0)} ms, p95 ${leave.p95.toFixed(0)} ms${commitTimeouts ? `; ${commitTimeouts} commits hit the ack timeout` : ""}`,
+    );
+    return {
+      participants: n,
+      joinToKeyMs: { p50: join.p50, p95: join.p95 },
+      leaveToCommitMs: { p50: leave.p50, p95: leave.p95 },
+      envelopesPerJoin: mean(perJoin),
+      envelopesPerLeave: mean(perLeave),
+      setupMessages: keyEnvelopes(setup),
+      naiveSetupMessages: n * (n - 1),
+      details: {
+        joinToKeyMs: join,
+        leaveToCommitMs: leave,
+        envelopesPerJoinRange: { min: Math.min(...perJoin), max: Math.max(...perJoin) },
+        envelopesPerLeaveRange: { min: Math.min(...perLeave), max: Math.max(...perLeave) },
+        expectedEnvelopesPerLeave: n - 2,
+        broadcastsPerJoin: sumOf(joinCounts, (c) => c["broadcast-ratchet"] + c["broadcast-commit"]),
+        broadcastsPerLeave: sumOf(leaveCounts, (c) => c["broadcast-ratchet"] + c["broadcast-commit"]),
+        otherUnicastsPerLeave: sumOf(leaveCounts, (c) => c.ack + c["key-request"]),
+        commitTimeouts,
+        socketDrops: fleet.drops(),
+        setupSeconds,
+      },
+    };
+  } finally {
+    fleet.closeAll();
+    await sleep(200);
+  }
+}
+
+interface Sample {
+  ms: number;
+  counts: Counts;
+}
+
+/** A random member that is not the leader leaves; done when every other member sends with the fresh key. */
+async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: boolean }> {
+  const leader = fleet.leader();
+  const candidates = fleet.members().filter((m) => m !== leader);
+  const leaver = candidates[Math.floor(Math.random() * candidates.length)];
+  if (!leader || !leaver) throw new Error("no member to leave");
+  const before = fleet.counts();
+  const rotationsBefore = fleet.rotations.length;
+  const start = fleet.leave(leaver);
+  const rotated = await waitFor(
+    () => fleet.rotations.slice(rotationsBefore).some((r) => r.fresh),
+    EVENT_TIMEOUT_MS,
+  );
+  if (!rotated) throw new Error("the leader did not start a fresh-key rotation after a leave");
+  const rotation = fleet.rotations.slice(rotationsBefore).find((r) => r.fresh);
+  const epoch = rotation?.epoch ?? 0;
+  const remaining = fleet.members();
+  const switched = (m: FleetMember) => m.sendingEpoch >= epoch;
+  if (!(await waitFor(() => remaining.every(switched), EVENT_TIMEOUT_MS))) {
+    throw new Error(`after a leave, not every member switched to epoch ${epoch} within ${EVENT_TIMEOUT_MS} ms`);
+  }
+  const end = Math.max(...remaining.map((m) => firstSwitchAtOrAfter(m, epoch)));
+  const commit = fleet.commits.find((c) => c.epoch === epoch);
+  return {
+    ms: end - start,
+    counts: diffCounts(fleet.counts(), before),
+    commitTimedOut: commit?.timedOut ?? false,
+  };
+}
+
+/** A new member joins; done when it holds the key and every member sends with the same one. */
+async function measureJoin(fleet: Fleet): Promise<Sample> {
+  const before = fleet.counts();
+  const joiner = await fleet.join();
+  if (!(await waitFor(() => joiner.firstKeyAt !== undefined, EVENT_TIMEOUT_MS))) {
+    throw new Error(`a joiner got no key within ${EVENT_TIMEOUT_MS} ms`);
+  }
+  if (!(await waitFor(() => fleet.converged().converged, EVENT_TIMEOUT_MS, 5))) {
+    throw new Error(`the call did not converge within ${EVENT_TIMEOUT_MS} ms of a join`);
+  }
+  return {
+    ms: (joiner.firstKeyAt ?? 0) - joiner.startedAt,
+    counts: diffCounts(fleet.counts(), before),
+  };
+}
+
+function firstSwitchAtOrAfter(member: FleetMember, epoch: number): number {
+  let first = Number.POSITIVE_INFINITY;
+  for (const [e, at] of member.switchedAt) if (e >= epoch && at < first) first = at;
+  return first;
+}

@@ -1,0 +1,391 @@
+// The simulator: many real CallSessions (the very code browsers run) on a virtual clock, talking
+// through the in-memory relay. It keeps the ground truth (who was admitted when, who left, which key
+// was first used when) and checks the DESIGN §4 properties while the run goes on.
+import { toBase64url } from "../../../web/src/core/base64url.js";
+import { CallSession } from "../../../web/src/core/call-session.js";
+import { generateCallSecret, ratchetGroupKey } from "../../../web/src/core/identifiers.js";
+import type { ScheduleConfig } from "../../../web/src/core/schedule-types.js";
+import { type Connection, type Faults, HONEST, Relay, type ServerFrame } from "./relay.js";
+import { seededRandom } from "./seeded-random.js";
+import { VirtualClock } from "./virtual-clock.js";
+
+export const SIM_SCHEDULE: Partial<ScheduleConfig> = {
+  ratchetIntervalMs: 5_000,
+  freshEvery: 4,
+};
+
+interface Incarnation {
+  readonly connection: Connection;
+  readonly admittedAt: number;
+  removedAt?: number;
+  /** First epoch this incarnation sent with. */
+  firstEpoch?: number;
+  /** Every group key it ever held (raw), for the lock-out closure. */
+  readonly everHeld: Map<string, Uint8Array>;
+  closure?: Set<string>;
+}
+
+export interface SimClient {
+  readonly index: number;
+  readonly session: CallSession;
+  /** Installed epochs → key (base64url), mirrored from "keys" events. */
+  readonly installed: Map<number, string>;
+  sending: number;
+  current?: Incarnation;
+  left: boolean;
+}
+
+export interface WorldOptions {
+  readonly seed: number;
+  readonly schedule?: Partial<ScheduleConfig>;
+  readonly checkGlitches?: boolean;
+}
+
+/** How many ratchet steps past a leaver's keys count as "derivable" (more than any run makes). */
+const CLOSURE_STEPS = 40;
+
+export class World {
+  readonly clock = new VirtualClock();
+  readonly random;
+  readonly relay: Relay;
+  readonly secret;
+  readonly clients: SimClient[] = [];
+  readonly violations: string[] = [];
+  readonly incarnations = new Map<number, Incarnation>();
+  /** Key (base64url) → first time a current member sent media with it. */
+  private readonly firstSent = new Map<string, number>();
+  /** Connection id → leaver incarnations whose member-left it has processed. */
+  private readonly leavesSeen = new Map<number, Set<Incarnation>>();
+  private readonly ghosts = new Set<string>();
+  private checkGlitches: boolean;
+  private readonly glitchesSeen = new Set<string>();
+
+  constructor(private readonly options: WorldOptions) {
+    this.random = seededRandom(options.seed);
+    this.secret = generateCallSecret(this.random);
+    this.checkGlitches = options.checkGlitches ?? false;
+    this.relay = new Relay(this.clock, this.random, {
+      admitted: (connection) => this.onAdmitted(connection),
+      removed: (connection) => this.onRemoved(connection),
+      delivering: (connection, frame) => this.onDelivering(connection, frame),
+      delivered: () => {},
+      sent: (_, data) => this.checkSentFrame(data),
+    });
+  }
+
+  setFaults(faults: Faults): void {
+    this.relay.faults = faults;
+  }
+
+  addClient(): SimClient {
+    const index = this.clients.length;
+    const session = new CallSession({
+      secret: this.secret,
+      userId: `user-${index}`,
+      deviceId: "sim",
+      displayName: `Client ${index}`,
+      socketUrl: (roomId) => `ws://relay.invalid/v1/rooms/${roomId}/ws`,
+      WebSocket: this.relay.socketClassFor(index),
+      clock: this.clock,
+      random: this.random,
+      schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
+      reconnect: { maxAttempts: 50 },
+    });
+    const client: SimClient = { index, session, installed: new Map(), sending: 0, left: false };
+    this.clients.push(client);
+    session.on("keys", (keys) => this.onKeys(client, keys.added, keys.removed));
+    session.on("sending", ({ epoch }) => this.onSending(client, epoch));
+    session.on("metric", (metric) => {
+      if (metric.type === "commit") this.onCommit(client, metric.epoch);
+    });
+    session.join().catch(() => {});
+    return client;
+  }
+
+  leave(client: SimClient): void {
+    client.left = true;
+    client.session.leave();
+  }
+
+  dropSocket(client: SimClient): void {
+    const connection = client.current?.connection;
+    if (connection) this.relay.dropConnection(connection);
+  }
+
+  /** The server lies: it announces a participant whose announcement does not verify. */
+  addGhost(variant: number): string {
+    const bytes = this.random(16);
+    const participantId = toBase64url(bytes);
+    this.ghosts.add(participantId);
+    const members = this.relay.members();
+    const real = members[0]?.announcement;
+    const announcement = variant % 2 === 0 || !real ? toBase64url(this.random(200)) : real; // a real member's announcement under another id
+    for (const member of members) {
+      this.relay.deliver(member, {
+        type: "member-joined",
+        member: { participantId, seq: 100_000 + this.ghosts.size, announcement },
+      });
+    }
+    return participantId;
+  }
+
+  /**
+   * Injects a forged frame into one member right now and checks it changed nothing: same keys,
+   * same sending epoch, nothing sent in response.
+   */
+  injectForgery(variant: number): void {
+    const members = this.relay.members();
+    const target = members[this.random.int(members.length)];
+    if (!target) return;
+    const client = this.clients[target.socket.client];
+    if (!client) return;
+    const recorded = this.relay.recorded.filter((r) => r.to !== target);
+    const own = this.relay.recorded.filter((r) => r.to === target);
+    const other = members.filter((m) => m !== target)[0];
+    let frame: ServerFrame | undefined;
+    switch (variant % 5) {
+      case 0: {
+        // Bit flip in a payload this member really received.
+        const pick = own[this.random.int(own.length)];
+        if (pick)
+          frame = {
+            ...pick.frame,
+            payload: flipBit(String(pick.frame.payload), this.random.int(1 << 20)),
+          };
+        break;
+      }
+      case 1: {
+        // An envelope meant for someone else, redirected here.
+        const pick = recorded.filter(
+          (r) => r.frame.type === "message" && r.frame.from !== target.participantId,
+        )[0];
+        if (pick) frame = pick.frame;
+        break;
+      }
+      case 2:
+        if (other) {
+          frame = {
+            type: "message",
+            from: other.participantId,
+            payload: toBase64url(this.random(120)),
+          };
+        }
+        break;
+      case 3:
+        if (other) {
+          frame = {
+            type: "broadcast",
+            from: other.participantId,
+            payload: toBase64url(this.random(103)),
+          };
+        }
+        break;
+      default: {
+        // A real broadcast attributed to another member.
+        const pick = this.relay.recorded.filter((r) => r.frame.type === "broadcast")[0];
+        const impostor = members.find((m) => m.participantId !== pick?.frame.from && m !== target);
+        if (pick && impostor) frame = { ...pick.frame, from: impostor.participantId };
+        break;
+      }
+    }
+    if (!frame) return;
+    const before = this.fingerprint(client);
+    const sentBefore = target.socket.sent;
+    this.relay.dispatch(target, frame);
+    if (this.fingerprint(client) !== before || target.socket.sent !== sentBefore) {
+      this.violations.push(`forged frame (variant ${variant % 5}) changed client ${client.index}`);
+    }
+  }
+
+  private fingerprint(client: SimClient): string {
+    return JSON.stringify([client.sending, [...client.installed].sort((a, b) => a[0] - b[0])]);
+  }
+
+  /** Runs the virtual clock for `ms`, checking glitch-freeness after every step when enabled. */
+  run(ms: number): void {
+    const until = this.clock.now() + ms;
+    for (let steps = 0; steps < 2_000_000; steps++) {
+      const next = this.clock.peekAt();
+      if (next === undefined || next > until) {
+        this.clock.runUntil(until);
+        return;
+      }
+      this.clock.step();
+      if (this.checkGlitches) this.checkGlitchFree();
+    }
+    throw new Error("simulation did not settle");
+  }
+
+  /** Turns all faults off and runs until every member should have converged. */
+  quiet(ms: number): void {
+    this.relay.faults = HONEST;
+    this.run(ms);
+  }
+
+  setGlitchChecking(enabled: boolean): void {
+    this.checkGlitches = enabled;
+  }
+
+  /** Clients whose current connection is an admitted member and who know it. */
+  currentMembers(): SimClient[] {
+    return this.clients.filter((client) => {
+      const connection = client.current?.connection;
+      return (
+        connection?.joined === true && client.session.snapshot().connection.status === "joined"
+      );
+    });
+  }
+
+  /** Convergence: all current members send with the same epoch and hold the same key for it. */
+  checkConvergence(): void {
+    const members = this.currentMembers();
+    const views = members.map((c) => `${c.sending}:${c.installed.get(c.sending) ?? "none"}`);
+    if (new Set(views).size > 1 || views.some((v) => v.startsWith("0:"))) {
+      this.violations.push(`no convergence at t=${this.clock.now()}: ${views.join(" | ")}`);
+    }
+    const expected = members.length;
+    for (const client of members) {
+      const size = client.session.snapshot().roster.length;
+      if (size !== expected) {
+        this.violations.push(`client ${client.index} sees ${size} members, room has ${expected}`);
+      }
+    }
+  }
+
+  // ---- ground truth ----
+
+  private onAdmitted(connection: Connection): void {
+    const client = this.clients[connection.socket.client];
+    if (!client) return;
+    const incarnation: Incarnation = {
+      connection,
+      admittedAt: this.clock.now(),
+      everHeld: new Map(),
+    };
+    this.incarnations.set(connection.id, incarnation);
+    client.current = incarnation;
+  }
+
+  private onRemoved(connection: Connection): void {
+    const incarnation = this.incarnations.get(connection.id);
+    if (incarnation) incarnation.removedAt = this.clock.now();
+  }
+
+  private onDelivering(connection: Connection, frame: ServerFrame): void {
+    if (frame.type !== "member-left") return;
+    const leaver = [...this.incarnations.values()]
+      .filter(
+        (i) => i.connection.participantId === frame.participantId && i.removedAt !== undefined,
+      )
+      .at(-1);
+    if (!leaver) return;
+    const seen = this.leavesSeen.get(connection.id) ?? new Set();
+    seen.add(leaver);
+    this.leavesSeen.set(connection.id, seen);
+  }
+
+  private onKeys(client: SimClient, added: readonly number[], removed: readonly number[]): void {
+    for (const epoch of removed) client.installed.delete(epoch);
+    const incarnation = client.current;
+    for (const epoch of added) {
+      const key = client.session.exportGroupKey(epoch);
+      if (!key) continue;
+      const text = toBase64url(key);
+      client.installed.set(epoch, text);
+      if (!incarnation) continue;
+      incarnation.everHeld.set(text, key);
+      const first = this.firstSent.get(text);
+      // Forward secrecy at join: no key that was already in use before this member was admitted.
+      if (first !== undefined && first < incarnation.admittedAt) {
+        this.violations.push(
+          `client ${client.index} got epoch ${epoch}, in use since ${first}, admitted at ${incarnation.admittedAt}`,
+        );
+      }
+    }
+  }
+
+  private onSending(client: SimClient, epoch: number): void {
+    client.sending = epoch;
+    const incarnation = client.current;
+    if (epoch === 0 || !incarnation?.connection.joined) return;
+    incarnation.firstEpoch ??= epoch;
+    const key = client.installed.get(epoch);
+    if (key !== undefined && !this.firstSent.has(key)) this.firstSent.set(key, this.clock.now());
+  }
+
+  /** Lock-out at leave: a leader's commit after it saw a leave is underivable for that leaver. */
+  private onCommit(client: SimClient, epoch: number): void {
+    const connection = client.current?.connection;
+    if (!connection?.joined) return;
+    const raw = client.session.exportGroupKey(epoch);
+    const key = raw ? toBase64url(raw) : undefined;
+    if (key === undefined) {
+      this.violations.push(`client ${client.index} committed epoch ${epoch} without holding it`);
+      return;
+    }
+    for (const leaver of this.leavesSeen.get(connection.id) ?? []) {
+      if (closureOf(leaver).has(key)) {
+        this.violations.push(
+          `client ${client.index} committed epoch ${epoch} that leaver ${leaver.connection.participantId} can derive`,
+        );
+      }
+    }
+  }
+
+  /** Checks every envelope frame a client sends: none may go to a ghost. */
+  checkSentFrame(data: string): void {
+    for (const ghost of this.ghosts) {
+      if (data.includes(ghost)) this.violations.push(`a client sent an envelope to ghost ${ghost}`);
+    }
+  }
+
+  private checkGlitchFree(): void {
+    const members = this.currentMembers();
+    for (const sender of members) {
+      if (sender.sending === 0) continue;
+      const key = sender.installed.get(sender.sending);
+      for (const receiver of members) {
+        if (receiver === sender) continue;
+        const first = receiver.current?.firstEpoch;
+        if (first === undefined || first > sender.sending) continue;
+        if (receiver.installed.get(sender.sending) !== key) {
+          const id = `${sender.index}>${receiver.index}@${sender.sending}`;
+          if (!this.glitchesSeen.has(id)) {
+            this.glitchesSeen.add(id);
+            this.violations.push(
+              `glitch at t=${this.clock.now()}: client ${sender.index} sends epoch ${sender.sending}, client ${receiver.index} lacks it`,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+function closureOf(incarnation: Incarnation): Set<string> {
+  if (incarnation.closure) return incarnation.closure;
+  const closure = new Set<string>();
+  for (const key of incarnation.everHeld.values()) {
+    let next = key;
+    for (let step = 0; step <= CLOSURE_STEPS; step++) {
+      const text = toBase64url(next);
+      if (closure.has(text) && step > 0) break;
+      closure.add(text);
+      next = ratchetGroupKey(next);
+    }
+  }
+  incarnation.closure = closure;
+  return closure;
+}
+
+function flipBit(payload: string, bit: number): string {
+  const chars = [...payload];
+  const index = bit % chars.length;
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const char = chars[index] ?? "A";
+  const position = alphabet.indexOf(char);
+  // Flip one of the low bits of the 6-bit digit; skip the last char's padding bits by using bit 5.
+  const flipped = alphabet[(position ^ (index === chars.length - 1 ? 32 : 1 << (bit % 6))) & 63];
+  chars[index] = flipped ?? "A";
+  return chars.join("");
+}

@@ -1,0 +1,359 @@
+// A three-person call in real headless Chromium through the real Worker and livekit-server: join by
+// link, decode each other's encrypted media, rotate keys every 3 s, show an eavesdropper nothing
+// and lock a leaver out. The tests share one call and run in order, as a call would unfold.
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { RoomServiceClient } from "livekit-server-sdk";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ID_PATTERN } from "../../worker/src/protocol";
+import { decodeCallSecret, roomIdOf } from "../../web/src/core/identifiers";
+import { launchBrowser, type RunningBrowser } from "../support/browser";
+import {
+  eavesdrop,
+  eavesdropperStats,
+  leaveEavesdropper,
+  mintToken,
+  openEavesdropper,
+} from "./eavesdropper";
+import {
+  joinFromPreJoin,
+  openPage,
+  type Participant,
+  sleep,
+  TEST_QUERY,
+  tilePixels,
+  view,
+  waitFor,
+} from "./pages";
+
+const origin = inject("origin");
+const livekit = inject("livekit");
+const SCREENSHOTS = fileURLToPath(new URL("../../web/screenshots/", import.meta.url));
+
+let browser: RunningBrowser;
+let alice: Participant;
+let bob: Participant;
+let carol: Participant;
+let everyone: Participant[];
+let inviteLink: string;
+let roomId: string;
+const ids = new Map<Participant, string>();
+
+function idOf(participant: Participant): string {
+  const id = ids.get(participant);
+  if (!id) throw new Error(`${participant.name} has no participant id yet`);
+  return id;
+}
+
+function others(participant: Participant): Participant[] {
+  return everyone.filter((p) => p !== participant);
+}
+
+/** Console lines of every page, for failure messages. */
+function consoleTail(): string {
+  return everyone.flatMap((p) => p.console.slice(-15)).join("\n");
+}
+
+async function framesFrom(participant: Participant, sender: Participant): Promise<number> {
+  return (await view(participant)).receive[idOf(sender)]?.videoFramesDecoded ?? 0;
+}
+
+describe("a three-person end-to-end encrypted call", () => {
+  beforeAll(async () => {
+    await mkdir(SCREENSHOTS, { recursive: true });
+    browser = await launchBrowser();
+    alice = await openPage(await browser.newParticipant(origin), "Alice");
+    bob = await openPage(await browser.newParticipant(origin), "Bob");
+    carol = await openPage(await browser.newParticipant(origin), "Carol");
+    everyone = [alice, bob, carol];
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("creates a call, shows the invite link and the pre-join screen", async () => {
+    const page = alice.page;
+    await page.goto(`${origin}/${TEST_QUERY}`);
+    await page.getByRole("button", { name: "New call" }).click();
+    const linkInput = page.getByLabel("Invite link");
+    inviteLink = await linkInput.inputValue();
+    expect(inviteLink).toMatch(new RegExp(`^${origin}/#[A-Za-z0-9_-]{43}$`));
+    const fragment = inviteLink.slice(inviteLink.indexOf("#"));
+    roomId = roomIdOf(decodeCallSecret(fragment));
+    // The preview shows the camera before anyone joins.
+    await page.locator(".preview video").waitFor();
+    await waitFor("the camera preview to play", () =>
+      page.evaluate(
+        () => (document.querySelector(".preview video") as HTMLVideoElement).videoWidth > 0,
+      ),
+    );
+    await page.getByLabel(/Your name/).fill("Alice");
+    await page.screenshot({ path: `${SCREENSHOTS}prejoin.png` });
+  });
+
+  it("three participants join by link; each decodes video and audio from the two others", async () => {
+    await joinFromPreJoin(alice);
+    const fragment = inviteLink.slice(inviteLink.indexOf("#"));
+    for (const participant of [bob, carol]) {
+      // Opening a link goes straight to the pre-join screen.
+      await participant.page.goto(`${origin}/${TEST_QUERY}${fragment}`);
+      await participant.page.getByRole("button", { name: "Join call" }).waitFor();
+      await joinFromPreJoin(participant);
+    }
+    for (const participant of everyone) {
+      await waitFor(`${participant.name} to see three verified members`, async () => {
+        const v = await view(participant);
+        return v.rosterIds.length === 3 && v.selfId !== undefined;
+      });
+      const v = await view(participant);
+      ids.set(participant, v.selfId ?? "");
+    }
+    // Everyone decodes video from both others (counts rise) ...
+    for (const participant of everyone) {
+      for (const sender of others(participant)) {
+        await waitFor(
+          `${participant.name} to decode video from ${sender.name}\n${consoleTail()}`,
+          async () => (await framesFrom(participant, sender)) > 10,
+          60_000,
+        );
+      }
+    }
+    const before = await Promise.all(everyone.map(view));
+    await sleep(3000);
+    const after = await Promise.all(everyone.map(view));
+    everyone.forEach((participant, i) => {
+      for (const sender of others(participant)) {
+        const id = idOf(sender);
+        const b = before[i]?.receive[id];
+        const a = after[i]?.receive[id];
+        expect(a?.videoFramesDecoded, `${participant.name} ← ${sender.name} video`).toBeGreaterThan(
+          b?.videoFramesDecoded ?? Number.POSITIVE_INFINITY,
+        );
+        // ... and audio: samples that came from decoded packets (not concealment) with energy.
+        expect(
+          a?.audioSamplesDecoded,
+          `${participant.name} ← ${sender.name} audio`,
+        ).toBeGreaterThan(b?.audioSamplesDecoded ?? Number.POSITIVE_INFINITY);
+        expect(a?.totalAudioEnergy ?? 0).toBeGreaterThan(
+          b?.totalAudioEnergy ?? Number.POSITIVE_INFINITY,
+        );
+      }
+    });
+    // The frames are pictures, not black: the fake camera's pattern has real contrast.
+    for (const participant of everyone) {
+      for (const sender of others(participant)) {
+        const pixels = await tilePixels(participant, idOf(sender));
+        expect(pixels.width, `${participant.name} renders ${sender.name}`).toBeGreaterThan(0);
+        expect(pixels.mean).toBeGreaterThan(20);
+        expect(pixels.variance).toBeGreaterThan(100);
+      }
+      const v = await view(participant);
+      for (const sender of others(participant)) {
+        expect(v.tileStates[idOf(sender)]).toBe("encrypted");
+      }
+      // The UI names people from their sealed announcements.
+      for (const sender of others(participant)) {
+        await expect
+          .poll(() => participant.page.locator(`[data-tile="${idOf(sender)}"]`).innerText())
+          .toContain(sender.name);
+      }
+    }
+    // Everyone computes the same security code over the same verified roster.
+    const codes = new Set((await Promise.all(everyone.map(view))).map((v) => v.securityCode));
+    expect(codes.size).toBe(1);
+    expect([...codes][0]).toBeTruthy();
+    await waitFor(
+      "Alice's grid to show three encrypted tiles",
+      async () => (await alice.page.locator('[data-crypto="encrypted"]').count()) === 2,
+    );
+    await alice.page.screenshot({ path: `${SCREENSHOTS}call.png` });
+  });
+
+  it("rotates every 3 s: over 5 rotations nobody logs a decrypt failure and decoding keeps going", async () => {
+    const start = await Promise.all(everyone.map(view));
+    const startEpoch = Math.max(...start.map((v) => v.epoch ?? 0));
+    const errorsAtStart = start.map((v) => v.decryptErrors);
+    let lastFrames = await Promise.all(
+      everyone.map(async (p) => Promise.all(others(p).map((s) => framesFrom(p, s)))),
+    );
+    let seenEpoch = startEpoch;
+    let windows = 0;
+    while (seenEpoch < startEpoch + 5) {
+      await waitFor(
+        async () =>
+          `an epoch after ${seenEpoch}: ${JSON.stringify(await Promise.all(everyone.map(view)))}`,
+        async () => {
+          const views = await Promise.all(everyone.map(view));
+          return views.every((v) => (v.sendingEpoch ?? 0) > seenEpoch);
+        },
+        20_000,
+      );
+      seenEpoch = Math.min(
+        ...(await Promise.all(everyone.map(view))).map((v) => v.sendingEpoch ?? 0),
+      );
+      // Give the new epoch's frames a moment, then check every stream still decodes.
+      await sleep(1200);
+      const frames = await Promise.all(
+        everyone.map(async (p) => Promise.all(others(p).map((s) => framesFrom(p, s)))),
+      );
+      frames.forEach((row, i) =>
+        row.forEach((count, j) =>
+          expect(count, `stream ${i}←${j} in epoch ${seenEpoch}`).toBeGreaterThan(
+            lastFrames[i]?.[j] ?? 0,
+          ),
+        ),
+      );
+      lastFrames = frames;
+      windows += 1;
+    }
+    expect(windows).toBeGreaterThanOrEqual(1);
+    const end = await Promise.all(everyone.map(view));
+    expect(Math.min(...end.map((v) => v.sendingEpoch ?? 0))).toBeGreaterThanOrEqual(startEpoch + 5);
+    end.forEach((v, i) => {
+      expect(
+        v.decryptErrors,
+        `${everyone[i]?.name}'s decrypt failures: ${JSON.stringify(v.errorLog)} keys ${JSON.stringify(v.keyEpochs)}`,
+      ).toBe(errorsAtStart[i]);
+      // The badge shows the epoch and a recent rotation.
+      expect(v.lastRotationAt).toBeGreaterThan(Date.now() - 10_000);
+    });
+    await expect
+      .poll(() => alice.page.locator("[data-epoch]").getAttribute("data-epoch"))
+      .not.toBe(String(startEpoch));
+  });
+
+  it("shows the SFU only ephemeral ids: no names, no metadata", async () => {
+    const client = new RoomServiceClient(livekit.httpUrl, livekit.apiKey, livekit.apiSecret);
+    const rooms = await client.listRooms([roomId]);
+    expect(rooms).toHaveLength(1);
+    expect(rooms[0]?.metadata ?? "").toBe("");
+    const participants = await client.listParticipants(roomId);
+    expect(participants.map((p) => p.identity).sort()).toEqual(everyone.map(idOf).sort());
+    for (const participant of participants) {
+      expect(participant.identity).toMatch(ID_PATTERN);
+      expect(participant.name).toBe("");
+      expect(participant.metadata).toBe("");
+      expect(Object.keys(participant.attributes ?? {})).toEqual([]);
+    }
+    const everything = JSON.stringify({ rooms, participants });
+    for (const name of ["Alice", "Bob", "Carol"]) expect(everything).not.toContain(name);
+  });
+
+  it("an eavesdropper with a valid LiveKit token but no keys receives the tracks and decodes nothing", async () => {
+    const context = await browser.newParticipant(origin);
+    const identity = "eavesdropper_000000000A";
+    const page = await openEavesdropper(context, origin);
+    try {
+      await eavesdrop(page, livekit.url, await mintToken(livekit, roomId, identity));
+      await waitFor(
+        async () =>
+          `the eavesdropper to receive all six tracks: ${JSON.stringify(await eavesdropperStats(page))}`,
+        async () => {
+          const stats = await eavesdropperStats(page);
+          return stats.length >= 6 && stats.every((s) => s.packetsReceived > 0);
+        },
+      );
+      await sleep(4000);
+      const stats = await eavesdropperStats(page);
+      const video = stats.filter((s) => s.kind === "video");
+      const audio = stats.filter((s) => s.kind === "audio");
+      expect(video).toHaveLength(3);
+      expect(audio).toHaveLength(3);
+      for (const track of video) {
+        expect(track.packetsReceived, `${track.participant} video packets`).toBeGreaterThan(50);
+        expect(track.framesDecoded, `${track.participant} video frames decoded`).toBe(0);
+      }
+      for (const track of audio) {
+        expect(track.packetsReceived).toBeGreaterThan(50);
+      }
+      // Every participant shows the eavesdropper as an unverified intruder, with no media.
+      for (const participant of everyone) {
+        await waitFor(`${participant.name} to flag the intruder`, async () =>
+          (await view(participant)).intruders.includes(identity),
+        );
+        expect((await view(participant)).tileStates[identity]).toBe("intruder");
+      }
+    } finally {
+      await leaveEavesdropper(page);
+      await context.close();
+    }
+  });
+
+  it("a leaver is locked out: the rest commit a fresh key, keep decoding, and its last keys decrypt nothing new", async () => {
+    const carolId = idOf(carol);
+    const stayers = [alice, bob];
+    const carolBefore = await view(carol);
+    const baseline = await Promise.all(stayers.map(view));
+    expect(carolBefore.receive[idOf(alice)]?.videoFramesDecoded ?? 0).toBeGreaterThan(0);
+    // Carol leaves the call's signalling but, like a leaver colluding with the SFU, stays
+    // subscribed to the media with every key she held.
+    await carol.page.evaluate(() =>
+      (
+        window as unknown as { __hushTest: { leaveSignallingOnly(): void } }
+      ).__hushTest.leaveSignallingOnly(),
+    );
+    for (const participant of stayers) {
+      await waitFor(`${participant.name} to see Carol leave`, async () => {
+        const v = await view(participant);
+        return v.rosterIds.length === 2 && !v.rosterIds.includes(carolId);
+      });
+    }
+    // The leader drew a fresh key for the leave and committed it.
+    let freshEpoch = 0;
+    await waitFor(
+      async () => `the leader's fresh key for the leave: ${JSON.stringify(await view(alice))}`,
+      async () => {
+        const rotation = (await view(alice)).rotations.find((r) => r.reason === "leave" && r.fresh);
+        freshEpoch = rotation?.epoch ?? 0;
+        return freshEpoch > 0;
+      },
+      20_000,
+    );
+    for (const participant of stayers) {
+      await waitFor(
+        `${participant.name} to send with the fresh key`,
+        async () => ((await view(participant)).sendingEpoch ?? 0) >= freshEpoch,
+      );
+    }
+    // Frames encrypted before the commit may still be in flight for a moment.
+    await sleep(1500);
+    const lockedOut = await view(carol);
+    const stayed = await Promise.all(stayers.map(view));
+    await sleep(4000);
+    const lockedOutLater = await view(carol);
+    const stayedLater = await Promise.all(stayers.map(view));
+    for (const sender of stayers) {
+      const id = idOf(sender);
+      // Carol still receives the ciphertext ...
+      expect(lockedOutLater.receive[id]?.videoPacketsReceived ?? 0).toBeGreaterThan(
+        lockedOut.receive[id]?.videoPacketsReceived ?? Number.POSITIVE_INFINITY,
+      );
+      // ... but decrypts not one more frame.
+      expect(lockedOutLater.receive[id]?.videoFramesDecoded, `Carol ← ${sender.name}`).toBe(
+        lockedOut.receive[id]?.videoFramesDecoded,
+      );
+    }
+    expect(lockedOutLater.decryptErrors).toBeGreaterThan(carolBefore.decryptErrors);
+    // Alice and Bob keep decoding each other, without decrypt failures.
+    stayers.forEach((participant, i) => {
+      const sender = stayers[1 - i] as Participant;
+      const id = idOf(sender);
+      expect(stayedLater[i]?.receive[id]?.videoFramesDecoded ?? 0).toBeGreaterThan(
+        stayed[i]?.receive[id]?.videoFramesDecoded ?? Number.POSITIVE_INFINITY,
+      );
+      expect(stayedLater[i]?.decryptErrorsBy[id] ?? 0).toBe(baseline[i]?.decryptErrorsBy[id] ?? 0);
+      // Carol, still on the SFU but no longer a member, now shows as an intruder.
+      expect(stayedLater[i]?.intruders).toContain(carolId);
+    });
+    // Leaving through the UI ends her media too.
+    await carol.page.getByRole("button", { name: "Leave" }).click();
+    await carol.page.getByRole("heading", { name: "You left the call" }).waitFor();
+    for (const participant of stayers) {
+      await waitFor(
+        `${participant.name} to stop seeing Carol`,
+        async () => !(await view(participant)).intruders.includes(carolId),
+      );
+    }
+  });
+});

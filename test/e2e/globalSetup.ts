@@ -1,0 +1,48 @@
+// Once per end-to-end run: build the web app into web/dist, start the real livekit-server and the
+// real Worker (which serves web/dist on the same origin as the signalling API), hand their
+// addresses to the tests, and stop both afterwards, also when a test failed.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { TestProject } from "vitest/node";
+import { REPO_ROOT, startLiveKit } from "../support/livekit";
+import { startWorker } from "../support/worker";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The Worker's origin, serving the app and /v1. */
+    origin: string;
+    livekit: { url: string; httpUrl: string; apiKey: string; apiSecret: string };
+  }
+}
+
+export default async function setup(project: TestProject) {
+  await promisify(execFile)("npm", ["run", "build:web"], {
+    cwd: REPO_ROOT,
+    timeout: 180_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const livekit = await startLiveKit();
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    worker = await startWorker({
+      vars: {
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: livekit.apiKey,
+        LIVEKIT_API_SECRET: livekit.apiSecret,
+      },
+    });
+  } catch (error) {
+    await livekit.stop();
+    throw error;
+  }
+  project.provide("origin", worker.origin);
+  project.provide("livekit", {
+    url: livekit.url,
+    httpUrl: livekit.httpUrl,
+    apiKey: livekit.apiKey,
+    apiSecret: livekit.apiSecret,
+  });
+  return async () => {
+    await Promise.allSettled([worker.stop(), livekit.stop()]);
+  };
+}

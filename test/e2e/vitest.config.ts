@@ -1,0 +1,17 @@
+// The end-to-end suite: the built web app served by the real Worker (wrangler dev), the real
+// livekit-server, and Debian's headless Chromium with fake media devices. Node environment; the
+// global setup builds the app and starts both servers once for the whole suite.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "e2e",
+    environment: "node",
+    include: ["**/*.test.ts"],
+    globalSetup: ["./globalSetup.ts"],
+    // One call at a time on a two-core machine; the tests in a file share one call.
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
+});

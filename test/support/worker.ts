@@ -1,0 +1,147 @@
+// Starts the real signalling Worker with `wrangler dev` (the same config `npm run dev:worker` uses)
+// for tests that talk to it over loopback. Each instance gets its own free ports and its own fresh
+// persistence directory, so suites can run side by side; stop() kills wrangler's whole process tree.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureWebDist } from "../../scripts/ensure-web-dist";
+import { freePort, waitUntil } from "./ports";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const WRANGLER = join(REPO, "node_modules", ".bin", "wrangler");
+const CONFIG = join(REPO, "worker", "wrangler.jsonc");
+const STARTUP_TIMEOUT_MS = 90_000;
+const STOP_GRACE_MS = 5_000;
+const OUTPUT_TAIL_CHARS = 6_000;
+
+export interface StartedWorker {
+  /** e.g. http://127.0.0.1:41234 */
+  origin: string;
+  /** ws://127.0.0.1:41234/v1/rooms/{roomId}/ws */
+  wsUrl(roomId: string): string;
+  /** Kills wrangler and workerd; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  /** Overrides of the Worker vars in worker/wrangler.jsonc (e.g. ROOM_CAPACITY, LIVEKIT_URL). */
+  vars?: Record<string, string>;
+  /** How long to wait for GET /v1/health (default 90 s). */
+  timeoutMs?: number;
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || exited(child)) return;
+  try {
+    // Negative pid: the whole process group (wrangler, esbuild, workerd), created by `detached`.
+    process.kill(-child.pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export async function startWorker(opts: StartWorkerOptions = {}): Promise<StartedWorker> {
+  ensureWebDist();
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const stateDir = mkdtempSync(join(tmpdir(), "hush-worker-"));
+  const varArgs = Object.entries(opts.vars ?? {}).flatMap(([key, value]) => [
+    "--var",
+    `${key}:${value}`,
+  ]);
+  const child = spawn(
+    WRANGLER,
+    [
+      "dev",
+      "--config",
+      CONFIG,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      join(stateDir, "state"),
+      "--show-interactive-dev-session=false",
+      ...varArgs,
+    ],
+    {
+      cwd: REPO,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        WRANGLER_SEND_METRICS: "false",
+        // No network: do not try to download the Request.cf placeholder.
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_LOG_PATH: join(stateDir, "logs"),
+        FORCE_COLOR: "0",
+      },
+    },
+  );
+
+  let output = "";
+  const record = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on("data", record);
+  child.stderr?.on("data", record);
+  const exit = new Promise<void>((resolveExit) => {
+    if (exited(child)) resolveExit();
+    else child.once("exit", () => resolveExit());
+  });
+  // If the test runner dies without calling stop(), do not leave workerd behind.
+  const onProcessExit = () => killTree(child, "SIGKILL");
+  process.once("exit", onProcessExit);
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener("exit", onProcessExit);
+    killTree(child, "SIGTERM");
+    const timer = setTimeout(() => killTree(child, "SIGKILL"), STOP_GRACE_MS);
+    await exit;
+    clearTimeout(timer);
+    // workerd may outlive wrangler for a moment; make sure the group is gone.
+    killTree(child, "SIGKILL");
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    const healthy = waitUntil(
+      `wrangler dev on ${origin}/v1/health`,
+      async () => {
+        const response = await fetch(`${origin}/v1/health`, { signal: AbortSignal.timeout(2_000) });
+        return response.status === 200;
+      },
+      opts.timeoutMs ?? STARTUP_TIMEOUT_MS,
+      200,
+    );
+    const died = exit.then(() => {
+      throw new Error(`wrangler exited early (code ${child.exitCode}, signal ${child.signalCode})`);
+    });
+    await Promise.race([healthy, died]);
+    died.catch(() => {});
+  } catch (err) {
+    await stop();
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `could not start the Worker: ${reason}\n--- wrangler output (tail) ---\n${output}`,
+    );
+  }
+
+  return {
+    origin,
+    wsUrl: (roomId: string) => `ws://127.0.0.1:${port}/v1/rooms/${roomId}/ws`,
+    stop,
+  };
+}

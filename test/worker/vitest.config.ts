@@ -1,0 +1,20 @@
+// Worker tests run inside workerd through @cloudflare/vitest-pool-workers: the real runtime, real
+// Durable Objects with hibernatable WebSockets and SQLite storage, driven through the Worker's fetch.
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: fileURLToPath(new URL("./wrangler.test.jsonc", import.meta.url)) },
+    }),
+  ],
+  test: {
+    name: "worker",
+    root: fileURLToPath(new URL(".", import.meta.url)),
+    include: ["**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

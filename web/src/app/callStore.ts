@@ -1,0 +1,266 @@
+// The CallStore adapts the core's CallSession (through SessionPort) and the livekit room
+// (CallMedia) into Solid signals. It holds no logic of its own beyond wiring: the key schedule
+// lives in the core, the display rules in tiles.ts, and the components only render what is here.
+import { type Accessor, batch, createMemo, createSignal } from "solid-js";
+import { CallMedia } from "../media/callMedia";
+import { wireKeys } from "../media/keyWiring";
+import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
+import type { CallSecret } from "../core/identifiers";
+import type { LocalTrack } from "livekit-client";
+import type { Problem } from "./problems";
+import type { SessionPort, SessionSnapshot } from "./sessionPort";
+import type { PageOptions } from "./settings";
+import { buildTiles, type RosterEntry, type TileModel } from "./tiles";
+
+const STATS_INTERVAL_MS = 1000;
+/** Decrypt failures from a verified sender for this long make the core ask for the key (§4). */
+const DECRYPT_FAILURE_REPORT_MS = 1000;
+
+export type CallConnection = "connecting" | "connected" | "reconnecting" | "closed";
+
+export interface CallStore {
+  connection: Accessor<CallConnection>;
+  selfId: Accessor<string | undefined>;
+  roster: Accessor<RosterEntry[]>;
+  /** Identities the servers show that are not on the verified roster. */
+  intruders: Accessor<string[]>;
+  tiles: Accessor<TileModel[]>;
+  epoch: Accessor<number | undefined>;
+  sendingEpoch: Accessor<number | undefined>;
+  lastRotationAt: Accessor<number | undefined>;
+  securityCode: Accessor<string | undefined>;
+  rotations: Accessor<{ epoch: number; fresh: boolean; reason: string }[]>;
+  keyEpochs: Accessor<number[]>;
+  micOn: Accessor<boolean>;
+  cameraOn: Accessor<boolean>;
+  screenSharing: Accessor<boolean>;
+  cameras: Accessor<MediaDeviceInfo[]>;
+  microphones: Accessor<MediaDeviceInfo[]>;
+  activeCamera: Accessor<string | undefined>;
+  activeMicrophone: Accessor<string | undefined>;
+  /** Latest per-sender media statistics (for the test hooks; no key material). */
+  receiveStats: Accessor<ReadonlyMap<string, ReceiveStats>>;
+  decryptErrorCount: Accessor<number>;
+  media: CallMedia;
+  /** Test hook (?test=1): leave the signalling but keep the SFU connection and held keys. */
+  leaveSignallingOnly(): void;
+  toggleMic(): Promise<void>;
+  toggleCamera(): Promise<void>;
+  toggleScreen(): Promise<void>;
+  switchDevice(kind: MediaDeviceKind, deviceId: string): Promise<void>;
+  leave(): Promise<void>;
+}
+
+export interface CallStoreInput {
+  secret: CallSecret;
+  displayName: string;
+  options: PageOptions;
+  tracks: LocalTrack[];
+  openSession(secret: CallSecret, displayName: string, options: PageOptions): SessionPort;
+  onProblem(problem: Problem): void;
+  onLeft(): void;
+}
+
+function problemOfSession(snapshot: SessionSnapshot): Problem | undefined {
+  const failure = snapshot.failure;
+  if (!failure) return undefined;
+  switch (failure.kind) {
+    case "room-full":
+      return { kind: "room-full" };
+    case "duplicate":
+      return { kind: "duplicate" };
+    case "unreachable":
+      return { kind: "worker-unreachable" };
+    case "closed":
+      return { kind: "disconnected", reason: failure.reason };
+  }
+}
+
+/** Creates the store and starts joining; failures arrive through `onProblem`. */
+export function createCallStore(input: CallStoreInput): CallStore {
+  const session = input.openSession(input.secret, input.displayName, input.options);
+  const media = new CallMedia(input.options.video);
+  const unwire = wireKeys(session, media.keys);
+
+  const [snapshot, setSnapshot] = createSignal(session.snapshot(), { equals: false });
+  const [mediaTick, setMediaTick] = createSignal(0);
+  const [previous, setPrevious] = createSignal<ReadonlyMap<string, ReceiveStats>>(new Map());
+  const [latest, setLatest] = createSignal<ReadonlyMap<string, ReceiveStats>>(new Map());
+  const [now, setNow] = createSignal(Date.now());
+  const [devices, setDevices] = createSignal<MediaDeviceInfo[]>([]);
+  let leaving = false;
+  let mediaStarted = false;
+
+  async function refreshDevices() {
+    setDevices(await navigator.mediaDevices.enumerateDevices().catch(() => []));
+  }
+  void refreshDevices();
+  navigator.mediaDevices?.addEventListener("devicechange", refreshDevices);
+
+  const offSession = session.onChange(() => {
+    const next = session.snapshot();
+    setSnapshot(next);
+    const problem = problemOfSession(next);
+    if (problem && !leaving) {
+      leaving = true;
+      void shutdown().then(() => input.onProblem(problem));
+      return;
+    }
+    if (next.livekit && !mediaStarted) {
+      mediaStarted = true;
+      media.connect(next.livekit.url, next.livekit.token, input.tracks).catch(() => {
+        if (leaving) return;
+        leaving = true;
+        void shutdown().then(() => input.onProblem({ kind: "sfu-unreachable" }));
+      });
+    }
+  });
+  const offMedia = media.onChange(() => setMediaTick((n) => n + 1));
+
+  let sampling = false;
+  const statsTimer = setInterval(async () => {
+    if (sampling) return;
+    sampling = true;
+    const sampled = new Map<string, ReceiveStats>();
+    for (const participant of media.remoteParticipants()) {
+      sampled.set(
+        participant.identity,
+        await sampleReceiveStats(participant).catch(() => EMPTY_RECEIVE_STATS),
+      );
+    }
+    batch(() => {
+      setPrevious(latest());
+      setLatest(sampled);
+      setNow(Date.now());
+    });
+    reportLastingDecryptFailures(sampled);
+    sampling = false;
+  }, STATS_INTERVAL_MS);
+
+  let failingSince: number | undefined;
+  function reportLastingDecryptFailures(sampled: ReadonlyMap<string, ReceiveStats>) {
+    const now = Date.now();
+    const verified = new Set(snapshot().roster.map((entry) => entry.participantId));
+    const failing = [...media.decryptErrors].some(([id, errors]) => {
+      if (!verified.has(id) || now - errors.lastAt > STATS_INTERVAL_MS * 1.5) return false;
+      const before = previousSample.get(id);
+      const after = sampled.get(id);
+      return !before || !after || after.videoFramesDecoded <= before.videoFramesDecoded;
+    });
+    previousSample = sampled;
+    if (!failing) {
+      failingSince = undefined;
+      return;
+    }
+    failingSince ??= now;
+    if (now - failingSince >= DECRYPT_FAILURE_REPORT_MS) {
+      session.reportDecryptFailures();
+      failingSince = undefined;
+    }
+  }
+  let previousSample: ReadonlyMap<string, ReceiveStats> = new Map();
+
+  async function shutdown() {
+    clearInterval(statsTimer);
+    navigator.mediaDevices?.removeEventListener("devicechange", refreshDevices);
+    offSession();
+    offMedia();
+    unwire();
+    session.leave();
+    for (const track of input.tracks) track.stop();
+    await media.close().catch(() => {});
+  }
+
+  void session.join().catch(() => {
+    // The session reports the failure through its snapshot (and onChange); nothing else to do.
+  });
+
+  const connection = createMemo<CallConnection>(() => {
+    mediaTick();
+    const signalling = snapshot().state;
+    const sfu = media.connection;
+    if (signalling === "closed" || sfu === "closed") return mediaStarted ? "closed" : "connecting";
+    if (signalling === "reconnecting" || sfu === "reconnecting") return "reconnecting";
+    if (signalling === "connected" && sfu === "connected") return "connected";
+    return "connecting";
+  });
+
+  const tiles = createMemo(() => {
+    mediaTick();
+    const s = snapshot();
+    return buildTiles(media.room.localParticipant, media.remoteParticipants(), s.roster, {
+      epoch: s.epoch,
+      sendingEpoch: s.sendingEpoch,
+      previous: previous(),
+      latest: latest(),
+      lastDecryptErrorAt: media.decryptErrors,
+      now: now(),
+    });
+  });
+
+  const intruders = createMemo(() => {
+    mediaTick();
+    const s = snapshot();
+    const verified = new Set(s.roster.map((entry) => entry.participantId));
+    const fromSfu = media
+      .remoteParticipants()
+      .map((participant) => participant.identity)
+      .filter((identity) => !verified.has(identity));
+    return [...new Set([...s.ghosts, ...fromSfu])];
+  });
+
+  const local = () => {
+    mediaTick();
+    return media.room.localParticipant;
+  };
+
+  return {
+    connection,
+    selfId: () => snapshot().selfId || undefined,
+    roster: () => snapshot().roster,
+    intruders,
+    tiles,
+    epoch: () => snapshot().epoch,
+    sendingEpoch: () => snapshot().sendingEpoch,
+    lastRotationAt: () => snapshot().lastRotationAt,
+    securityCode: () => snapshot().securityCode,
+    rotations: () => snapshot().rotations,
+    keyEpochs: () => snapshot().keyEpochs,
+    micOn: () => local().isMicrophoneEnabled,
+    cameraOn: () => local().isCameraEnabled,
+    screenSharing: () => local().isScreenShareEnabled,
+    cameras: () => devices().filter((device) => device.kind === "videoinput"),
+    microphones: () => devices().filter((device) => device.kind === "audioinput"),
+    activeCamera: () => {
+      mediaTick();
+      return media.room.getActiveDevice("videoinput");
+    },
+    activeMicrophone: () => {
+      mediaTick();
+      return media.room.getActiveDevice("audioinput");
+    },
+    receiveStats: latest,
+    decryptErrorCount: () => {
+      mediaTick();
+      let total = 0;
+      for (const entry of media.decryptErrors.values()) total += entry.count;
+      return total;
+    },
+    media,
+    leaveSignallingOnly() {
+      if (!input.options.testHooks) return;
+      offSession();
+      session.leave();
+    },
+    toggleMic: () => media.setMicrophone(!media.room.localParticipant.isMicrophoneEnabled),
+    toggleCamera: () => media.setCamera(!media.room.localParticipant.isCameraEnabled),
+    toggleScreen: () => media.setScreenShare(!media.room.localParticipant.isScreenShareEnabled),
+    switchDevice: (kind, deviceId) => media.switchDevice(kind, deviceId),
+    async leave() {
+      if (leaving) return;
+      leaving = true;
+      await shutdown();
+      input.onLeft();
+    },
+  };
+}

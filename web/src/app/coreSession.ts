@@ -1,0 +1,173 @@
+// Adapter from the crypto core's CallSession to the app's SessionPort: the only file that knows the
+// core's event names. It also owns the two random ids the core needs (DESIGN §2): a user id and a
+// device id that never leave this browser (only their keyed hash, the participant id, does).
+import { CallSession } from "../core/call-session";
+import type { CallSecret } from "../core/identifiers";
+import type { CallSessionState } from "../core/session-types";
+import type {
+  KeyEvent,
+  SessionFailure,
+  SessionPort,
+  SessionSnapshot,
+  SignallingState,
+} from "./sessionPort";
+import type { PageOptions } from "./settings";
+
+const USER_ID_KEY = "hush.userId";
+const DEVICE_ID_KEY = "hush.deviceId";
+const ROTATIONS_KEPT = 32;
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A random id kept in this browser; a fresh one per page when storage is unavailable. */
+function storedId(key: string): string {
+  try {
+    const existing = localStorage.getItem(key);
+    if (existing && /^[0-9a-f]{32}$/.test(existing)) return existing;
+    const id = randomId();
+    localStorage.setItem(key, id);
+    return id;
+  } catch {
+    return randomId();
+  }
+}
+
+function stateOf(status: CallSessionState["connection"]["status"]): SignallingState {
+  switch (status) {
+    case "idle":
+    case "connecting":
+      return "connecting";
+    case "joined":
+      return "connected";
+    case "reconnecting":
+      return "reconnecting";
+    case "closed":
+      return "closed";
+  }
+}
+
+function failureOf(
+  state: CallSessionState,
+  everJoined: boolean,
+  leaving: boolean,
+): SessionFailure | undefined {
+  const { status, error } = state.connection;
+  if (status !== "closed" || leaving) return undefined;
+  switch (error?.code) {
+    case "room_full":
+      return { kind: "room-full" };
+    case "duplicate_participant":
+      return { kind: "duplicate" };
+    case "gave_up":
+    case "bad_url":
+      return everJoined
+        ? {
+            kind: "closed",
+            reason: "The connection to the call server was lost and could not be restored.",
+          }
+        : { kind: "unreachable" };
+    default:
+      return {
+        kind: "closed",
+        reason: error
+          ? `The call server closed the connection (${error.code}).`
+          : "The call ended.",
+      };
+  }
+}
+
+export function openCoreSession(
+  secret: CallSecret,
+  displayName: string,
+  options: PageOptions,
+): SessionPort {
+  const session = new CallSession({
+    secret,
+    userId: storedId(USER_ID_KEY),
+    deviceId: storedId(DEVICE_ID_KEY),
+    displayName,
+    workerOrigin: window.location.origin,
+    WebSocket,
+    ...(options.ratchetIntervalMs
+      ? { schedule: { ratchetIntervalMs: options.ratchetIntervalMs } }
+      : {}),
+  });
+  const listeners = new Set<() => void>();
+  const keyListeners = new Set<(event: KeyEvent) => void>();
+  const rotations: SessionSnapshot["rotations"] = [];
+  let everJoined = false;
+  let leaving = false;
+
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  const keyEvent = (event: KeyEvent) => {
+    for (const listener of keyListeners) listener(event);
+  };
+
+  session.on("connection", (state) => {
+    if (state.status === "joined") everJoined = true;
+    changed();
+  });
+  session.on("roster", changed);
+  session.on("grant", changed);
+  session.on("securityCode", changed);
+  session.on("keys", (keys) => {
+    for (const epoch of keys.added) keyEvent({ kind: "receive", epoch });
+    changed();
+  });
+  session.on("sending", (sending) => {
+    if (sending.epoch > 0) keyEvent({ kind: "send", epoch: sending.epoch });
+    changed();
+  });
+  session.on("metric", (metric) => {
+    if (metric.type !== "rotation") return;
+    rotations.push({ epoch: metric.epoch, fresh: metric.fresh, reason: metric.reason });
+    if (rotations.length > ROTATIONS_KEPT) rotations.shift();
+    changed();
+  });
+
+  return {
+    snapshot(): SessionSnapshot {
+      const state = session.snapshot();
+      return {
+        state: stateOf(state.connection.status),
+        selfId: state.participantId,
+        roster: state.roster.map((entry) => ({
+          participantId: entry.participantId,
+          displayName: entry.displayName,
+          leader: entry.leader,
+          self: entry.self,
+        })),
+        ghosts: [...state.unverified],
+        livekit: state.grant,
+        // The call's current epoch is the one we send with; keyEpochs also holds the look-ahead.
+        epoch: state.sending.epoch > 0 ? state.sending.epoch : undefined,
+        sendingEpoch: state.sending.epoch > 0 ? state.sending.epoch : undefined,
+        lastRotationAt: state.sending.epoch > 0 ? state.sending.at : undefined,
+        securityCode: state.securityCode === "" ? undefined : state.securityCode,
+        keyEpochs: [...state.keys],
+        rotations: [...rotations],
+        failure: failureOf(state, everJoined, leaving),
+      };
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    onKeyEvent(listener) {
+      keyListeners.add(listener);
+      return () => keyListeners.delete(listener);
+    },
+    senderKey: (epoch, participantId) => session.senderKey(epoch, participantId),
+    reportDecryptFailures: () => session.reportDecryptFailures(),
+    join: () => session.join(),
+    leave() {
+      leaving = true;
+      session.leave();
+    },
+  };
+}

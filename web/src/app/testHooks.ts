@@ -1,0 +1,90 @@
+// Read-only numbers for the end-to-end suite, on window.__hush: what the page shows and what
+// WebRTC decoded, never a key, a secret or a name-to-id mapping beyond what the roster UI shows.
+import type { CallStore } from "./callStore";
+
+export interface HushTestView {
+  screen: string;
+  connection: string | undefined;
+  selfId: string | undefined;
+  epoch: number | undefined;
+  sendingEpoch: number | undefined;
+  lastRotationAt: number | undefined;
+  rosterIds: string[];
+  intruders: string[];
+  securityCode: string | undefined;
+  /** Per remote participant id: decoded video frames, decoded audio samples, packets. */
+  receive: Record<
+    string,
+    {
+      videoFramesDecoded: number;
+      videoPacketsReceived: number;
+      audioSamplesDecoded: number;
+      audioPacketsReceived: number;
+      totalAudioEnergy: number;
+    }
+  >;
+  decryptErrors: number;
+  /** Decrypt failures by sender id. */
+  decryptErrorsBy: Record<string, number>;
+  /** The latest E2EE worker error messages (key indexes and ids, never key bytes). */
+  errorLog: string[];
+  keyEpochs: number[];
+  /** Our own publications as the SFU acknowledged them. */
+  published: { source: string; muted: boolean; encrypted: boolean }[];
+  /** Rotations this client led (leader only): epoch, fresh or ratchet, and why. */
+  rotations: { epoch: number; fresh: boolean; reason: string }[];
+  /** Frames we could not encrypt yet (no sending key): dropped, never sent in clear. */
+  sendErrors: number;
+  /** Crypto state shown on each tile, by participant id. */
+  tileStates: Record<string, string>;
+}
+
+export function installTestHooks(screen: () => string, store: () => CallStore | undefined) {
+  const view = (): HushTestView => {
+    const s = store();
+    const receive: HushTestView["receive"] = {};
+    const tileStates: Record<string, string> = {};
+    if (s) {
+      for (const [id, stats] of s.receiveStats()) receive[id] = { ...stats };
+      for (const tile of s.tiles())
+        if (!tile.screen) tileStates[tile.participantId] = tile.crypto.kind;
+    }
+    return {
+      screen: screen(),
+      connection: s?.connection(),
+      selfId: s?.selfId(),
+      epoch: s?.epoch(),
+      sendingEpoch: s?.sendingEpoch(),
+      lastRotationAt: s?.lastRotationAt(),
+      rosterIds: s ? s.roster().map((entry) => entry.participantId) : [],
+      intruders: s ? s.intruders() : [],
+      securityCode: s?.securityCode(),
+      receive,
+      decryptErrors: s ? s.decryptErrorCount() : 0,
+      decryptErrorsBy: s
+        ? Object.fromEntries([...s.media.decryptErrors].map(([id, e]) => [id, e.count]))
+        : {},
+      rotations: s ? s.rotations() : [],
+      errorLog: s ? [...s.media.errorLog] : [],
+      keyEpochs: s ? s.keyEpochs() : [],
+      published: s
+        ? [...s.media.room.localParticipant.trackPublications.values()].map((p) => ({
+            source: p.source,
+            muted: p.isMuted,
+            encrypted: p.isEncrypted,
+          }))
+        : [],
+      sendErrors: s ? s.media.sendErrors : 0,
+      tileStates,
+    };
+  };
+  Object.defineProperty(window, "__hush", { get: view, configurable: false });
+}
+
+/** Test-only controls, installed only with ?test=1 (see settings.ts). */
+export function installTestControls(store: () => CallStore | undefined) {
+  Object.defineProperty(window, "__hushTest", {
+    value: Object.freeze({ leaveSignallingOnly: () => store()?.leaveSignallingOnly() }),
+    configurable: false,
+  });
+}

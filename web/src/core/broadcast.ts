@@ -1,0 +1,100 @@
+// DESIGN §3–§4 leader broadcasts ("ratchet to e+1", "commit e+1"), signed with the leader's per-call
+// Ed25519 key (RFC 8032) over the room id and the leader's id, so neither the server nor any other
+// member (a leaver included) can forge one or move it to another room. Replays are harmless because
+// receivers act only on epochs above their own. Layout in web/src/core/README.md.
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { LIMITS } from "../../../worker/src/protocol.js";
+import { ByteReader, FormatError } from "./byte-reader.js";
+import { concat, u32be, utf8 } from "./bytes.js";
+import { LABELS } from "./labels.js";
+
+export const BROADCAST_VERSION = 1;
+const SIGNATURE_BYTES = 64;
+const KIND_CODES = { ratchet: 1, commit: 2 } as const;
+
+export type BroadcastKind = keyof typeof KIND_CODES;
+
+export interface BroadcastBody {
+  readonly kind: BroadcastKind;
+  readonly epoch: number;
+  /** First epoch of the key chain `epoch` belongs to (the last fresh key). */
+  readonly chainStart: number;
+  readonly leaderSeq: number;
+  /** keyCheckOf(K_epoch): lets a receiver confirm the key it derived or holds. */
+  readonly keyCheck: Uint8Array;
+}
+
+export class BroadcastError extends Error {
+  override readonly name = "BroadcastError";
+}
+
+function signedPrefix(roomId: string, leaderId: string): Uint8Array {
+  return utf8(`${LABELS.broadcast}\0${roomId}\0${leaderId}\0`);
+}
+
+function encodeBody(body: BroadcastBody): Uint8Array {
+  if (body.keyCheck.length !== 16) throw new BroadcastError("key check must be 16 bytes");
+  return concat(
+    new Uint8Array([BROADCAST_VERSION, KIND_CODES[body.kind]]),
+    u32be(body.epoch),
+    u32be(body.chainStart),
+    u32be(body.leaderSeq),
+    body.keyCheck,
+  );
+}
+
+export function signBroadcast(
+  roomId: string,
+  leaderId: string,
+  ed25519SecretKey: Uint8Array,
+  body: BroadcastBody,
+): Uint8Array {
+  const encoded = encodeBody(body);
+  const signature = ed25519.sign(concat(signedPrefix(roomId, leaderId), encoded), ed25519SecretKey);
+  return concat(encoded, signature);
+}
+
+/** Verifies a broadcast the server attributes to `leaderId`; throws BroadcastError otherwise. */
+export function verifyBroadcast(
+  roomId: string,
+  leaderId: string,
+  ed25519PublicKey: Uint8Array,
+  bytes: Uint8Array,
+): BroadcastBody {
+  if (bytes.length <= SIGNATURE_BYTES || bytes.length > LIMITS.payloadBytes) {
+    throw new BroadcastError("broadcast has an impossible size");
+  }
+  const encoded = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
+  const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
+  let valid = false;
+  try {
+    valid = ed25519.verify(
+      signature,
+      concat(signedPrefix(roomId, leaderId), encoded),
+      ed25519PublicKey,
+    );
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new BroadcastError("broadcast signature does not verify");
+  try {
+    const reader = new ByteReader(encoded, "broadcast");
+    if (reader.u8() !== BROADCAST_VERSION) throw new BroadcastError("unknown broadcast version");
+    const code = reader.u8();
+    const kind =
+      code === KIND_CODES.ratchet ? "ratchet" : code === KIND_CODES.commit ? "commit" : null;
+    if (kind === null) throw new BroadcastError("unknown broadcast kind");
+    const epoch = reader.u32();
+    const chainStart = reader.u32();
+    const leaderSeq = reader.u32();
+    const keyCheck = reader.take(16);
+    reader.end();
+    if (epoch < 1 || chainStart < 1 || chainStart > epoch) {
+      throw new BroadcastError("broadcast epochs are inconsistent");
+    }
+    return { kind, epoch, chainStart, leaderSeq, keyCheck };
+  } catch (error) {
+    if (error instanceof FormatError) throw new BroadcastError(error.message);
+    throw error;
+  }
+}

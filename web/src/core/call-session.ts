@@ -1,0 +1,556 @@
+// The one object a client (browser tab, Node load generator, test) holds per call: it composes the
+// signalling client, announcements, envelopes, signed broadcasts and the key schedule, and exposes
+// plain observable state. All crypto stays inside; the media layer asks for sender keys by epoch.
+import type { LiveKitGrant, Member } from "../../../worker/src/protocol.js";
+import { type Announcement, createAnnouncement, verifyAnnouncement } from "./announcement.js";
+import { assertNever } from "./assert-never.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import { type BroadcastKind, signBroadcast, verifyBroadcast } from "./broadcast.js";
+import {
+  type CallContext,
+  type CallKeyPairs,
+  callContextOf,
+  generateCallKeyPairs,
+} from "./call-keys.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
+import { Emitter, type Unsubscribe } from "./emitter.js";
+import { EnvelopeChannel } from "./envelope.js";
+import { type CallSecret, participantIdOf, senderKeyOf } from "./identifiers.js";
+import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
+import { KeySchedule } from "./key-schedule.js";
+import { type Random, systemRandom } from "./random.js";
+import {
+  DEFAULT_SCHEDULE_CONFIG,
+  type ScheduleAction,
+  type ScheduleConfig,
+  type ScheduleEvent,
+} from "./schedule-types.js";
+import { securityCodeOf } from "./security-code.js";
+import type {
+  CallSessionEvents,
+  CallSessionState,
+  ConnectionState,
+  EnvelopeKind,
+  RosterEntry,
+  SendingState,
+  SessionMetrics,
+} from "./session-types.js";
+import {
+  DEFAULT_RECONNECT_POLICY,
+  type ReconnectPolicy,
+  SignallingClient,
+  type SocketConstructor,
+} from "./signalling-client.js";
+
+export interface CallSessionOptions {
+  readonly secret: CallSecret;
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly displayName: string;
+  /** http(s) origin of the Worker; the room URL is {origin}/v1/rooms/{roomId}/ws over ws(s). */
+  readonly workerOrigin?: string;
+  /** Overrides workerOrigin: builds the WebSocket URL for a room id. */
+  readonly socketUrl?: (roomId: string) => string;
+  /** The browser's WebSocket, or `ws` in Node. */
+  readonly WebSocket: SocketConstructor;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly schedule?: Partial<ScheduleConfig>;
+  readonly reconnect?: Partial<ReconnectPolicy>;
+}
+
+interface VerifiedMember {
+  readonly seq: number;
+  readonly announcement: Announcement;
+  readonly channel: EnvelopeChannel;
+}
+
+/** Builds the room WebSocket URL from a Worker origin such as "https://hush.example". */
+export function roomSocketUrl(workerOrigin: string, roomId: string): string {
+  const url = new URL(workerOrigin);
+  url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+  url.pathname = `/v1/rooms/${roomId}/ws`;
+  url.search = "";
+  url.hash = "";
+  return url.toString();
+}
+
+function envelopeKindOf(message: KeyMessageBody): EnvelopeKind {
+  switch (message.type) {
+    case "key":
+      return message.kind === "fresh"
+        ? "key-fresh"
+        : message.kind === "ratchet-join"
+          ? "key-ratchet-join"
+          : "key-current";
+    case "ack":
+      return "ack";
+    case "key-request":
+      return "key-request";
+    default:
+      return assertNever(message);
+  }
+}
+
+export class CallSession {
+  readonly roomId: string;
+  readonly participantId: string;
+  private readonly context: CallContext;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly schedule: KeySchedule;
+  private readonly signalling: SignallingClient;
+  private readonly emitter = new Emitter<CallSessionEvents>();
+  private keyPairs: CallKeyPairs;
+  private selfSeq: number | undefined;
+  private readonly members = new Map<string, VerifiedMember>();
+  private readonly unverified = new Map<string, number>();
+  private connection: ConnectionState = { status: "idle" };
+  private grant: LiveKitGrant | undefined;
+  private sending: SendingState = { epoch: 0, at: 0 };
+  private readonly installed = new Map<number, Uint8Array>();
+  private securityCode = "";
+  private wakeTimer: TimerHandle | undefined;
+  private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
+    [];
+  private readonly counters = {
+    envelopesSent: {
+      "key-fresh": 0,
+      "key-ratchet-join": 0,
+      "key-current": 0,
+      ack: 0,
+      "key-request": 0,
+    },
+    broadcastsSent: { ratchet: 0, commit: 0 },
+    envelopesRejected: 0,
+    broadcastsRejected: 0,
+    announcementsRejected: 0,
+  };
+
+  constructor(private readonly options: CallSessionOptions) {
+    this.context = callContextOf(options.secret);
+    this.roomId = this.context.roomId;
+    this.participantId = participantIdOf(options.secret, options.userId, options.deviceId);
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
+    this.keyPairs = generateCallKeyPairs(this.random);
+    // Fail early (and clearly) on a display name the announcement cannot carry.
+    createAnnouncement(
+      this.context,
+      this.participantId,
+      this.keyPairs,
+      options.displayName,
+      this.random,
+    );
+    this.schedule = new KeySchedule(
+      { ...DEFAULT_SCHEDULE_CONFIG, ...options.schedule },
+      this.random,
+    );
+    const url = options.socketUrl
+      ? options.socketUrl(this.roomId)
+      : options.workerOrigin
+        ? roomSocketUrl(options.workerOrigin, this.roomId)
+        : undefined;
+    if (url === undefined) throw new Error("CallSession needs workerOrigin or socketUrl");
+    this.signalling = new SignallingClient(
+      url,
+      options.WebSocket,
+      this.clock,
+      {
+        joinRequest: () => this.joinRequest(),
+        welcome: (welcome) => this.onWelcome(welcome.self.seq, welcome.members, welcome.livekit),
+        memberJoined: (member) => this.onMemberJoined(member),
+        memberLeft: (participantId) => this.onMemberLeft(participantId),
+        message: (from, payload) => this.onEnvelope(from, payload),
+        broadcast: (from, payload) => this.onBroadcast(from, payload),
+        token: (grant) => this.onGrant(grant),
+        serverError: () => {},
+        status: (status, error) => this.onStatus({ status, ...(error ? { error } : {}) }),
+        lost: () => this.onLost(),
+      },
+      { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
+    );
+  }
+
+  // ---- public API ----
+
+  /** Connects and resolves once admitted (rejects if the room refuses for good). */
+  join(): Promise<void> {
+    if (this.connection.status === "joined") return Promise.resolve();
+    if (this.connection.status === "closed") {
+      return Promise.reject(new Error("this session is closed; create a new one"));
+    }
+    const joined = new Promise<void>((resolve, reject) => {
+      this.joinWaiters.push({ resolve, reject });
+    });
+    this.signalling.connect();
+    return joined;
+  }
+
+  leave(): void {
+    this.signalling.leave();
+  }
+
+  /** Asks the Worker for a fresh LiveKit token (the welcome carries the first one). */
+  requestToken(): Promise<LiveKitGrant> {
+    if (!this.signalling.requestToken()) return Promise.reject(new Error("not joined"));
+    return new Promise((resolve, reject) => this.tokenWaiters.push({ resolve, reject }));
+  }
+
+  on<K extends keyof CallSessionEvents>(
+    event: K,
+    listener: (value: CallSessionEvents[K]) => void,
+  ): Unsubscribe {
+    return this.emitter.on(event, listener);
+  }
+
+  snapshot(): CallSessionState {
+    return {
+      roomId: this.roomId,
+      participantId: this.participantId,
+      connection: this.connection,
+      roster: this.roster(),
+      unverified: [...this.unverified.keys()],
+      grant: this.grant,
+      sending: this.sending,
+      keys: [...this.installed.keys()].sort((a, b) => a - b),
+      securityCode: this.securityCode,
+    };
+  }
+
+  /** K_{e,P} for an installed epoch, or undefined when this client holds no key for `epoch`. */
+  senderKey(epoch: number, participantId: string): Uint8Array | undefined {
+    const groupKey = this.installed.get(epoch);
+    return groupKey ? senderKeyOf(groupKey, participantId) : undefined;
+  }
+
+  /** True when `participantId` is on the verified roster (LiveKit identities not on it are ghosts). */
+  isVerified(participantId: string): boolean {
+    return participantId === this.participantId
+      ? this.selfSeq !== undefined
+      : this.members.has(participantId);
+  }
+
+  /** The media layer saw decrypt failures for over a second: ask the leader for the current key. */
+  reportDecryptFailures(): void {
+    this.feed({ type: "decrypt-failures" });
+  }
+
+  metrics(): SessionMetrics {
+    return structuredClone(this.counters);
+  }
+
+  /**
+   * The raw group key of an installed epoch. Only for tests and benchmarks that must compare key
+   * state across clients; the media layer uses senderKey.
+   */
+  exportGroupKey(epoch: number): Uint8Array | undefined {
+    return this.installed.get(epoch)?.slice();
+  }
+
+  /** Simulates a network failure (tests): the session reconnects on its own. */
+  dropConnection(): void {
+    this.signalling.dropSocket();
+  }
+
+  // ---- signalling events ----
+
+  private joinRequest(): { participantId: string; announcement: string } {
+    // Every connection is a new membership: fresh key pairs, so nothing from the old one carries over.
+    this.keyPairs = generateCallKeyPairs(this.random);
+    const announcement = createAnnouncement(
+      this.context,
+      this.participantId,
+      this.keyPairs,
+      this.options.displayName,
+      this.random,
+    );
+    return { participantId: this.participantId, announcement: toBase64url(announcement) };
+  }
+
+  private onWelcome(seq: number, members: readonly Member[], grant: LiveKitGrant): void {
+    this.selfSeq = seq;
+    this.members.clear();
+    this.unverified.clear();
+    for (const member of members) this.admit(member);
+    this.grant = grant;
+    this.emitter.emit("grant", grant);
+    this.feed({
+      type: "joined",
+      self: { participantId: this.participantId, seq },
+      members: [...this.members].map(([participantId, m]) => ({ participantId, seq: m.seq })),
+    });
+    this.rosterChanged();
+    for (const waiter of this.joinWaiters.splice(0)) waiter.resolve();
+  }
+
+  private onMemberJoined(member: Member): void {
+    if (this.selfSeq === undefined || member.participantId === this.participantId) return;
+    // A repeated notice must not reset the member's envelope channel (and with it replay protection).
+    if (this.members.get(member.participantId)?.seq === member.seq) return;
+    this.members.delete(member.participantId);
+    this.unverified.delete(member.participantId);
+    if (this.admit(member)) {
+      this.feed({
+        type: "member-joined",
+        member: { participantId: member.participantId, seq: member.seq },
+      });
+    } else {
+      this.feed({ type: "member-left", participantId: member.participantId });
+    }
+    this.rosterChanged();
+  }
+
+  private onMemberLeft(participantId: string): void {
+    const known = this.members.delete(participantId);
+    const ghost = this.unverified.delete(participantId);
+    if (known) this.feed({ type: "member-left", participantId });
+    if (known || ghost) this.rosterChanged();
+  }
+
+  /** Verifies a member's announcement; only verified members ever get an envelope channel. */
+  private admit(member: Member): boolean {
+    try {
+      const announcement = verifyAnnouncement(
+        this.context,
+        member.participantId,
+        fromBase64url(member.announcement),
+      );
+      const channel = new EnvelopeChannel(
+        this.roomId,
+        this.participantId,
+        this.keyPairs.x25519.secretKey,
+        member.participantId,
+        announcement.x25519PublicKey,
+      );
+      this.members.set(member.participantId, { seq: member.seq, announcement, channel });
+      return true;
+    } catch {
+      this.counters.announcementsRejected += 1;
+      this.unverified.set(member.participantId, member.seq);
+      return false;
+    }
+  }
+
+  private onEnvelope(from: string, payload: string): void {
+    const member = this.members.get(from);
+    let message: KeyMessageBody;
+    try {
+      if (!member) throw new Error("envelope from a participant not on the verified roster");
+      const opened = member.channel.open(fromBase64url(payload));
+      message = decodeKeyMessage(opened.plaintext);
+      if (message.epoch !== opened.epoch)
+        throw new Error("inner epoch differs from the envelope's");
+    } catch {
+      this.counters.envelopesRejected += 1;
+      return;
+    }
+    this.feed({ type: "key-message", from, message });
+  }
+
+  private onBroadcast(from: string, payload: string): void {
+    const member = this.members.get(from);
+    let event: ScheduleEvent;
+    try {
+      if (!member) throw new Error("broadcast from a participant not on the verified roster");
+      const body = verifyBroadcast(
+        this.roomId,
+        from,
+        member.announcement.ed25519PublicKey,
+        fromBase64url(payload),
+      );
+      event = { type: "broadcast", from, body };
+    } catch {
+      this.counters.broadcastsRejected += 1;
+      return;
+    }
+    this.feed(event);
+  }
+
+  private onGrant(grant: LiveKitGrant): void {
+    this.grant = grant;
+    this.emitter.emit("grant", grant);
+    for (const waiter of this.tokenWaiters.splice(0)) waiter.resolve(grant);
+  }
+
+  private onStatus(state: ConnectionState): void {
+    this.connection = state;
+    this.emitter.emit("connection", state);
+    if (state.status === "closed") {
+      const error = new Error(state.error?.message ?? "session closed");
+      for (const waiter of this.joinWaiters.splice(0)) waiter.reject(error);
+      for (const waiter of this.tokenWaiters.splice(0)) waiter.reject(error);
+    }
+  }
+
+  private onLost(): void {
+    this.feed({ type: "reset" });
+    // No membership, no key: the media layer must stop sending until the rejoin brings a new one.
+    if (this.sending.epoch !== 0) {
+      this.sending = { epoch: 0, at: this.clock.now() };
+      this.emitter.emit("sending", this.sending);
+    }
+    this.selfSeq = undefined;
+    this.members.clear();
+    this.unverified.clear();
+    this.grant = undefined;
+    this.rosterChanged();
+  }
+
+  // ---- the key schedule's actions ----
+
+  private feed(event: ScheduleEvent): void {
+    const actions = this.schedule.handle(event, this.clock.now());
+    this.carryOut(actions);
+    this.armWakeTimer();
+  }
+
+  private armWakeTimer(): void {
+    if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    const at = this.schedule.nextWakeAt();
+    if (at === undefined) return;
+    this.wakeTimer = this.clock.setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.feed({ type: "tick" });
+      },
+      Math.max(0, at - this.clock.now()),
+    );
+  }
+
+  private carryOut(actions: readonly ScheduleAction[]): void {
+    const now = this.clock.now();
+    const outgoing: { to: string; payload: string }[] = [];
+    const added: number[] = [];
+    const removed: number[] = [];
+    let switched = false;
+    for (const action of actions) {
+      switch (action.type) {
+        case "send": {
+          const member = this.members.get(action.to);
+          if (!member) break;
+          const sealed = member.channel.seal(
+            action.message.epoch,
+            encodeKeyMessage(action.message),
+            this.random,
+          );
+          outgoing.push({ to: action.to, payload: toBase64url(sealed) });
+          this.counters.envelopesSent[envelopeKindOf(action.message)] += 1;
+          break;
+        }
+        case "broadcast": {
+          this.flush(outgoing);
+          const signed = signBroadcast(
+            this.roomId,
+            this.participantId,
+            this.keyPairs.ed25519.secretKey,
+            action.body,
+          );
+          if (this.signalling.broadcast(toBase64url(signed))) {
+            this.counters.broadcastsSent[action.body.kind satisfies BroadcastKind] += 1;
+          }
+          break;
+        }
+        case "install":
+          this.installed.set(action.epoch, action.groupKey);
+          added.push(action.epoch);
+          this.emitter.emit("metric", { type: "key-in-hand", epoch: action.epoch, at: now });
+          break;
+        case "retire":
+          this.installed.delete(action.epoch);
+          removed.push(action.epoch);
+          break;
+        case "switch":
+          this.sending = { epoch: action.epoch, at: now };
+          switched = true;
+          this.emitter.emit("metric", { type: "switch", epoch: action.epoch, at: now });
+          break;
+        case "rotation":
+          this.emitter.emit("metric", {
+            type: "rotation",
+            epoch: action.epoch,
+            fresh: action.fresh,
+            reason: action.reason,
+            recipients: action.recipients,
+            at: now,
+          });
+          break;
+        case "commit":
+          this.emitter.emit("metric", {
+            type: "commit",
+            epoch: action.epoch,
+            acked: action.acked,
+            timedOut: action.timedOut,
+            at: now,
+          });
+          break;
+        default:
+          assertNever(action);
+      }
+    }
+    this.flush(outgoing);
+    if (added.length > 0 || removed.length > 0) {
+      this.emitter.emit("keys", {
+        epochs: [...this.installed.keys()].sort((a, b) => a - b),
+        added: added.filter((epoch) => this.installed.has(epoch)),
+        removed: removed.filter((epoch) => !this.installed.has(epoch)),
+      });
+    }
+    if (switched) this.emitter.emit("sending", this.sending);
+  }
+
+  /** Sends the envelopes gathered so far in one frame, before anything that must follow them. */
+  private flush(outgoing: { to: string; payload: string }[]): void {
+    if (outgoing.length === 0) return;
+    this.signalling.send(outgoing.splice(0));
+  }
+
+  private roster(): RosterEntry[] {
+    const leader = this.schedule.leaderId();
+    const entries: RosterEntry[] = [...this.members].map(([participantId, member]) => ({
+      participantId,
+      seq: member.seq,
+      displayName: member.announcement.displayName,
+      verified: true,
+      leader: participantId === leader,
+      self: false,
+    }));
+    if (this.selfSeq !== undefined) {
+      entries.push({
+        participantId: this.participantId,
+        seq: this.selfSeq,
+        displayName: this.options.displayName,
+        verified: true,
+        leader: this.participantId === leader,
+        self: true,
+      });
+    }
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  private rosterChanged(): void {
+    const roster = this.roster();
+    this.emitter.emit("roster", { roster, unverified: [...this.unverified.keys()] });
+    const code =
+      this.selfSeq === undefined
+        ? ""
+        : securityCodeOf(this.options.secret, [
+            {
+              participantId: this.participantId,
+              x25519PublicKey: this.keyPairs.x25519.publicKey,
+              ed25519PublicKey: this.keyPairs.ed25519.publicKey,
+            },
+            ...[...this.members].map(([participantId, member]) => ({
+              participantId,
+              x25519PublicKey: member.announcement.x25519PublicKey,
+              ed25519PublicKey: member.announcement.ed25519PublicKey,
+            })),
+          ]);
+    if (code !== this.securityCode) {
+      this.securityCode = code;
+      this.emitter.emit("securityCode", code);
+    }
+  }
+}

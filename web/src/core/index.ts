@@ -1,0 +1,52 @@
+// The public API of the client crypto core (see README.md next to this file). Framework-free: no
+// DOM, no Solid, no LiveKit; runs in browsers and Node 20 alike.
+export { AnnouncementError, DISPLAY_NAME_MAX } from "./announcement.js";
+export { fromBase64url, toBase64url } from "./base64url.js";
+export { CallSession, type CallSessionOptions, roomSocketUrl } from "./call-session.js";
+export { type Clock, systemClock, type TimerHandle } from "./clock.js";
+export type { Unsubscribe } from "./emitter.js";
+export {
+  announceKeyOf,
+  CALL_SECRET_BYTES,
+  type CallSecret,
+  CallSecretError,
+  decodeCallSecret,
+  encodeCallSecret,
+  generateCallSecret,
+  participantIdOf,
+  ratchetGroupKey,
+  roomIdOf,
+  senderKeyOf,
+} from "./identifiers.js";
+export { type Random, systemRandom } from "./random.js";
+export {
+  DEFAULT_SCHEDULE_CONFIG,
+  type RotationReason,
+  type ScheduleConfig,
+} from "./schedule-types.js";
+export type {
+  CallSessionEvents,
+  CallSessionState,
+  ConnectionState,
+  EnvelopeKind,
+  KeysState,
+  MetricEvent,
+  RosterEntry,
+  SendingState,
+  SessionMetrics,
+} from "./session-types.js";
+export {
+  type ConnectionError,
+  type ConnectionStatus,
+  DEFAULT_RECONNECT_POLICY,
+  type ReconnectPolicy,
+  type SocketConstructor,
+  type SocketLike,
+} from "./signalling-client.js";
+
+/** livekit-client's default keyring size; key index of epoch e is e mod keyringSize (DESIGN §4). */
+export const KEYRING_SIZE = 16;
+
+export function keyIndexOf(epoch: number, keyringSize: number = KEYRING_SIZE): number {
+  return epoch % keyringSize;
+}

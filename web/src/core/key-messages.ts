@@ -1,0 +1,96 @@
+// The plaintexts carried inside envelopes (DESIGN §3–§4): key delivery, acknowledgement of a fresh
+// key, and key request. JSON parsed with zod after decryption; `v` versions the format and the
+// envelope header's epoch must equal the inner `epoch` (checked by the session).
+import { z } from "zod";
+import { assertNever } from "./assert-never.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import { fromUtf8, utf8 } from "./bytes.js";
+
+export const KEY_MESSAGE_VERSION = 1;
+
+const Epoch = z.number().int().min(1).max(0xffffffff);
+const Seq = z.number().int().nonnegative().max(0xffffffff);
+const GroupKeyText = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a 32-byte base64url key");
+
+/**
+ * How a delivered key is to be used: `fresh` is installed for decryption and acknowledged, then used
+ * on "commit"; `ratchet-join` (to a joiner) and `current` (answer to a key request) are used at once.
+ */
+export const KEY_KINDS = ["fresh", "ratchet-join", "current"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+export const KeyDeliveryMessage = z.object({
+  v: z.literal(KEY_MESSAGE_VERSION),
+  type: z.literal("key"),
+  epoch: Epoch,
+  groupKey: GroupKeyText,
+  kind: z.enum(KEY_KINDS),
+  /** The epoch where this key's ratchet chain starts (its last fresh key): bounds look-ahead. */
+  chainStart: Epoch,
+  leaderSeq: Seq,
+});
+export const AckMessage = z.object({
+  v: z.literal(KEY_MESSAGE_VERSION),
+  type: z.literal("ack"),
+  epoch: Epoch,
+  /** The acknowledger's sending epoch; at or above `epoch` means the key came too late (stale). */
+  have: z.number().int().nonnegative().max(0xffffffff),
+});
+export const KeyRequestMessage = z.object({
+  v: z.literal(KEY_MESSAGE_VERSION),
+  type: z.literal("key-request"),
+  /** The highest epoch the requester knows of (keeps envelope epochs non-decreasing). */
+  epoch: z.number().int().nonnegative().max(0xffffffff),
+  /** The epoch the requester sends with, 0 without a key. */
+  have: z.number().int().nonnegative().max(0xffffffff),
+});
+
+export const KeyMessage = z.discriminatedUnion("type", [
+  KeyDeliveryMessage,
+  AckMessage,
+  KeyRequestMessage,
+]);
+export type KeyMessage = z.infer<typeof KeyMessage>;
+
+/** A key message in memory, with the group key as bytes. */
+export type KeyMessageBody =
+  | {
+      type: "key";
+      epoch: number;
+      groupKey: Uint8Array;
+      kind: KeyKind;
+      chainStart: number;
+      leaderSeq: number;
+    }
+  | { type: "ack"; epoch: number; have: number }
+  | { type: "key-request"; epoch: number; have: number };
+
+export function encodeKeyMessage(body: KeyMessageBody): Uint8Array {
+  const wire: KeyMessage =
+    body.type === "key"
+      ? { ...body, v: KEY_MESSAGE_VERSION, groupKey: toBase64url(body.groupKey) }
+      : { ...body, v: KEY_MESSAGE_VERSION };
+  return utf8(JSON.stringify(KeyMessage.parse(wire)));
+}
+
+/** Throws on anything that is not a well-formed key message of this version. */
+export function decodeKeyMessage(plaintext: Uint8Array): KeyMessageBody {
+  const parsed = KeyMessage.parse(JSON.parse(fromUtf8(plaintext)));
+  switch (parsed.type) {
+    case "key":
+      return {
+        type: "key",
+        epoch: parsed.epoch,
+        groupKey: fromBase64url(parsed.groupKey),
+        kind: parsed.kind,
+        chainStart: parsed.chainStart,
+        leaderSeq: parsed.leaderSeq,
+      };
+    case "ack":
+      return { type: "ack", epoch: parsed.epoch, have: parsed.have };
+    case "key-request":
+      return { type: "key-request", epoch: parsed.epoch, have: parsed.have };
+    default:
+      return assertNever(parsed);
+  }
+}

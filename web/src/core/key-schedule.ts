@@ -1,0 +1,628 @@
+// DESIGN §4 as a pure state machine: events in, actions out; the clock arrives with each event and
+// randomness is injected. One key leader (lowest verified join seq) makes every key; members derive
+// ratchets themselves, install fresh keys ahead of the commit barrier, and ask when they fall behind.
+// The message rules and their reasons are written up in web/src/core/README.md.
+import { assertNever } from "./assert-never.js";
+import type { BroadcastBody } from "./broadcast.js";
+import { equalBytes } from "./bytes.js";
+import { keyCheckOf, ratchetGroupKey } from "./identifiers.js";
+import type { KeyMessageBody } from "./key-messages.js";
+import type { Random } from "./random.js";
+import type {
+  RosterMember,
+  RotationReason,
+  ScheduleAction,
+  ScheduleConfig,
+  ScheduleEvent,
+} from "./schedule-types.js";
+
+/** Past epochs kept installed for decryption after a switch. */
+const RETAINED_PAST_EPOCHS = 2;
+
+interface HeldKey {
+  readonly epoch: number;
+  readonly groupKey: Uint8Array;
+  /** First epoch of this key's ratchet chain. */
+  readonly chainStart: number;
+  /** Join seq of the leader the key came from (conflict resolution). */
+  readonly sourceSeq: number;
+}
+
+interface PendingKey extends HeldKey {
+  readonly sourceId: string;
+}
+
+/** The leader's side of a fresh key in flight: who must acknowledge before the commit. */
+interface FreshRotation {
+  readonly recipients: ReadonlySet<string>;
+  readonly awaiting: Set<string>;
+  readonly deadline: number;
+}
+
+interface Behind {
+  readonly need: number;
+  nextAt: number;
+  attempts: number;
+}
+
+export class KeySchedule {
+  private self: RosterMember | undefined;
+  private readonly roster = new Map<string, number>();
+  private readonly installed = new Map<number, Uint8Array>();
+  private current: HeldKey | undefined;
+  private pending: PendingKey | undefined;
+  private highestSeen = 0;
+  private behind: Behind | undefined;
+  /** After switching to a fresh key, older epochs (which a leaver knows) go after a short grace. */
+  private retireBefore: { epoch: number; at: number } | undefined;
+  // Leader state.
+  private rotation: FreshRotation | undefined;
+  private readonly joiners = new Set<string>();
+  private needFresh: RotationReason | undefined;
+  private coalesceAt: number | undefined;
+  private nextPeriodicAt: number | undefined;
+  private rotationsSinceFresh = 0;
+  /** First epoch each member may be given: never a key in use before it joined (DESIGN §4). */
+  private readonly eligibleFrom = new Map<string, number>();
+  private out: ScheduleAction[] = [];
+  /** The time of the event being handled. */
+  private now = 0;
+
+  constructor(
+    private readonly config: ScheduleConfig,
+    private readonly random: Random,
+  ) {}
+
+  handle(event: ScheduleEvent, now: number): ScheduleAction[] {
+    this.out = [];
+    this.now = now;
+    switch (event.type) {
+      case "joined":
+        this.onJoined(event.self, event.members, now);
+        break;
+      case "member-joined":
+        this.onMemberJoined(event.member, now);
+        break;
+      case "member-left":
+        this.onMemberLeft(event.participantId, now);
+        break;
+      case "key-message":
+        this.onKeyMessage(event.from, event.message, now);
+        break;
+      case "broadcast":
+        this.onBroadcast(event.from, event.body, now);
+        break;
+      case "tick":
+        break;
+      case "decrypt-failures":
+        if (this.self && !this.isLeader() && !this.behind) {
+          // One request only: if we are in fact current the leader stays silent.
+          const need = (this.current?.epoch ?? 0) + 1;
+          this.behind = { need, nextAt: now, attempts: this.config.maxKeyRequests - 1 };
+        }
+        break;
+      case "reset":
+        this.reset();
+        break;
+      default:
+        assertNever(event);
+    }
+    if (this.self) this.runTimers(now);
+    return this.out;
+  }
+
+  /** When the shell must call `handle({type: "tick"})` next, if ever. */
+  nextWakeAt(): number | undefined {
+    if (!this.self) return undefined;
+    const times: number[] = [];
+    if (this.retireBefore) times.push(this.retireBefore.at);
+    if (this.isLeader()) {
+      if (this.rotation) times.push(this.rotation.deadline);
+      else if (this.coalesceAt !== undefined) times.push(this.coalesceAt);
+      else if (this.current && this.nextPeriodicAt !== undefined) times.push(this.nextPeriodicAt);
+    } else if (this.behind) {
+      times.push(this.behind.nextAt);
+    }
+    return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  get participantId(): string | undefined {
+    return this.self?.participantId;
+  }
+
+  /** The leader by this client's verified roster: lowest join seq (DESIGN §4). */
+  leaderId(): string | undefined {
+    if (!this.self) return undefined;
+    let best = this.self;
+    for (const [participantId, seq] of this.roster) {
+      if (seq < best.seq) best = { participantId, seq };
+    }
+    return best.participantId;
+  }
+
+  isLeader(): boolean {
+    return this.self !== undefined && this.leaderId() === this.self.participantId;
+  }
+
+  /** The epoch media is sent with, 0 before the first key. */
+  get sendingEpoch(): number {
+    return this.current?.epoch ?? 0;
+  }
+
+  /** Epochs installed for decryption, ascending. */
+  installedEpochs(): number[] {
+    return [...this.installed.keys()].sort((a, b) => a - b);
+  }
+
+  /** The group key of an installed epoch (a copy). */
+  groupKeyOf(epoch: number): Uint8Array | undefined {
+    return this.installed.get(epoch)?.slice();
+  }
+
+  // ---- roster ----
+
+  private onJoined(self: RosterMember, members: readonly RosterMember[], now: number): void {
+    this.reset();
+    this.self = self;
+    for (const member of members) this.roster.set(member.participantId, member.seq);
+    if (this.isLeader()) {
+      this.requestRotation("start", now);
+    } else {
+      this.behind = { need: 1, nextAt: now + this.config.keyRequestDelayMs, attempts: 0 };
+    }
+  }
+
+  private onMemberJoined(member: RosterMember, now: number): void {
+    if (!this.self || member.participantId === this.self.participantId) return;
+    const known = this.roster.get(member.participantId);
+    if (known === member.seq) return;
+    if (known !== undefined) this.onMemberLeft(member.participantId, now);
+    this.roster.set(member.participantId, member.seq);
+    if (this.isLeader()) {
+      this.joiners.add(member.participantId);
+      this.coalesceAt ??= now + this.config.coalesceMs;
+    }
+  }
+
+  private onMemberLeft(participantId: string, now: number): void {
+    if (!this.roster.has(participantId)) return;
+    const formerLeader = this.leaderId();
+    this.roster.delete(participantId);
+    this.eligibleFrom.delete(participantId);
+    this.joiners.delete(participantId);
+    if (this.pending?.sourceId === participantId) this.dropPending();
+    if (!this.isLeader()) return;
+    this.behind = undefined;
+    if (this.rotation) {
+      // The leaver may hold the fresh key in flight: it must never be committed (lock-out).
+      this.rotation = undefined;
+      this.dropPending();
+    }
+    this.requestRotation(formerLeader === this.self?.participantId ? "leave" : "takeover", now);
+  }
+
+  private requestRotation(reason: RotationReason, now: number): void {
+    this.needFresh ??= reason;
+    this.coalesceAt ??= now + this.config.coalesceMs;
+  }
+
+  // ---- leader: rotations and the commit barrier ----
+
+  private runTimers(now: number): void {
+    if (this.retireBefore && this.retireBefore.at <= now) {
+      const { epoch } = this.retireBefore;
+      this.retireBefore = undefined;
+      for (const held of [...this.installed.keys()]) if (held < epoch) this.retire(held);
+    }
+    if (this.isLeader()) {
+      if (this.rotation && this.rotation.deadline <= now) this.commit(true);
+      if (!this.rotation && this.coalesceAt !== undefined && this.coalesceAt <= now) {
+        this.rotate(now, false);
+      }
+      if (
+        !this.rotation &&
+        this.coalesceAt === undefined &&
+        this.current &&
+        this.nextPeriodicAt !== undefined &&
+        this.nextPeriodicAt <= now
+      ) {
+        this.rotate(now, true);
+      }
+      return;
+    }
+    const behind = this.behind;
+    if (!behind || behind.nextAt > now) return;
+    const leader = this.leaderId();
+    if (behind.attempts >= this.config.maxKeyRequests || leader === undefined) {
+      this.behind = undefined;
+      return;
+    }
+    behind.attempts += 1;
+    behind.nextAt = now + this.config.keyRequestRetryMs;
+    this.out.push({
+      type: "send",
+      to: leader,
+      message: { type: "key-request", epoch: this.maxKnownEpoch(), have: this.sendingEpoch },
+    });
+  }
+
+  private rotate(now: number, periodic: boolean): void {
+    const self = this.self;
+    if (!self) return;
+    const current = this.current;
+    const joiners = [...this.joiners];
+    let reason: RotationReason = this.needFresh ?? (periodic ? "periodic" : "join");
+    const periodicFresh =
+      periodic && this.rotationsSinceFresh + 1 >= this.config.freshEvery && !this.needFresh;
+    if (periodicFresh) reason = "periodic-fresh";
+    // A ratchet must land exactly on current+1; if that epoch is taken by anything we have seen,
+    // only a fresh key above it is unambiguous.
+    const fresh =
+      this.needFresh !== undefined ||
+      periodicFresh ||
+      current === undefined ||
+      this.maxKnownEpoch() > current.epoch;
+    this.coalesceAt = undefined;
+    this.needFresh = undefined;
+    this.joiners.clear();
+    this.nextPeriodicAt = now + this.config.ratchetIntervalMs;
+
+    if (fresh || current === undefined) {
+      const epoch = this.maxKnownEpoch() + 1;
+      const groupKey = this.random(32);
+      const recipients = [...this.roster.keys()];
+      this.highestSeen = Math.max(this.highestSeen, epoch);
+      this.rotationsSinceFresh = 0;
+      this.out.push({
+        type: "rotation",
+        epoch,
+        fresh: true,
+        reason,
+        recipients: recipients.length,
+      });
+      this.pending = { epoch, groupKey, chainStart: epoch, sourceSeq: self.seq, sourceId: "" };
+      this.setInstalled(epoch, groupKey);
+      for (const to of recipients) {
+        if (!this.eligibleFrom.has(to)) this.eligibleFrom.set(to, epoch);
+        this.out.push({ type: "send", to, message: this.freshDelivery(this.pending) });
+      }
+      this.rotation = {
+        recipients: new Set(recipients),
+        awaiting: new Set(recipients),
+        deadline: now + this.config.ackTimeoutMs,
+      };
+      if (recipients.length === 0) this.commit(false);
+      return;
+    }
+
+    const epoch = current.epoch + 1;
+    const groupKey = ratchetGroupKey(current.groupKey);
+    this.rotationsSinceFresh += 1;
+    this.out.push({ type: "rotation", epoch, fresh: false, reason, recipients: joiners.length });
+    if (this.roster.size > 0) {
+      this.out.push({
+        type: "broadcast",
+        body: {
+          kind: "ratchet",
+          epoch,
+          chainStart: current.chainStart,
+          leaderSeq: self.seq,
+          keyCheck: keyCheckOf(groupKey),
+        },
+      });
+    }
+    this.switchTo({ epoch, groupKey, chainStart: current.chainStart, sourceSeq: self.seq });
+    for (const to of joiners) {
+      this.eligibleFrom.set(to, epoch);
+      this.out.push({
+        type: "send",
+        to,
+        message: {
+          type: "key",
+          epoch,
+          groupKey,
+          kind: "ratchet-join",
+          chainStart: current.chainStart,
+          leaderSeq: self.seq,
+        },
+      });
+    }
+    this.out.push({ type: "commit", epoch, acked: 0, timedOut: false });
+  }
+
+  private freshDelivery(pending: HeldKey): KeyMessageBody {
+    return {
+      type: "key",
+      epoch: pending.epoch,
+      groupKey: pending.groupKey,
+      kind: "fresh",
+      chainStart: pending.epoch,
+      leaderSeq: pending.sourceSeq,
+    };
+  }
+
+  private commit(timedOut: boolean): void {
+    const pending = this.pending;
+    const rotation = this.rotation;
+    this.rotation = undefined;
+    if (!pending || !rotation || !this.self) return;
+    if (this.roster.size > 0) {
+      this.out.push({
+        type: "broadcast",
+        body: {
+          kind: "commit",
+          epoch: pending.epoch,
+          chainStart: pending.epoch,
+          leaderSeq: this.self.seq,
+          keyCheck: keyCheckOf(pending.groupKey),
+        },
+      });
+    }
+    this.switchTo(pending);
+    const acked = rotation.recipients.size - rotation.awaiting.size;
+    this.out.push({ type: "commit", epoch: pending.epoch, acked, timedOut });
+  }
+
+  // ---- key messages ----
+
+  private onKeyMessage(from: string, message: KeyMessageBody, now: number): void {
+    if (!this.self || !this.roster.has(from)) return;
+    switch (message.type) {
+      case "key":
+        this.onKeyDelivery(from, message, now);
+        break;
+      case "ack":
+        this.onAck(from, message.epoch, message.have, now);
+        break;
+      case "key-request":
+        this.onKeyRequest(from, message.epoch, message.have);
+        break;
+      default:
+        assertNever(message);
+    }
+  }
+
+  /** Accept key material from the leader, or from another member only if its epoch is higher. */
+  private accepts(from: string, epoch: number, leaderSeq: number): boolean {
+    if (this.roster.get(from) !== leaderSeq) return false;
+    return from === this.leaderId() || epoch > this.maxKnownEpoch();
+  }
+
+  private onKeyDelivery(
+    from: string,
+    message: Extract<KeyMessageBody, { type: "key" }>,
+    now: number,
+  ): void {
+    const self = this.self;
+    if (!self || message.chainStart > message.epoch) return;
+    const current = this.current;
+    if (current && message.epoch <= current.epoch) {
+      const heldAtEpoch = this.installed.get(message.epoch);
+      const differs = !heldAtEpoch || !equalBytes(heldAtEpoch, message.groupKey);
+      if (!differs || this.roster.get(from) !== message.leaderSeq) return;
+      if (message.kind === "fresh" && from === this.leaderId()) {
+        // The leader picked an epoch we are already past (it missed a rotation): say so, and it
+        // re-keys above our epoch.
+        this.out.push({
+          type: "send",
+          to: from,
+          message: { type: "ack", epoch: message.epoch, have: current.epoch },
+        });
+      } else if (
+        message.kind !== "fresh" &&
+        message.epoch === current.epoch &&
+        message.leaderSeq < current.sourceSeq
+      ) {
+        // Two leaders made the same epoch: the lower leader seq wins (DESIGN §4).
+        this.switchTo({ ...message, sourceSeq: message.leaderSeq });
+      }
+      return;
+    }
+    if (!this.accepts(from, message.epoch, message.leaderSeq)) return;
+    if (this.pending && this.pending.sourceId === from && message.epoch < this.pending.epoch)
+      return;
+    this.highestSeen = Math.max(this.highestSeen, message.epoch);
+    if (message.kind === "fresh") {
+      if (this.rotation) this.rotation = undefined; // a higher self-declared leader won
+      this.pending = {
+        epoch: message.epoch,
+        groupKey: message.groupKey.slice(),
+        chainStart: message.epoch,
+        sourceSeq: message.leaderSeq,
+        sourceId: from,
+      };
+      this.setInstalled(message.epoch, this.pending.groupKey);
+      this.out.push({
+        type: "send",
+        to: from,
+        message: { type: "ack", epoch: message.epoch, have: current?.epoch ?? 0 },
+      });
+      if (this.behind && this.behind.need <= message.epoch)
+        this.behind.nextAt = now + this.config.keyRequestRetryMs;
+      return;
+    }
+    this.switchTo({
+      epoch: message.epoch,
+      groupKey: message.groupKey.slice(),
+      chainStart: message.chainStart,
+      sourceSeq: message.leaderSeq,
+    });
+  }
+
+  private onAck(from: string, epoch: number, have: number, now: number): void {
+    const pending = this.pending;
+    const rotation = this.rotation;
+    if (!this.isLeader() || !pending || !rotation) return;
+    if (epoch !== pending.epoch || !rotation.recipients.has(from)) return;
+    if (have >= pending.epoch) {
+      this.highestSeen = Math.max(this.highestSeen, have);
+      this.rotation = undefined;
+      this.dropPending();
+      this.needFresh = "stale";
+      this.coalesceAt = now;
+      return;
+    }
+    rotation.awaiting.delete(from);
+    if (rotation.awaiting.size === 0) this.commit(false);
+  }
+
+  private onKeyRequest(from: string, epoch: number, have: number): void {
+    if (!this.isLeader() || !this.self) return;
+    const eligible = this.eligibleFrom.get(from);
+    // Not yet keyed by any rotation: the rotation covering its join will deliver the key.
+    if (eligible === undefined) return;
+    this.highestSeen = Math.max(this.highestSeen, Math.min(epoch, this.maxKnownEpoch() + 1));
+    if (this.rotation?.recipients.has(from)) {
+      if (this.rotation.awaiting.has(from) && this.pending) {
+        this.out.push({ type: "send", to: from, message: this.freshDelivery(this.pending) });
+      }
+      return;
+    }
+    const current = this.current;
+    if (!current || current.epoch < eligible || have >= current.epoch) return;
+    this.out.push({
+      type: "send",
+      to: from,
+      message: {
+        type: "key",
+        epoch: current.epoch,
+        groupKey: current.groupKey,
+        kind: "current",
+        chainStart: current.chainStart,
+        leaderSeq: this.self.seq,
+      },
+    });
+  }
+
+  // ---- broadcasts ----
+
+  private onBroadcast(from: string, body: BroadcastBody, now: number): void {
+    if (!this.self || !this.roster.has(from) || body.chainStart > body.epoch) return;
+    if (body.epoch <= this.sendingEpoch) return;
+    if (!this.accepts(from, body.epoch, body.leaderSeq)) return;
+    const pending = this.pending;
+    if (body.kind === "commit") {
+      if (
+        pending &&
+        pending.epoch === body.epoch &&
+        equalBytes(keyCheckOf(pending.groupKey), body.keyCheck)
+      ) {
+        this.switchTo(pending);
+      } else {
+        this.markBehind(body.epoch, now);
+      }
+      return;
+    }
+    // "ratchet to epoch": derive it from the newest key we hold on the same chain, if close enough.
+    const bases = [this.current, pending].filter(
+      (held): held is HeldKey =>
+        held !== undefined &&
+        held.epoch >= body.chainStart &&
+        held.epoch < body.epoch &&
+        body.epoch - held.epoch <= this.config.maxRatchetLookahead,
+    );
+    const base = bases.sort((a, b) => b.epoch - a.epoch)[0];
+    if (base) {
+      let groupKey = base.groupKey;
+      for (let epoch = base.epoch; epoch < body.epoch; epoch++)
+        groupKey = ratchetGroupKey(groupKey);
+      if (equalBytes(keyCheckOf(groupKey), body.keyCheck)) {
+        this.highestSeen = Math.max(this.highestSeen, body.epoch);
+        this.switchTo({
+          epoch: body.epoch,
+          groupKey,
+          chainStart: body.chainStart,
+          sourceSeq: body.leaderSeq,
+        });
+        return;
+      }
+    }
+    this.markBehind(body.epoch, now);
+  }
+
+  private markBehind(need: number, now: number): void {
+    if (this.behind && this.behind.need >= need) return;
+    // Without any key we may simply be waiting for our join envelope: give it time to arrive.
+    const delay = this.current || this.pending ? 0 : this.config.keyRequestDelayMs;
+    this.behind = { need, nextAt: now + delay, attempts: 0 };
+  }
+
+  // ---- key store ----
+
+  private maxKnownEpoch(): number {
+    return Math.max(this.highestSeen, this.current?.epoch ?? 0, this.pending?.epoch ?? 0);
+  }
+
+  private switchTo(next: HeldKey): void {
+    this.current = {
+      epoch: next.epoch,
+      groupKey: next.groupKey,
+      chainStart: next.chainStart,
+      sourceSeq: next.sourceSeq,
+    };
+    this.highestSeen = Math.max(this.highestSeen, next.epoch);
+    if (this.pending && this.pending.epoch <= next.epoch) {
+      this.pending = undefined;
+      this.rotation = undefined;
+    }
+    this.setInstalled(next.epoch, next.groupKey);
+    // Look-ahead: the next ratchet is ready for decryption before anyone sends with it.
+    if (this.pending?.epoch !== next.epoch + 1) {
+      this.setInstalled(next.epoch + 1, ratchetGroupKey(next.groupKey));
+    }
+    this.out.push({ type: "switch", epoch: next.epoch, groupKey: next.groupKey });
+    // Keep the two epochs before this one for frames still in flight from members that switch a
+    // little later (a commit can be followed at once by a join ratchet), and nothing older.
+    for (const epoch of [...this.installed.keys()]) {
+      const recent = epoch < next.epoch && epoch >= next.epoch - RETAINED_PAST_EPOCHS;
+      const kept = recent || epoch === next.epoch || epoch === next.epoch + 1;
+      if (!kept && epoch !== this.pending?.epoch) this.retire(epoch);
+    }
+    if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
+    if (next.chainStart === next.epoch) {
+      this.retireBefore = { epoch: next.epoch, at: this.now + this.config.retireGraceMs };
+    }
+  }
+
+  private setInstalled(epoch: number, groupKey: Uint8Array): void {
+    const held = this.installed.get(epoch);
+    if (held && equalBytes(held, groupKey)) return;
+    this.installed.set(epoch, groupKey);
+    this.out.push({ type: "install", epoch, groupKey });
+  }
+
+  private retire(epoch: number): void {
+    if (this.installed.delete(epoch)) this.out.push({ type: "retire", epoch });
+  }
+
+  private dropPending(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (!pending) return;
+    const current = this.current;
+    // The slot goes back to the look-ahead ratchet of the current key, or is emptied.
+    if (current && pending.epoch === current.epoch + 1) {
+      this.setInstalled(pending.epoch, ratchetGroupKey(current.groupKey));
+    } else if (pending.epoch !== current?.epoch) {
+      this.retire(pending.epoch);
+    }
+  }
+
+  private reset(): void {
+    for (const epoch of [...this.installed.keys()]) this.retire(epoch);
+    this.self = undefined;
+    this.roster.clear();
+    this.current = undefined;
+    this.pending = undefined;
+    this.highestSeen = 0;
+    this.behind = undefined;
+    this.retireBefore = undefined;
+    this.rotation = undefined;
+    this.joiners.clear();
+    this.needFresh = undefined;
+    this.coalesceAt = undefined;
+    this.nextPeriodicAt = undefined;
+    this.rotationsSinceFresh = 0;
+    this.eligibleFrom.clear();
+  }
+}

@@ -1,0 +1,16 @@
+// Every KDF/MAC label of the protocol in one place (DESIGN §2, §3 and web/src/core/README.md), so no
+// label is ever reused for two different keys. ASCII, versioned with "hush/v1".
+export const LABELS = {
+  roomId: "hush/v1 room id",
+  participantId: "hush/v1 participant id",
+  announce: "hush/v1 announce",
+  profile: "hush/v1 profile",
+  ratchet: "hush/v1 ratchet",
+  /** Followed by the ASCII participant id. */
+  sender: "hush/v1 sender ",
+  /** Followed by sender id ‖ recipient id. */
+  envelope: "hush/v1 envelope",
+  broadcast: "hush/v1 broadcast",
+  keyCheck: "hush/v1 key check",
+  securityCode: "hush/v1 security code",
+} as const;

@@ -1,0 +1,84 @@
+// The vocabulary of the key schedule state machine (DESIGN §4): its configuration, the events fed in
+// (already authenticated by the session: verified roster, opened envelopes, verified broadcasts) and
+// the actions it asks its shell to carry out. No I/O, no clock, no randomness here.
+import type { BroadcastBody } from "./broadcast.js";
+import type { KeyMessageBody } from "./key-messages.js";
+
+export interface ScheduleConfig {
+  /** Periodic ratchet interval (DESIGN §4: 30 s). */
+  readonly ratchetIntervalMs: number;
+  /** Every n-th rotation is a fresh key instead of a ratchet (DESIGN §4: 10). */
+  readonly freshEvery: number;
+  /** Joins and leaves within this window are coalesced into one rotation. */
+  readonly coalesceMs: number;
+  /** The commit barrier waits at most this long for acknowledgements of a fresh key. */
+  readonly ackTimeoutMs: number;
+  /** How long a keyless member waits for its key before asking the leader. */
+  readonly keyRequestDelayMs: number;
+  /** Spacing of repeated key requests while still behind. */
+  readonly keyRequestRetryMs: number;
+  /** Key requests per episode of being behind; bounded so a dead leader is not flooded. */
+  readonly maxKeyRequests: number;
+  /** Epochs before a fresh key stay installed this long after the switch, for frames in flight. */
+  readonly retireGraceMs: number;
+  /** The most ratchet steps a member derives on its own to catch up (bounded look-ahead). */
+  readonly maxRatchetLookahead: number;
+}
+
+export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
+  ratchetIntervalMs: 30_000,
+  freshEvery: 10,
+  coalesceMs: 200,
+  ackTimeoutMs: 1_500,
+  keyRequestDelayMs: 1_000,
+  keyRequestRetryMs: 2_000,
+  maxKeyRequests: 10,
+  maxRatchetLookahead: 16,
+  retireGraceMs: 2_000,
+};
+
+export interface RosterMember {
+  readonly participantId: string;
+  readonly seq: number;
+}
+
+export type ScheduleEvent =
+  /** The room admitted us; `members` are the other members whose announcements verified. */
+  | { type: "joined"; self: RosterMember; members: readonly RosterMember[] }
+  | { type: "member-joined"; member: RosterMember }
+  | { type: "member-left"; participantId: string }
+  /** A key message from an opened envelope whose header epoch matched. */
+  | { type: "key-message"; from: string; message: KeyMessageBody }
+  /** A broadcast whose signature verified under the sender's announced Ed25519 key. */
+  | { type: "broadcast"; from: string; body: BroadcastBody }
+  /** Timers: the shell calls this at nextWakeAt(). */
+  | { type: "tick" }
+  /** The media layer saw decrypt failures for a while: ask the leader once for the current key. */
+  | { type: "decrypt-failures" }
+  /** The socket is gone: we are no longer a member, so every key is dropped. */
+  | { type: "reset" };
+
+export type RotationReason =
+  | "start"
+  | "join"
+  | "leave"
+  | "takeover"
+  | "periodic"
+  | "periodic-fresh"
+  | "stale";
+
+export type ScheduleAction =
+  /** Seal `message` in an envelope to `to`. */
+  | { type: "send"; to: string; message: KeyMessageBody }
+  /** Sign `body` and broadcast it. */
+  | { type: "broadcast"; body: BroadcastBody }
+  /** The group key of `epoch` is available for decryption (replacing any earlier one there). */
+  | { type: "install"; epoch: number; groupKey: Uint8Array }
+  /** The key of `epoch` is no longer held. */
+  | { type: "retire"; epoch: number }
+  /** Send media with the key of `epoch` from now on. */
+  | { type: "switch"; epoch: number; groupKey: Uint8Array }
+  /** Leader only, for metrics: a rotation began. */
+  | { type: "rotation"; epoch: number; fresh: boolean; reason: RotationReason; recipients: number }
+  /** Leader only, for metrics: the commit barrier passed (all acks, or the timeout). */
+  | { type: "commit"; epoch: number; acked: number; timedOut: boolean };

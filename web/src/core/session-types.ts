@@ -1,0 +1,90 @@
+// The observable surface of a CallSession: what the web app renders, what the LiveKit adapter
+// installs, and what benchmarks measure. Plain data only, no key bytes (those come from
+// CallSession.senderKey on demand).
+import type { LiveKitGrant } from "../../../worker/src/protocol.js";
+import type { BroadcastKind } from "./broadcast.js";
+import type { RotationReason } from "./schedule-types.js";
+import type { ConnectionError, ConnectionStatus } from "./signalling-client.js";
+
+export interface ConnectionState {
+  readonly status: ConnectionStatus;
+  /** Why the last connection failed or closed, when it did. */
+  readonly error?: ConnectionError;
+}
+
+export interface RosterEntry {
+  readonly participantId: string;
+  readonly seq: number;
+  /** From the sealed profile of the announcement; only holders of the call secret can read it. */
+  readonly displayName: string;
+  /** Always true: unverified participants are listed in `unverified`, never here. */
+  readonly verified: true;
+  readonly leader: boolean;
+  readonly self: boolean;
+}
+
+export interface KeysState {
+  /** Epochs whose group keys are installed for decryption, ascending (incl. the look-ahead). */
+  readonly epochs: readonly number[];
+  /** Epochs that became available (or changed key) in this update. */
+  readonly added: readonly number[];
+  /** Epochs that were dropped in this update. */
+  readonly removed: readonly number[];
+}
+
+export interface SendingState {
+  /** Send media with the sender key of this epoch; 0 means no key yet (do not send). */
+  readonly epoch: number;
+  /** Clock time of the switch. */
+  readonly at: number;
+}
+
+export type EnvelopeKind = "key-fresh" | "key-ratchet-join" | "key-current" | "ack" | "key-request";
+
+export type MetricEvent =
+  | {
+      type: "rotation";
+      epoch: number;
+      fresh: boolean;
+      reason: RotationReason;
+      recipients: number;
+      at: number;
+    }
+  | { type: "commit"; epoch: number; acked: number; timedOut: boolean; at: number }
+  /** A key for `epoch` reached this client (installed for decryption; fresh keys before commit). */
+  | { type: "key-in-hand"; epoch: number; at: number }
+  | { type: "switch"; epoch: number; at: number };
+
+export interface SessionMetrics {
+  readonly envelopesSent: Readonly<Record<EnvelopeKind, number>>;
+  readonly broadcastsSent: Readonly<Record<BroadcastKind, number>>;
+  /** Envelopes that failed to open or parse (tampered, replayed, wrong room or recipient...). */
+  readonly envelopesRejected: number;
+  readonly broadcastsRejected: number;
+  readonly announcementsRejected: number;
+}
+
+export interface CallSessionState {
+  readonly roomId: string;
+  readonly participantId: string;
+  readonly connection: ConnectionState;
+  /** Verified members including this client, by join seq. */
+  readonly roster: readonly RosterEntry[];
+  /** Ids the server reported whose announcement did not verify: never given keys. */
+  readonly unverified: readonly string[];
+  readonly grant: LiveKitGrant | undefined;
+  readonly sending: SendingState;
+  readonly keys: readonly number[];
+  /** Call security code over the verified roster (empty before joining). */
+  readonly securityCode: string;
+}
+
+export interface CallSessionEvents {
+  connection: ConnectionState;
+  roster: { roster: readonly RosterEntry[]; unverified: readonly string[] };
+  grant: LiveKitGrant;
+  keys: KeysState;
+  sending: SendingState;
+  securityCode: string;
+  metric: MetricEvent;
+}

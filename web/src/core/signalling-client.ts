@@ -1,0 +1,258 @@
+// A client of the signalling protocol (shared/PROTOCOL.md) for browsers and Node alike: the
+// WebSocket constructor is injected (the global in browsers, the `ws` package in Node). It parses
+// every server frame with the shared zod schemas, ignores message types it does not know (forward
+// compatibility), and reconnects on its own with bounded exponential backoff after a dropped socket.
+import {
+  CLOSE_CODES,
+  type LiveKitGrant,
+  type Member,
+  PROTOCOL_VERSION,
+  ServerMessage,
+} from "../../../worker/src/protocol.js";
+import { assertNever } from "./assert-never.js";
+import type { Clock, TimerHandle } from "./clock.js";
+
+/** The part of the WebSocket API the client uses; satisfied by the browser global and by `ws`. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "open", listener: () => void): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+  addEventListener(
+    type: "close",
+    listener: (event: { code: number; reason: string }) => void,
+  ): void;
+  addEventListener(type: "error", listener: () => void): void;
+}
+export type SocketConstructor = new (url: string) => SocketLike;
+
+const OPEN = 1;
+const KNOWN_TYPES = new Set<string>(ServerMessage.options.map((option) => option.shape.type.value));
+
+export type ConnectionStatus = "idle" | "connecting" | "joined" | "reconnecting" | "closed";
+
+export interface ConnectionError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ReconnectPolicy {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Consecutive failed attempts before giving up (status "closed" with an error). */
+  readonly maxAttempts: number;
+}
+
+export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
+  initialDelayMs: 250,
+  maxDelayMs: 5_000,
+  maxAttempts: 8,
+};
+
+export interface Welcome {
+  readonly self: { participantId: string; seq: number };
+  readonly members: readonly Member[];
+  readonly livekit: LiveKitGrant;
+}
+
+export interface SignallingHandlers {
+  /** Called on every (re)connection: a fresh join with a fresh announcement each time. */
+  joinRequest(): { participantId: string; announcement: string };
+  welcome(welcome: Welcome): void;
+  memberJoined(member: Member): void;
+  memberLeft(participantId: string, seq: number): void;
+  message(from: string, payload: string): void;
+  broadcast(from: string, payload: string): void;
+  token(grant: LiveKitGrant): void;
+  /** A refused request that left the socket open (PROTOCOL.md "Errors"). */
+  serverError(error: ConnectionError): void;
+  status(status: ConnectionStatus, error?: ConnectionError): void;
+  /** The socket of a joined session is gone: membership (and every key) is lost. */
+  lost(): void;
+}
+
+/** Close codes after which retrying cannot help. */
+const FATAL_CLOSE_CODES = new Set<number>([
+  CLOSE_CODES.unsupported_version,
+  CLOSE_CODES.persistent_abuse,
+  CLOSE_CODES.room_full,
+]);
+
+export class SignallingClient {
+  private socket: SocketLike | undefined;
+  private status: ConnectionStatus = "idle";
+  private everJoined = false;
+  private attempts = 0;
+  private retryTimer: TimerHandle | undefined;
+  private lastError: ConnectionError | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly WebSocketImpl: SocketConstructor,
+    private readonly clock: Clock,
+    private readonly handlers: SignallingHandlers,
+    private readonly policy: ReconnectPolicy = DEFAULT_RECONNECT_POLICY,
+  ) {}
+
+  get connectionStatus(): ConnectionStatus {
+    return this.status;
+  }
+
+  connect(): void {
+    if (this.status !== "idle") return;
+    this.open();
+  }
+
+  /** Unicast payloads, one frame for all of them (a rekey sends n-2 at once). */
+  send(messages: readonly { to: string; payload: string }[]): boolean {
+    if (messages.length === 0) return true;
+    return this.write({ type: "send", messages });
+  }
+
+  broadcast(payload: string): boolean {
+    return this.write({ type: "broadcast", payload });
+  }
+
+  requestToken(): boolean {
+    return this.write({ type: "token" });
+  }
+
+  /** Leaves for good: no reconnection afterwards. */
+  leave(): void {
+    if (this.status === "closed") return;
+    this.write({ type: "leave" });
+    this.shutDown(undefined);
+  }
+
+  /** Drops the socket as if the network failed (tests and the simulator use it). */
+  dropSocket(): void {
+    this.socket?.close(4000, "dropped");
+  }
+
+  private write(message: object): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN || this.status !== "joined") return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  private setStatus(status: ConnectionStatus, error?: ConnectionError): void {
+    this.status = status;
+    this.handlers.status(status, error);
+  }
+
+  private open(): void {
+    this.setStatus(this.everJoined ? "reconnecting" : "connecting");
+    let socket: SocketLike;
+    try {
+      socket = new this.WebSocketImpl(this.url);
+    } catch {
+      this.shutDown({
+        code: "bad_url",
+        message: "could not open a WebSocket to the signalling URL",
+      });
+      return;
+    }
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      if (this.socket !== socket) return;
+      const join = this.handlers.joinRequest();
+      socket.send(JSON.stringify({ type: "join", v: PROTOCOL_VERSION, ...join }));
+    });
+    socket.addEventListener("message", (event) => {
+      if (this.socket === socket) this.receive(event.data);
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket === socket) this.onClose(event.code);
+    });
+    socket.addEventListener("error", () => {
+      // A "close" event always follows; that is where recovery happens.
+    });
+  }
+
+  private receive(data: unknown): void {
+    if (typeof data !== "string") return;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const type =
+      typeof json === "object" && json !== null && "type" in json ? json.type : undefined;
+    if (typeof type !== "string" || !KNOWN_TYPES.has(type)) return; // forward compatibility
+    const parsed = ServerMessage.safeParse(json);
+    if (!parsed.success) return;
+    const message = parsed.data;
+    switch (message.type) {
+      case "welcome":
+        this.everJoined = true;
+        this.attempts = 0;
+        this.lastError = undefined;
+        this.setStatus("joined");
+        this.handlers.welcome(message);
+        break;
+      case "member-joined":
+        this.handlers.memberJoined(message.member);
+        break;
+      case "member-left":
+        this.handlers.memberLeft(message.participantId, message.seq);
+        break;
+      case "message":
+        this.handlers.message(message.from, message.payload);
+        break;
+      case "broadcast":
+        this.handlers.broadcast(message.from, message.payload);
+        break;
+      case "token":
+        this.handlers.token(message.livekit);
+        break;
+      case "error":
+        this.lastError = { code: message.code, message: message.message };
+        this.handlers.serverError(this.lastError);
+        break;
+      default:
+        assertNever(message);
+    }
+  }
+
+  private onClose(code: number): void {
+    const wasJoined = this.status === "joined";
+    this.socket = undefined;
+    if (wasJoined) this.handlers.lost();
+    const error = this.lastError ?? { code: "connection_lost", message: `socket closed (${code})` };
+    // A duplicate id on the first join is another tab or device of the same user: do not fight it.
+    // After a drop it is our own stale socket the room has not noticed yet, so retrying helps.
+    const duplicateOnFirstJoin = code === CLOSE_CODES.duplicate_participant && !this.everJoined;
+    if (FATAL_CLOSE_CODES.has(code) || duplicateOnFirstJoin) {
+      this.shutDown(error);
+      return;
+    }
+    if (this.attempts >= this.policy.maxAttempts) {
+      this.shutDown({ code: "gave_up", message: `no connection after ${this.attempts} attempts` });
+      return;
+    }
+    const delay = Math.min(
+      this.policy.maxDelayMs,
+      this.policy.initialDelayMs * 2 ** Math.min(this.attempts, 20),
+    );
+    this.attempts += 1;
+    this.setStatus(this.everJoined ? "reconnecting" : "connecting", error);
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.status !== "closed") this.open();
+    }, delay);
+  }
+
+  private shutDown(error: ConnectionError | undefined): void {
+    if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const socket = this.socket;
+    const wasJoined = this.status === "joined";
+    this.socket = undefined;
+    if (socket && socket.readyState <= OPEN) socket.close(1000, "leave");
+    if (wasJoined) this.handlers.lost();
+    this.setStatus("closed", error);
+  }
+}

@@ -1,0 +1,8 @@
+// Entry point: mounts the app. Nothing here touches keys or the network.
+import { render } from "solid-js/web";
+import { App } from "./app/App";
+import "./ui/styles.css";
+
+const root = document.getElementById("root");
+if (!root) throw new Error("index.html has no #root element");
+render(() => <App />, root);

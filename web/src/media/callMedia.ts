@@ -1,0 +1,172 @@
+// The media side of a call: one livekit Room with end-to-end encryption always on, fed by our
+// SenderKeyProvider. This file owns the Room and the E2EE worker (one of each per call, never per
+// render) and turns livekit's events into one "something changed" callback plus a snapshot that
+// the CallStore reads. It decides nothing about keys: the key wiring installs them.
+import {
+  ConnectionState,
+  type LocalTrack,
+  type LocalVideoTrack,
+  type Participant,
+  type RemoteParticipant,
+  type RemoteTrackPublication,
+  Room,
+  RoomEvent,
+  Track,
+  VideoPresets,
+} from "livekit-client";
+import type { VideoQuality } from "../app/settings";
+import { SenderKeyProvider } from "./senderKeyProvider";
+
+export type MediaConnection = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+
+/** Decrypt failures reported by livekit's E2EE worker, per sender. */
+export interface DecryptErrors {
+  count: number;
+  lastAt: number;
+}
+
+export function videoResolution(quality: VideoQuality) {
+  return quality === "low"
+    ? { width: 320, height: 180, frameRate: 15 }
+    : VideoPresets.h360.resolution;
+}
+
+export class CallMedia {
+  readonly room: Room;
+  readonly keys = new SenderKeyProvider();
+  readonly decryptErrors = new Map<string, DecryptErrors>();
+  /** Failures to encrypt our own frames (no sending key yet): those frames are dropped, not sent. */
+  sendErrors = 0;
+  /** The latest error messages from the E2EE worker (key indexes and ids only, no key bytes). */
+  readonly errorLog: string[] = [];
+  private readonly worker: Worker;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly quality: VideoQuality) {
+    this.worker = new Worker(new URL("./e2eeWorker.ts", import.meta.url), { type: "module" });
+    this.room = new Room({
+      encryption: { keyProvider: this.keys, worker: this.worker },
+      adaptiveStream: false,
+      dynacast: false,
+      videoCaptureDefaults: { resolution: videoResolution(quality) },
+      publishDefaults: { simulcast: false, videoCodec: "vp8", dtx: true, red: false },
+    });
+    const changed = () => this.notify();
+    this.room
+      .on(RoomEvent.ConnectionStateChanged, changed)
+      .on(RoomEvent.ParticipantConnected, changed)
+      .on(RoomEvent.ParticipantDisconnected, changed)
+      .on(RoomEvent.TrackPublished, changed)
+      .on(RoomEvent.TrackUnpublished, changed)
+      .on(RoomEvent.TrackSubscribed, changed)
+      .on(RoomEvent.TrackUnsubscribed, changed)
+      .on(RoomEvent.TrackMuted, changed)
+      .on(RoomEvent.TrackUnmuted, changed)
+      .on(RoomEvent.LocalTrackPublished, changed)
+      .on(RoomEvent.LocalTrackUnpublished, changed)
+      .on(RoomEvent.ActiveSpeakersChanged, changed)
+      .on(RoomEvent.ParticipantEncryptionStatusChanged, changed)
+      .on(RoomEvent.MediaDevicesChanged, changed)
+      .on(RoomEvent.ActiveDeviceChanged, changed)
+      .on(RoomEvent.Disconnected, changed)
+      .on(RoomEvent.EncryptionError, (error: Error, participant?: Participant) => {
+        // The worker names the participant whose frames failed; our own failures are encryption
+        // failures (no sending key yet), everyone else's are decryption failures.
+        this.errorLog.push(`${new Date().toISOString()} ${error.message}`);
+        if (this.errorLog.length > 30) this.errorLog.shift();
+        if (!participant || participant === this.room.localParticipant) {
+          this.sendErrors += 1;
+        } else {
+          const entry = this.decryptErrors.get(participant.identity) ?? { count: 0, lastAt: 0 };
+          entry.count += 1;
+          entry.lastAt = Date.now();
+          this.decryptErrors.set(participant.identity, entry);
+        }
+        this.notify();
+      });
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get connection(): MediaConnection {
+    switch (this.room.state) {
+      case ConnectionState.Connecting:
+        return "connecting";
+      case ConnectionState.Connected:
+        return "connected";
+      case ConnectionState.Reconnecting:
+      case ConnectionState.SignalReconnecting:
+        return "reconnecting";
+      case ConnectionState.Disconnected:
+        return "closed";
+      default:
+        return "idle";
+    }
+  }
+
+  /** Connects with encryption on and publishes the pre-join tracks. */
+  async connect(url: string, token: string, tracks: LocalTrack[]) {
+    await this.room.setE2EEEnabled(true);
+    await this.room.connect(url, token, { autoSubscribe: true });
+    for (const track of tracks) {
+      await this.room.localParticipant.publishTrack(track, {
+        source: track.kind === Track.Kind.Video ? Track.Source.Camera : Track.Source.Microphone,
+      });
+    }
+    this.notify();
+  }
+
+  remoteParticipants(): RemoteParticipant[] {
+    return [...this.room.remoteParticipants.values()];
+  }
+
+  async setMicrophone(enabled: boolean) {
+    await this.room.localParticipant.setMicrophoneEnabled(enabled);
+    this.notify();
+  }
+
+  async setCamera(enabled: boolean) {
+    await this.room.localParticipant.setCameraEnabled(enabled, {
+      resolution: videoResolution(this.quality),
+    });
+    this.notify();
+  }
+
+  async setScreenShare(enabled: boolean) {
+    await this.room.localParticipant.setScreenShareEnabled(enabled);
+    this.notify();
+  }
+
+  async switchDevice(kind: MediaDeviceKind, deviceId: string) {
+    await this.room.switchActiveDevice(kind, deviceId);
+    this.notify();
+  }
+
+  localVideo(source: Track.Source): LocalVideoTrack | undefined {
+    const publication = this.room.localParticipant.getTrackPublication(source);
+    const track = publication?.videoTrack;
+    return track && !publication.isMuted ? track : undefined;
+  }
+
+  async close() {
+    await this.room.disconnect();
+    this.worker.terminate();
+    this.notify();
+  }
+
+  private notify() {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/**
+ * Fail closed: a remote publication is rendered only when the SFU says it is encrypted with our
+ * scheme. A publication the SFU marks as unencrypted would make livekit pass its frames through
+ * without decryption, so it is refused, whoever sent it.
+ */
+export function isRenderable(publication: RemoteTrackPublication): boolean {
+  return publication.isEncrypted;
+}

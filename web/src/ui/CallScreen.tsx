@@ -1,0 +1,81 @@
+// The call: security at a glance in the header, the video grid, the people & security panel and the
+// control bar. Everything shown comes from the CallStore.
+import { createMemo, createSignal, For, Show } from "solid-js";
+import type { CallStore } from "../app/callStore";
+import { InviteLink } from "./InviteLink";
+import { Controls } from "./Controls";
+import { ParticipantList } from "./ParticipantList";
+import { SecurityBadge } from "./SecurityBadge";
+import { SecurityCode } from "./SecurityCode";
+import { VideoTile } from "./VideoTile";
+
+const canShareScreen =
+  typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function";
+
+export function CallScreen(props: { store: CallStore; inviteLink: string }) {
+  const store = props.store;
+  const tileByKey = createMemo(() => new Map(store.tiles().map((tile) => [tile.key, tile])));
+  const tileKeys = createMemo(() => store.tiles().map((tile) => tile.key), [], {
+    equals: (a, b) => a.length === b.length && a.every((key, i) => key === b[i]),
+  });
+  const [panelOpen, setPanelOpen] = createSignal(
+    typeof window === "undefined" || window.innerWidth > 720,
+  );
+  return (
+    <div class="call" data-connection={store.connection()}>
+      <header class="call-header">
+        <SecurityBadge epoch={store.epoch()} lastRotationAt={store.lastRotationAt()} />
+        <span class="muted" role="status" aria-live="polite">
+          {store.roster().length} in call
+          {store.intruders().length > 0 ? ` · ${store.intruders().length} unverified` : ""}
+        </span>
+      </header>
+      <div class="call-main">
+        <Show when={store.connection() !== "connected"}>
+          <div class="banner" role="status" aria-live="polite">
+            {store.connection() === "reconnecting"
+              ? "Connection lost, reconnecting… Media resumes with the same keys."
+              : store.connection() === "closed"
+                ? "Disconnected."
+                : "Connecting…"}
+          </div>
+        </Show>
+        <div class="call-body" classList={{ "no-panel": !panelOpen() }}>
+          <section class="grid" aria-label="Participants' video">
+            {/* Keyed by tile key (a string), so a tile and its media elements live as long as the
+                participant does instead of being rebuilt on every update. */}
+            <For each={tileKeys()}>
+              {(key) => (
+                <Show when={tileByKey().get(key)}>{(tile) => <VideoTile tile={tile()} />}</Show>
+              )}
+            </For>
+          </section>
+          <Show when={panelOpen()}>
+            <aside id="call-panel" class="panel" aria-label="People and security">
+              <ParticipantList roster={store.roster()} intruders={store.intruders()} />
+              <SecurityCode code={store.securityCode()} />
+              <InviteLink link={props.inviteLink} />
+            </aside>
+          </Show>
+        </div>
+      </div>
+      <Controls
+        micOn={store.micOn()}
+        cameraOn={store.cameraOn()}
+        screenSharing={store.screenSharing()}
+        canShareScreen={canShareScreen}
+        panelOpen={panelOpen()}
+        cameras={store.cameras()}
+        microphones={store.microphones()}
+        activeCamera={store.activeCamera()}
+        activeMicrophone={store.activeMicrophone()}
+        onToggleMic={() => void store.toggleMic()}
+        onToggleCamera={() => void store.toggleCamera()}
+        onToggleScreen={() => void store.toggleScreen().catch(() => {})}
+        onTogglePanel={() => setPanelOpen(!panelOpen())}
+        onSwitchDevice={(kind, deviceId) => void store.switchDevice(kind, deviceId)}
+        onLeave={() => void store.leave()}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+// Who is in the call: the verified roster (names come from sealed announcements) and, in red, any
+// participant the servers show that never proved it holds the call secret.
+import { For, Show } from "solid-js";
+import type { RosterEntry } from "../app/tiles";
+
+export function ParticipantList(props: { roster: RosterEntry[]; intruders: string[] }) {
+  return (
+    <section class="stack" aria-labelledby="people">
+      <h2 id="people">People ({props.roster.length})</h2>
+      <ul class="people">
+        <For each={props.roster}>
+          {(entry) => (
+            <li data-participant={entry.participantId}>
+              <span>
+                {entry.displayName}
+                {entry.self ? " (you)" : ""}
+              </span>
+              <span class="muted">{entry.leader ? "key leader" : "verified"}</span>
+            </li>
+          )}
+        </For>
+      </ul>
+      <Show when={props.intruders.length > 0}>
+        <div class="notice danger" role="alert">
+          <strong>
+            {props.intruders.length} unverified participant{props.intruders.length > 1 ? "s" : ""}
+          </strong>{" "}
+          present. The server shows {props.intruders.length > 1 ? "them" : "it"} in the call, but{" "}
+          {props.intruders.length > 1 ? "they have" : "it has"} no keys and cannot see or hear you.
+        </div>
+      </Show>
+    </section>
+  );
+}

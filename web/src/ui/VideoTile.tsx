@@ -1,0 +1,104 @@
+// One participant's tile: video (or a placeholder that says why there is none), name, mute and
+// speaking state, and the tile's crypto state. An unverified intruder gets a red tile with no media
+// and no name, never a silent black one.
+import { Match, Show, Switch } from "solid-js";
+import { assertNever } from "../app/assertNever";
+import type { CryptoState, TileModel } from "../app/tiles";
+import { AudioView, VideoView } from "./TrackView";
+
+export function cryptoLabel(state: CryptoState): { text: string; tone: "ok" | "wait" | "bad" } {
+  switch (state.kind) {
+    case "sending":
+      return state.epoch === undefined
+        ? { text: "Waiting for key: not sending yet", tone: "wait" }
+        : { text: `Encrypting, epoch ${state.epoch}`, tone: "ok" };
+    case "waiting-for-key":
+      return { text: "Waiting for key", tone: "wait" };
+    case "encrypted":
+      return { text: `Encrypted, epoch ${state.epoch}`, tone: "ok" };
+    case "decrypt-errors":
+      return { text: `Decrypt errors (${state.count})`, tone: "bad" };
+    case "refused-unencrypted":
+      return { text: "Unencrypted media refused", tone: "bad" };
+    case "intruder":
+      return { text: "Not verified: not on the call's roster", tone: "bad" };
+    default:
+      return assertNever(state);
+  }
+}
+
+function placeholderText(tile: TileModel): string {
+  switch (tile.crypto.kind) {
+    case "intruder":
+      return "Unverified participant. The server added someone who never proved they hold the call secret. Their media is not shown.";
+    case "refused-unencrypted":
+      return "This participant's media arrived unencrypted and is not shown.";
+    case "waiting-for-key":
+      return tile.cameraOff ? "Camera off" : "Waiting for key…";
+    case "decrypt-errors":
+      return "Media cannot be decrypted.";
+    case "sending":
+    case "encrypted":
+      return tile.cameraOff ? "Camera off" : "No video";
+    default:
+      return assertNever(tile.crypto);
+  }
+}
+
+export function VideoTile(props: { tile: TileModel }) {
+  const label = () => cryptoLabel(props.tile.crypto);
+  const title = () =>
+    `${props.tile.name}${props.tile.self ? " (you)" : ""}${props.tile.screen ? ": screen" : ""}`;
+  return (
+    <figure
+      class="tile"
+      classList={{
+        speaking: props.tile.speaking && !props.tile.screen,
+        intruder: props.tile.crypto.kind === "intruder",
+      }}
+      aria-label={title()}
+      data-tile={props.tile.participantId}
+      data-crypto={props.tile.crypto.kind}
+      data-screen={props.tile.screen ? "" : undefined}
+      style={{ margin: 0 }}
+    >
+      <Show when={props.tile.video}>
+        {(track) => (
+          <VideoView
+            track={track()}
+            mirror={props.tile.self && !props.tile.screen}
+            label={`Video of ${title()}`}
+          />
+        )}
+      </Show>
+      {/* Over the video until frames from this sender really decrypt: never a silent black tile. */}
+      <Show
+        when={!props.tile.video || !(props.tile.crypto.kind === "encrypted" || props.tile.self)}
+      >
+        <div class="placeholder">{placeholderText(props.tile)}</div>
+      </Show>
+      <Show when={props.tile.audio}>{(track) => <AudioView track={track()} />}</Show>
+      <figcaption class="label">
+        <span class="chip">
+          {title()}
+          {props.tile.leader ? " · key leader" : ""}
+        </span>
+        <Show when={!props.tile.screen}>
+          <Switch>
+            <Match when={props.tile.micMuted}>
+              <span class="chip" aria-label="microphone muted">
+                muted
+              </span>
+            </Match>
+            <Match when={props.tile.speaking}>
+              <span class="chip ok">speaking</span>
+            </Match>
+          </Switch>
+        </Show>
+        <span class={`chip ${label().tone}`} data-crypto-label="">
+          {label().text}
+        </span>
+      </figcaption>
+    </figure>
+  );
+}

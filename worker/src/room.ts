@@ -1,0 +1,280 @@
+// The rules of a room (PROTOCOL.md, "Session" and "Errors") as pure functions: an event and the
+// room's current state go in, the acting socket's new state and what to send, close and forget come
+// out. No I/O, no clock, no randomness: the Durable Object shell supplies all of that, and tests
+// drive these functions directly.
+import { assertNever } from "./assert-never";
+import type { RoomConfig } from "./config";
+import { parseClientFrame } from "./frame";
+import {
+  CLOSE_CODES,
+  type ClientMessage,
+  type ErrorCode,
+  type Member,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from "./protocol";
+import { fullBucket, takeToken } from "./rate-limit";
+import type { JoinedSocket, PendingSocket, SocketState } from "./socket-state";
+
+/** The room as the shell rebuilds it for each event. */
+export interface RoomView {
+  /** Every admitted member, the acting socket included if it is one. */
+  members: readonly Member[];
+  /** The seq the next admitted member gets; strictly increasing within a room's life. */
+  nextSeq: number;
+}
+
+/** The first seq of a room's life. */
+export const FIRST_SEQ = 1;
+
+/** `self` is the socket that caused the event, which may not be a member yet. */
+export type Recipient = "self" | { participantId: string };
+
+export type Delivery =
+  | { kind: "message"; to: Recipient; message: ServerMessage }
+  /** A `welcome` for the acting socket; the shell adds the LiveKit grant. */
+  | { kind: "welcome"; self: { participantId: string; seq: number }; members: Member[] }
+  /** A `token` answer for the acting socket; the shell adds the LiveKit grant. */
+  | { kind: "token" };
+
+export interface Outcome {
+  /** The acting socket's new state (its attachment). */
+  socket: SocketState;
+  /** The room's next seq after this event. */
+  nextSeq: number;
+  /** What to send, in this order. */
+  deliveries: Delivery[];
+  /** Close the acting socket after the deliveries. */
+  close: { code: number; reason: string } | null;
+  /** The last member left: the room forgets everything (its storage is deleted). */
+  forget: boolean;
+}
+
+/** Normal closure (RFC 6455 section 7.4.1) for a member that asked to leave. */
+export const LEAVE_CLOSE_CODE = 1000;
+
+export function newSocket(roomId: string, config: RoomConfig, now: number): PendingSocket {
+  return { phase: "pending", roomId, bucket: fullBucket(config.rate, now) };
+}
+
+function error(code: ErrorCode, message: string): Delivery {
+  return { kind: "message", to: "self", message: { type: "error", code, message } };
+}
+
+function unchanged(room: RoomView, socket: SocketState, deliveries: Delivery[] = []): Outcome {
+  return { socket, nextSeq: room.nextSeq, deliveries, close: null, forget: false };
+}
+
+function others(room: RoomView, participantId: string): Member[] {
+  return room.members
+    .filter((member) => member.participantId !== participantId)
+    .sort((a, b) => a.seq - b.seq);
+}
+
+/** A member is gone: everyone else hears it, and the room forgets everything if it was the last. */
+function departure(room: RoomView, member: JoinedSocket): Pick<Outcome, "deliveries" | "forget"> {
+  const remaining = others(room, member.participantId);
+  return {
+    deliveries: remaining.map((other) => ({
+      kind: "message",
+      to: { participantId: other.participantId },
+      message: { type: "member-left", participantId: member.participantId, seq: member.seq },
+    })),
+    forget: remaining.length === 0,
+  };
+}
+
+/** Refuses the socket for good: the error, then the close code PROTOCOL.md gives it. */
+function refuseAndClose(
+  room: RoomView,
+  socket: PendingSocket | JoinedSocket,
+  code: ErrorCode,
+  message: string,
+  closeCode: number,
+): Outcome {
+  const gone =
+    socket.phase === "joined" ? departure(room, socket) : { deliveries: [], forget: false };
+  return {
+    socket: { phase: "closed" },
+    nextSeq: room.nextSeq,
+    deliveries: [error(code, message), ...gone.deliveries],
+    close: { code: closeCode, reason: code },
+    forget: gone.forget,
+  };
+}
+
+function join(
+  room: RoomView,
+  socket: PendingSocket,
+  request: Extract<ClientMessage, { type: "join" }>,
+  config: RoomConfig,
+): Outcome {
+  const { participantId, announcement } = request;
+  if (room.members.some((member) => member.participantId === participantId))
+    return refuseAndClose(
+      room,
+      socket,
+      "duplicate_participant",
+      "this participant id is already in the room; join with a fresh id",
+      CLOSE_CODES.duplicate_participant,
+    );
+  if (room.members.length >= config.capacity)
+    return refuseAndClose(
+      room,
+      socket,
+      "room_full",
+      `the room is full (${config.capacity} members)`,
+      CLOSE_CODES.room_full,
+    );
+  const seq = room.nextSeq;
+  const member: Member = { participantId, seq, announcement };
+  const present = others(room, participantId);
+  return {
+    socket: {
+      phase: "joined",
+      roomId: socket.roomId,
+      participantId,
+      seq,
+      announcement,
+      bucket: socket.bucket,
+    },
+    nextSeq: seq + 1,
+    deliveries: [
+      { kind: "welcome", self: { participantId, seq }, members: present },
+      ...present.map(
+        (other): Delivery => ({
+          kind: "message",
+          to: { participantId: other.participantId },
+          message: { type: "member-joined", member },
+        }),
+      ),
+    ],
+    close: null,
+    forget: false,
+  };
+}
+
+function memberRequest(room: RoomView, socket: JoinedSocket, request: ClientMessage): Outcome {
+  const from = socket.participantId;
+  switch (request.type) {
+    case "join":
+      return unchanged(room, socket, [error("already_joined", "this socket has already joined")]);
+    case "send": {
+      const present = new Set(room.members.map((member) => member.participantId));
+      const deliveries: Delivery[] = [];
+      const unknown: string[] = [];
+      for (const item of request.messages) {
+        if (present.has(item.to))
+          deliveries.push({
+            kind: "message",
+            to: { participantId: item.to },
+            message: { type: "message", from, payload: item.payload },
+          });
+        else unknown.push(item.to);
+      }
+      if (unknown.length > 0)
+        deliveries.push(
+          error(
+            "unknown_recipient",
+            `${unknown.length} of ${request.messages.length} items name no current member and were dropped: ${[...new Set(unknown)].slice(0, 10).join(", ")}`,
+          ),
+        );
+      return unchanged(room, socket, deliveries);
+    }
+    case "broadcast":
+      return unchanged(
+        room,
+        socket,
+        others(room, from).map((other) => ({
+          kind: "message",
+          to: { participantId: other.participantId },
+          message: { type: "broadcast", from, payload: request.payload },
+        })),
+      );
+    case "token":
+      return unchanged(room, socket, [{ kind: "token" }]);
+    case "leave":
+      return {
+        socket: { phase: "closed" },
+        nextSeq: room.nextSeq,
+        ...departure(room, socket),
+        close: { code: LEAVE_CLOSE_CODE, reason: "left" },
+      };
+    default:
+      return assertNever(request);
+  }
+}
+
+/** One frame from a socket. */
+export function onFrame(
+  room: RoomView,
+  socket: SocketState,
+  data: string | ArrayBuffer,
+  config: RoomConfig,
+  now: number,
+): Outcome {
+  if (socket.phase === "closed") return unchanged(room, socket);
+
+  const { bucket, verdict } = takeToken(socket.bucket, config.rate, now);
+  const charged: PendingSocket | JoinedSocket = { ...socket, bucket };
+  if (verdict === "abusive")
+    return refuseAndClose(
+      room,
+      charged,
+      "rate_limited",
+      "too many frames for too long; closing",
+      CLOSE_CODES.persistent_abuse,
+    );
+  if (verdict === "limited")
+    return unchanged(room, charged, [
+      error(
+        "rate_limited",
+        `frame dropped: more than ${config.rate.perSecond} frames per second (burst ${config.rate.burst})`,
+      ),
+    ]);
+
+  const frame = parseClientFrame(data);
+  if (!frame.ok) {
+    const { code, message } = frame.refusal;
+    if (code === "unsupported_version") {
+      if (charged.phase === "joined")
+        return unchanged(room, charged, [
+          error("already_joined", "this socket has already joined"),
+        ]);
+      return refuseAndClose(room, charged, code, message, CLOSE_CODES.unsupported_version);
+    }
+    return unchanged(room, charged, [error(code, message)]);
+  }
+
+  const request = frame.message;
+  if (charged.phase === "joined") return memberRequest(room, charged, request);
+  if (request.type !== "join")
+    return unchanged(room, charged, [error("not_joined", `send "join" before "${request.type}"`)]);
+  if (request.v !== PROTOCOL_VERSION)
+    return refuseAndClose(
+      room,
+      charged,
+      "unsupported_version",
+      `protocol version ${PROTOCOL_VERSION} only`,
+      CLOSE_CODES.unsupported_version,
+    );
+  return join(room, charged, request, config);
+}
+
+/** The socket closed or failed without a `leave`: the same as leaving. */
+export function onDisconnect(room: RoomView, socket: SocketState): Outcome {
+  if (socket.phase !== "joined")
+    return {
+      socket: { phase: "closed" },
+      nextSeq: room.nextSeq,
+      deliveries: [],
+      close: null,
+      forget: false,
+    };
+  return {
+    socket: { phase: "closed" },
+    nextSeq: room.nextSeq,
+    ...departure(room, socket),
+    close: null,
+  };
+}
