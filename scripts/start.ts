@@ -33,10 +33,11 @@ const verbose = process.env.HUSH_VERBOSE === "1";
 
 class StartError extends Error {}
 
+const alongWithUrl = "must be set along with LIVEKIT_URL";
 const ExternalSfu = z.object({
   LIVEKIT_URL: z.url({ protocol: /^wss?$/, error: "must be a ws:// or wss:// URL" }),
-  LIVEKIT_API_KEY: z.string({ error: "must be set along with LIVEKIT_URL" }).min(1),
-  LIVEKIT_API_SECRET: z.string({ error: "must be set along with LIVEKIT_URL" }).min(1),
+  LIVEKIT_API_KEY: z.string({ error: alongWithUrl }).min(1, alongWithUrl),
+  LIVEKIT_API_SECRET: z.string({ error: alongWithUrl }).min(1, alongWithUrl),
 });
 
 interface SfuTarget {
@@ -101,8 +102,29 @@ function buildWeb(): void {
   process.stdout.write("done\n");
 }
 
+/** An external SFU is not ours to start, but it must answer (livekit-server says "OK" on /). */
+async function checkExternalSfu(url: string): Promise<void> {
+  const httpUrl = url.replace(/^ws/, "http");
+  const deadline = Date.now() + SFU_READY_MS;
+  for (;;) {
+    const answered = await fetch(httpUrl, { signal: AbortSignal.timeout(5000) })
+      .then((response) => response.ok)
+      .catch(() => false);
+    if (answered) return;
+    if (Date.now() > deadline) {
+      throw new StartError(
+        `the SFU at LIVEKIT_URL (${httpUrl}) did not answer within ${SFU_READY_MS / 1000} s`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function startSfu(sfu: SfuTarget): Promise<Part | undefined> {
-  if (!sfu.local) return undefined;
+  if (!sfu.local) {
+    await checkExternalSfu(sfu.url);
+    return undefined;
+  }
   if (!ensureLiveKitInstalled()) {
     throw new StartError(
       "no livekit-server to run (see above); or point npm start at an existing SFU with LIVEKIT_URL",

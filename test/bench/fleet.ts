@@ -152,7 +152,7 @@ export class Fleet {
     session.on("connection", (state) => {
       const connected = state.status === "joined";
       if (member.connected && !connected && !member.left) {
-        member.drops.push(state.error?.code ?? state.status);
+        member.drops.push(state.error ? `${state.error.code}: ${state.error.message}` : state.status);
         // A new membership follows: it starts without keys, like a joiner.
         member.sendingEpoch = 0;
         member.firstEpoch = undefined;

@@ -1,11 +1,108 @@
-// Placeholder until the media harness lands: reports honestly that nothing was measured.
+// The media part of `npm run bench` (issue 6): builds the web app, starts livekit-server, the Worker
+// (pointed at that livekit-server) and headless Chromium, then runs the app measurements and the
+// E2EE CPU comparison. Anything that fails is reported as "not measured" with its reason, never
+// as a figure.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { launchBrowser } from "../support/browser";
+import { REPO_ROOT, startLiveKit } from "../support/livekit";
+import { startWorker } from "../support/worker";
+import { runAppMedia } from "./media-app";
+import { measureCallCpu, servePage } from "./media-cpu";
 import type { MediaResult } from "./results";
+import { summarize } from "./stats";
+import { onTeardown } from "./teardown";
 
 export interface MediaOptions {
   quick: boolean;
   log: (line: string) => void;
 }
 
-export async function runMediaBench(_opts: MediaOptions): Promise<MediaResult> {
-  return { measured: false, reason: "the media benchmark is not implemented yet" };
+const PARTICIPANTS = 4;
+
+export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    opts.log("media: building the web app…");
+    await promisify(execFile)("npm", ["run", "build:web"], {
+      cwd: REPO_ROOT,
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    opts.log("media: starting livekit-server, the Worker and Chromium…");
+    const livekit = await startLiveKit();
+    stops.push(onTeardown("livekit-server", () => livekit.stop()));
+    const worker = await startWorker({
+      vars: {
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: livekit.apiKey,
+        LIVEKIT_API_SECRET: livekit.apiSecret,
+      },
+    });
+    stops.push(onTeardown("wrangler dev (media)", () => worker.stop()));
+    const browser = await launchBrowser();
+    stops.push(onTeardown("chromium", () => browser.close()));
+
+    opts.log(`media: ${PARTICIPANTS} participants join the web app…`);
+    const app = await runAppMedia({
+      browser,
+      origin: worker.origin,
+      participants: PARTICIPANTS,
+      rejoinRounds: opts.quick ? 1 : 3,
+      steadySeconds: opts.quick ? 6 : 12,
+      log: opts.log,
+    });
+    if (app.firstFrameMs.length === 0) {
+      return { measured: false, reason: "no participant ever showed a decrypted frame" };
+    }
+
+    let cpu: Extract<MediaResult, { measured: true }>["cpu"];
+    try {
+      const page = await servePage();
+      stops.push(onTeardown("bench page server", () => page.close()));
+      const seconds = opts.quick ? 5 : 15;
+      const run = (e2ee: boolean) =>
+        measureCallCpu({
+          browser,
+          livekit,
+          pageOrigin: page.origin,
+          participants: PARTICIPANTS,
+          seconds,
+          e2ee,
+        });
+      opts.log(`media: CPU with E2EE off, then on (${seconds} s each)…`);
+      const off = await run(false);
+      const on = await run(true);
+      cpu = {
+        measured: true,
+        participants: PARTICIPANTS,
+        seconds,
+        e2eeOnMs: on.cpuMs,
+        e2eeOffMs: off.cpuMs,
+        framesOn: on.framesDecoded,
+        framesOff: off.framesDecoded,
+        ratio: off.cpuMs > 0 ? on.cpuMs / off.cpuMs : null,
+        method:
+          "user + system time of every Chromium process from /proc, livekit-client page with its E2EE worker on or off",
+      };
+    } catch (error) {
+      cpu = { measured: false, reason: (error as Error).message };
+    }
+    return {
+      measured: true,
+      participants: PARTICIPANTS,
+      joinToFirstFrameMs: summarize(app.firstFrameMs),
+      firstFrameTimeouts: app.firstFrameTimeouts,
+      joins: app.joins,
+      rotations: app.rotations,
+      decryptFailures: app.decryptFailures,
+      cpu,
+    };
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0] ?? "unknown error";
+    opts.log(`media: failed: ${message}`);
+    return { measured: false, reason: `the media run failed: ${message}` };
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+  }
 }

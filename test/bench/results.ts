@@ -87,21 +87,35 @@ export const ChurnResult = z.object({
 });
 export type ChurnResult = z.infer<typeof ChurnResult>;
 
+const CpuResult = z.discriminatedUnion("measured", [
+  z.object({ measured: z.literal(false), reason: z.string() }),
+  z.object({
+    measured: z.literal(true),
+    participants: z.number().int().positive(),
+    seconds: z.number().positive(),
+    e2eeOnMs: z.number().nonnegative(),
+    e2eeOffMs: z.number().nonnegative(),
+    /** Video frames all pages decoded in the window, to show both runs did the same work. */
+    framesOn: z.number().int().nonnegative(),
+    framesOff: z.number().int().nonnegative(),
+    ratio: z.number().nonnegative().nullable(),
+    method: z.string(),
+  }),
+]);
+
 export const MediaResult = z.discriminatedUnion("measured", [
   z.object({ measured: z.literal(false), reason: z.string() }),
   z.object({
     measured: z.literal(true),
     participants: z.number().int().positive(),
+    /** From clicking "Join call" until a tile shows a frame, both directions (joiner ↔ members). */
     joinToFirstFrameMs: Summary,
+    firstFrameTimeouts: z.number().int().nonnegative(),
+    joins: z.number().int().nonnegative(),
+    /** Epochs the stayers' sending key advanced over the watched window (ratchets, a leave, a join). */
     rotations: z.number().int().nonnegative(),
     decryptFailures: z.number().int().nonnegative(),
-    cpu: z.object({
-      seconds: z.number().positive(),
-      e2eeOnMs: z.number().nonnegative(),
-      e2eeOffMs: z.number().nonnegative(),
-      ratio: z.number().nonnegative().nullable(),
-      method: z.string(),
-    }),
+    cpu: CpuResult,
   }),
 ]);
 export type MediaResult = z.infer<typeof MediaResult>;

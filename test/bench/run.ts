@@ -3,6 +3,7 @@
 // Chromium against a real livekit-server, then prints a table and writes latest.json, the README
 // table and the lock-out chart. Every server and browser it starts is stopped on exit or Ctrl-C.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { startWorker } from "../support/worker";
 import { type LockoutPoint, renderLockoutChart } from "./chart";
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const plan = options.quick ? PLAN.quick : PLAN.full;
   const started = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
   const log = (line: string) =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
     quick: options.quick,
     wallTimeSeconds: (performance.now() - started) / 1000,
     machine: describeMachine(),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
     workerVars: WORKER_VARS,
     signalling,
     relay,
@@ -111,4 +114,8 @@ main()
     console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
   })
-  .finally(() => teardownAll());
+  .finally(async () => {
+    await teardownAll();
+    // Client sockets and timers of the fleets must not keep the process alive after the report.
+    process.exit();
+  });

@@ -60,22 +60,25 @@ describe("exact message counts", () => {
     expect(delta(totals(world), before)).toEqual({ keys: 1, acks: 0, requests: 0, broadcasts: 1 });
   });
 
-  it.each([3, 5, 8])("a leave from a call of %i costs n-2 key envelopes (+ n-2 acks, 1 commit)", (n) => {
-    const world = callOf(n);
-    const before = totals(world);
-    const leaver = world.clients[n - 1];
-    if (!leaver) throw new Error("no leaver");
-    world.leave(leaver);
-    world.run(5_000);
-    world.checkConvergence();
-    expect(world.violations).toEqual([]);
-    expect(delta(totals(world), before)).toEqual({
-      keys: n - 2,
-      acks: n - 2,
-      requests: 0,
-      broadcasts: 1,
-    });
-  });
+  it.each([3, 5, 8])(
+    "a leave from a call of %i costs n-2 key envelopes (+ n-2 acks, 1 commit)",
+    (n) => {
+      const world = callOf(n);
+      const before = totals(world);
+      const leaver = world.clients[n - 1];
+      if (!leaver) throw new Error("no leaver");
+      world.leave(leaver);
+      world.run(5_000);
+      world.checkConvergence();
+      expect(world.violations).toEqual([]);
+      expect(delta(totals(world), before)).toEqual({
+        keys: n - 2,
+        acks: n - 2,
+        requests: 0,
+        broadcasts: 1,
+      });
+    },
+  );
 
   it.each([3, 5, 8])("the leader leaving a call of %i costs n-2 key envelopes too", (n) => {
     const world = callOf(n);

@@ -3,86 +3,8 @@
 // (DESIGN §4) run inside the World while the run goes on; see sim/world.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Faults, HONEST } from "./sim/relay.js";
-import { type SimClient, World } from "./sim/world.js";
-
-const MAX_CLIENTS = 7;
-
-const wait = fc.oneof(
-  fc.integer({ min: 0, max: 150 }), // inside the coalescing window
-  fc.integer({ min: 200, max: 3_000 }),
-  fc.integer({ min: 4_000, max: 12_000 }), // long enough for periodic rotations
-);
-
-const op = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("join" as const), wait }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("leave" as const), who: fc.nat(), wait }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("leave-leader" as const), wait }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("drop" as const), who: fc.nat(), wait }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("ghost" as const), variant: fc.nat(), wait }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("forge" as const), variant: fc.nat(), wait }) },
-);
-type Op = typeof op extends fc.Arbitrary<infer T> ? T : never;
-
-const scenario = fc.record({
-  seed: fc.integer({ min: 1, max: 2 ** 30 }),
-  initial: fc.integer({ min: 1, max: 4 }),
-  ops: fc.array(op, { minLength: 1, maxLength: 12 }),
-});
-
-function activeClients(world: World): SimClient[] {
-  return world.clients.filter((c) => !c.left);
-}
-
-function apply(world: World, step: Op): void {
-  const active = activeClients(world);
-  switch (step.kind) {
-    case "join":
-      if (active.length < MAX_CLIENTS && world.clients.length < MAX_CLIENTS + 4) world.addClient();
-      break;
-    case "leave": {
-      const who = active[step.who % Math.max(1, active.length)];
-      if (who) world.leave(who);
-      break;
-    }
-    case "leave-leader": {
-      const leader = active.find((c) => c.session.snapshot().roster.find((r) => r.self)?.leader);
-      if (leader) world.leave(leader);
-      break;
-    }
-    case "drop": {
-      const who = active[step.who % Math.max(1, active.length)];
-      if (who) world.dropSocket(who);
-      break;
-    }
-    case "ghost":
-      world.addGhost(step.variant);
-      break;
-    case "forge":
-      world.injectForgery(step.variant);
-      break;
-  }
-  world.run(step.wait);
-}
-
-export function simulate(
-  input: { seed: number; initial: number; ops: Op[] },
-  faults: Faults,
-  checkGlitches: boolean,
-): World {
-  const world = new World({ seed: input.seed, checkGlitches });
-  world.setFaults(faults);
-  for (let i = 0; i < input.initial; i++) {
-    world.addClient();
-    world.run(300);
-  }
-  for (const step of input.ops) apply(world, step);
-  // Quiet network: every member must converge (rejoins, key requests and rotations included).
-  world.setGlitchChecking(false);
-  world.quiet(40_000);
-  world.checkConvergence();
-  return world;
-}
+import { HONEST } from "./sim/relay.js";
+import { HOSTILE, scenario, simulate } from "./sim/scenario.js";
 
 describe("simulator: honest, in-order relay", () => {
   it("converges; forward secrecy at join; lock-out at leave; glitch-free; ghosts and forgeries get nothing", () => {
@@ -91,28 +13,19 @@ describe("simulator: honest, in-order relay", () => {
         const world = simulate(input, HONEST, true);
         expect(world.violations).toEqual([]);
       }),
-      { numRuns: 25 },
+      { numRuns: 20 },
     );
   });
 });
-
-export const hostile: Faults = {
-  dropRate: 0.1,
-  duplicateRate: 0.1,
-  reorder: true,
-  minDelayMs: 1,
-  maxDelayMs: 400,
-  replayRate: 0.05,
-};
 
 describe("simulator: hostile relay (drop, duplicate, reorder, replay, inject)", () => {
   it("still converges once quiet, and never breaks forward secrecy or lock-out", () => {
     fc.assert(
       fc.property(scenario, (input) => {
-        const world = simulate(input, hostile, false);
+        const world = simulate(input, HOSTILE, false);
         expect(world.violations).toEqual([]);
       }),
-      { numRuns: 25 },
+      { numRuns: 20 },
     );
   });
 });

@@ -16,6 +16,7 @@ import {
   openEavesdropper,
 } from "./eavesdropper";
 import {
+  fakeCameraLikeness,
   joinFromPreJoin,
   openPage,
   type Participant,
@@ -240,43 +241,76 @@ describe("a three-person end-to-end encrypted call", () => {
     for (const name of ["Alice", "Bob", "Carol"]) expect(everything).not.toContain(name);
   });
 
-  it("an eavesdropper with a valid LiveKit token but no keys receives the tracks and decodes nothing", async () => {
+  it("eavesdroppers with a valid LiveKit token but no keys receive the tracks and decode nothing", async () => {
     const context = await browser.newParticipant(origin);
-    const identity = "eavesdropper_000000000A";
-    const page = await openEavesdropper(context, origin);
+    const plainId = "eavesdropperPlain000000";
+    const keyedId = "eavesdropperWrongKey000";
+    const plain = await openEavesdropper(context, origin);
+    const keyed = await openEavesdropper(context, origin);
     try {
-      await eavesdrop(page, livekit.url, await mintToken(livekit, roomId, identity));
-      await waitFor(
-        async () =>
-          `the eavesdropper to receive all six tracks: ${JSON.stringify(await eavesdropperStats(page))}`,
-        async () => {
-          const stats = await eavesdropperStats(page);
-          return stats.length >= 6 && stats.every((s) => s.packetsReceived > 0);
-        },
-      );
-      await sleep(4000);
-      const stats = await eavesdropperStats(page);
-      const video = stats.filter((s) => s.kind === "video");
-      const audio = stats.filter((s) => s.kind === "audio");
-      expect(video).toHaveLength(3);
-      expect(audio).toHaveLength(3);
-      for (const track of video) {
-        expect(track.packetsReceived, `${track.participant} video packets`).toBeGreaterThan(50);
-        expect(track.framesDecoded, `${track.participant} video frames decoded`).toBe(0);
-      }
-      for (const track of audio) {
-        expect(track.packetsReceived).toBeGreaterThan(50);
-      }
-      // Every participant shows the eavesdropper as an unverified intruder, with no media.
-      for (const participant of everyone) {
-        await waitFor(`${participant.name} to flag the intruder`, async () =>
-          (await view(participant)).intruders.includes(identity),
+      await eavesdrop(plain, "plain", livekit.url, await mintToken(livekit, roomId, plainId));
+      await eavesdrop(keyed, "wrong-key", livekit.url, await mintToken(livekit, roomId, keyedId));
+      for (const page of [plain, keyed]) {
+        await waitFor(
+          async () => `all six tracks to arrive: ${JSON.stringify(await eavesdropperStats(page))}`,
+          async () => {
+            const stats = await eavesdropperStats(page);
+            return stats.length === 6 && stats.every((s) => s.packetsReceived > 0);
+          },
         );
-        expect((await view(participant)).tileStates[identity]).toBe("intruder");
       }
+      await sleep(4000);
+      const plainStats = await eavesdropperStats(plain);
+      const keyedStats = await eavesdropperStats(keyed);
+      for (const stats of [plainStats, keyedStats]) {
+        expect(stats.filter((s) => s.kind === "video")).toHaveLength(3);
+        expect(stats.filter((s) => s.kind === "audio")).toHaveLength(3);
+        for (const track of stats) {
+          expect(
+            track.packetsReceived,
+            `${track.participant} ${track.kind} packets`,
+          ).toBeGreaterThan(30);
+        }
+      }
+      // With any key but the right one, AES-GCM authenticates nothing: not a frame, not a sample.
+      for (const track of keyedStats) {
+        expect(track.framesDecoded, `wrong key: ${track.participant} ${track.kind}`).toBe(0);
+        expect(track.samplesDecoded, `wrong key: ${track.participant} ${track.kind}`).toBe(0);
+      }
+      // Without E2EE, the decoder gets ciphertext: VP8 keyframe headers stay in the clear (the
+      // SFU needs them), so the odd frame "decodes", but into noise, never into the picture.
+      const participantView = await fakeCameraLikeness(
+        alice.page,
+        `[data-tile="${idOf(bob)}"] video`,
+      );
+      expect(
+        participantView[0],
+        "the likeness measure recognises the real picture",
+      ).toBeGreaterThan(0.8);
+      const eavesdropped = await fakeCameraLikeness(plain, "video[data-eavesdropped]");
+      expect(eavesdropped).toHaveLength(3);
+      for (const likeness of eavesdropped) expect(likeness).toBeLessThan(0.3);
+      // Every participant shows both eavesdroppers as unverified intruders, with no media.
+      for (const participant of everyone) {
+        await waitFor(`${participant.name} to flag the intruders`, async () => {
+          const v = await view(participant);
+          return v.intruders.includes(plainId) && v.intruders.includes(keyedId);
+        });
+        const v = await view(participant);
+        expect(v.tileStates[plainId]).toBe("intruder");
+        expect(v.tileStates[keyedId]).toBe("intruder");
+      }
+      await alice.page.screenshot({ path: `${SCREENSHOTS}intruders.png` });
     } finally {
-      await leaveEavesdropper(page);
+      await leaveEavesdropper(plain);
+      await leaveEavesdropper(keyed);
       await context.close();
+    }
+    for (const participant of everyone) {
+      await waitFor(
+        `${participant.name} to stop flagging intruders`,
+        async () => (await view(participant)).intruders.length === 0,
+      );
     }
   });
 

@@ -1,16 +1,20 @@
-// An eavesdropper as the threat model allows one: a valid LiveKit token for the call's room (the SFU
-// or anyone holding its API secret can mint one) but no call secret and so no keys. It is a plain
-// livekit-client page in Chromium, without E2EE: whatever the SFU forwards goes straight to the
-// decoders. The app ships no such page: the script is injected into a plain loopback document
-// (the Worker's health answer), which keeps Chromium's local-network-access checks satisfied.
+// Eavesdroppers as the threat model allows them: a valid LiveKit token for the call's room (the SFU,
+// or anyone holding its API secret, can mint one) but no call secret and so no keys. Each is a
+// livekit-client page in Chromium:
+// - "plain": no E2EE at all, whatever the SFU forwards goes straight to the decoders and is shown;
+// - "wrong-key": livekit's own E2EE with a random key, as a client that guessed a key would run.
+// The app ships no such page: livekit-client's UMD build is injected into a plain loopback document
+// (the Worker's health answer), which also satisfies Chromium's local-network-access checks.
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AccessToken } from "livekit-server-sdk";
 import type { BrowserContext, Page } from "playwright-core";
 
-const LIVEKIT_UMD = fileURLToPath(
-  new URL("../../node_modules/livekit-client/dist/livekit-client.umd.js", import.meta.url),
-);
+const LIVEKIT_DIST = new URL("../../node_modules/livekit-client/dist/", import.meta.url);
+const LIVEKIT_UMD = fileURLToPath(new URL("livekit-client.umd.js", LIVEKIT_DIST));
+const LIVEKIT_E2EE_WORKER = fileURLToPath(new URL("livekit-client.e2ee.worker.js", LIVEKIT_DIST));
+
+export type EavesdropperMode = "plain" | "wrong-key";
 
 export interface EavesdropperTrackStats {
   participant: string;
@@ -40,18 +44,39 @@ export async function openEavesdropper(context: BrowserContext, origin: string):
   return page;
 }
 
-/** Connects without any E2EE and subscribes to everything. */
-export async function eavesdrop(page: Page, url: string, token: string): Promise<void> {
+/** Connects, subscribes to everything and shows every video track in a <video> element. */
+export async function eavesdrop(
+  page: Page,
+  mode: EavesdropperMode,
+  url: string,
+  token: string,
+): Promise<void> {
+  const workerSource = mode === "wrong-key" ? await readFile(LIVEKIT_E2EE_WORKER, "utf8") : "";
   await page.evaluate(
-    async ({ url, token }) => {
+    async ({ mode, url, token, workerSource }) => {
       // biome-ignore lint/suspicious/noExplicitAny: the UMD global has no types in the page
       const lk = (window as any).LivekitClient;
-      const room = new lk.Room({ adaptiveStream: false, dynacast: false });
+      let encryption: unknown;
+      if (mode === "wrong-key") {
+        const keyProvider = new lk.ExternalE2EEKeyProvider();
+        await keyProvider.setKey(crypto.getRandomValues(new Uint8Array(32)).buffer);
+        const blob = new Blob([workerSource], { type: "text/javascript" });
+        encryption = { keyProvider, worker: new Worker(URL.createObjectURL(blob)) };
+      }
+      const room = new lk.Room({ adaptiveStream: false, dynacast: false, encryption });
+      if (encryption) await room.setE2EEEnabled(true);
+      room.on(lk.RoomEvent.TrackSubscribed, (track: { kind: string; attach(): HTMLElement }) => {
+        const element = track.attach();
+        if (track.kind === "video") {
+          element.setAttribute("data-eavesdropped", "");
+          document.body.append(element);
+        }
+      });
       // biome-ignore lint/suspicious/noExplicitAny: test-only global
       (window as any).room = room;
       await room.connect(url, token, { autoSubscribe: true });
     },
-    { url, token },
+    { mode, url, token, workerSource },
   );
 }
 
@@ -65,10 +90,12 @@ export function eavesdropperStats(page: Page): Promise<EavesdropperTrackStats[]>
         const receiver: RTCRtpReceiver | undefined = publication.track?.receiver;
         if (!receiver) continue;
         const report = await receiver.getStats();
-        report.forEach((entry: Record<string, number | string>) => {
+        report.forEach((entry: Record<string, unknown>) => {
           if (entry.type !== "inbound-rtp") return;
-          const n = (field: string) =>
-            typeof entry[field] === "number" ? (entry[field] as number) : 0;
+          const n = (field: string) => {
+            const value = entry[field];
+            return typeof value === "number" ? value : 0;
+          };
           out.push({
             participant: participant.identity,
             kind: String(entry.kind),

@@ -59,6 +59,32 @@ export async function joinFromPreJoin(participant: Participant) {
 }
 
 /**
+ * Share of pixels in the `selector`'s videos that look like Chromium's fake camera (a green field
+ * with a bright green clock and disc): near 1 for the real picture. Videos with no decoded frame
+ * (videoWidth 0) are reported as -1.
+ */
+export function fakeCameraLikeness(page: Page, selector: string): Promise<number[]> {
+  return page.evaluate((selector) => {
+    return [...document.querySelectorAll<HTMLVideoElement>(selector)].map((video) => {
+      if (video.videoWidth === 0) return -1;
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      const context = canvas.getContext("2d");
+      if (!context) return -1;
+      context.drawImage(video, 0, 0);
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let green = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i] ?? 0, data[i + 1] ?? 0, data[i + 2] ?? 0];
+        if (g > 90 && r < 100 && b < 100 && g > r + 40 && g > b + 40) green += 1;
+      }
+      return green / (data.length / 4);
+    });
+  }, selector);
+}
+
+/**
  * Luminance statistics of what the video element of `participantId`'s tile shows right now, read
  * by drawing the element into a canvas: a black or frozen-blank tile has variance near zero.
  */

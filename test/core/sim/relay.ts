@@ -110,6 +110,8 @@ export class Relay {
   private nextConnection = 1;
   readonly connections: Connection[] = [];
   readonly recorded: Recorded[] = [];
+  /** Frames scheduled but not yet handled (both directions), so checks can wait for quiet. */
+  inFlight = 0;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -160,7 +162,9 @@ export class Relay {
     // Uplink: in order, small delay; the hostile part of the relay acts on the downlink.
     const at = Math.max(connection.lastUpAt, this.clock.now() + 1 + this.random.int(5));
     connection.lastUpAt = at;
+    this.inFlight += 1;
     this.clock.setTimeout(() => {
+      this.inFlight -= 1;
       if (connection.open) this.handle(connection, data);
     }, at - this.clock.now());
   }
@@ -324,7 +328,11 @@ export class Relay {
         ? Math.max(connection.lastDownAt, this.clock.now() + delay)
         : this.clock.now() + delay;
       if (fifo) connection.lastDownAt = at;
-      this.clock.setTimeout(() => this.dispatch(connection, frame), at - this.clock.now());
+      this.inFlight += 1;
+      this.clock.setTimeout(() => {
+        this.inFlight -= 1;
+        this.dispatch(connection, frame);
+      }, at - this.clock.now());
     }
   }
 

@@ -20,9 +20,10 @@ interface Incarnation {
   removedAt?: number;
   /** First epoch this incarnation sent with. */
   firstEpoch?: number;
-  /** Every group key it ever held (raw), for the lock-out closure. */
-  readonly everHeld: Map<string, Uint8Array>;
-  closure?: Set<string>;
+  /** Every group key it ever held, by epoch (text → raw), for the lock-out check. */
+  readonly everHeld: Map<number, Map<string, Uint8Array>>;
+  /** derivable[e]: keys of epoch e it holds or can ratchet to; grown lazily. */
+  readonly derivable: Map<string, Uint8Array>[];
 }
 
 export interface SimClient {
@@ -31,6 +32,7 @@ export interface SimClient {
   /** Installed epochs → key (base64url), mirrored from "keys" events. */
   readonly installed: Map<number, string>;
   sending: number;
+  status: string;
   current?: Incarnation;
   left: boolean;
 }
@@ -40,9 +42,6 @@ export interface WorldOptions {
   readonly schedule?: Partial<ScheduleConfig>;
   readonly checkGlitches?: boolean;
 }
-
-/** How many ratchet steps past a leaver's keys count as "derivable" (more than any run makes). */
-const CLOSURE_STEPS = 40;
 
 export class World {
   readonly clock = new VirtualClock();
@@ -59,6 +58,8 @@ export class World {
   private readonly ghosts = new Set<string>();
   private checkGlitches: boolean;
   private readonly glitchesSeen = new Set<string>();
+  /** Set by anything that can change the glitch check's outcome, so it runs only then. */
+  private keyStateChanged = true;
 
   constructor(private readonly options: WorldOptions) {
     this.random = seededRandom(options.seed);
@@ -91,7 +92,18 @@ export class World {
       schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
       reconnect: { maxAttempts: 50 },
     });
-    const client: SimClient = { index, session, installed: new Map(), sending: 0, left: false };
+    const client: SimClient = {
+      index,
+      session,
+      installed: new Map(),
+      sending: 0,
+      status: "idle",
+      left: false,
+    };
+    session.on("connection", ({ status }) => {
+      client.status = status;
+      this.keyStateChanged = true;
+    });
     this.clients.push(client);
     session.on("keys", (keys) => this.onKeys(client, keys.added, keys.removed));
     session.on("sending", ({ epoch }) => this.onSending(client, epoch));
@@ -211,7 +223,7 @@ export class World {
         return;
       }
       this.clock.step();
-      if (this.checkGlitches) this.checkGlitchFree();
+      if (this.checkGlitches && this.keyStateChanged) this.checkGlitchFree();
     }
     throw new Error("simulation did not settle");
   }
@@ -238,6 +250,8 @@ export class World {
 
   /** Convergence: all current members send with the same epoch and hold the same key for it. */
   checkConvergence(): void {
+    // Look at a moment with nothing on the wire (a periodic rotation may have just started).
+    for (let steps = 0; this.relay.inFlight > 0 && steps < 100_000; steps++) this.clock.step();
     const members = this.currentMembers();
     const views = members.map((c) => `${c.sending}:${c.installed.get(c.sending) ?? "none"}`);
     if (new Set(views).size > 1 || views.some((v) => v.startsWith("0:"))) {
@@ -255,18 +269,21 @@ export class World {
   // ---- ground truth ----
 
   private onAdmitted(connection: Connection): void {
+    this.keyStateChanged = true;
     const client = this.clients[connection.socket.client];
     if (!client) return;
     const incarnation: Incarnation = {
       connection,
       admittedAt: this.clock.now(),
       everHeld: new Map(),
+      derivable: [],
     };
     this.incarnations.set(connection.id, incarnation);
     client.current = incarnation;
   }
 
   private onRemoved(connection: Connection): void {
+    this.keyStateChanged = true;
     const incarnation = this.incarnations.get(connection.id);
     if (incarnation) incarnation.removedAt = this.clock.now();
   }
@@ -285,6 +302,7 @@ export class World {
   }
 
   private onKeys(client: SimClient, added: readonly number[], removed: readonly number[]): void {
+    this.keyStateChanged = true;
     for (const epoch of removed) client.installed.delete(epoch);
     const incarnation = client.current;
     for (const epoch of added) {
@@ -293,7 +311,9 @@ export class World {
       const text = toBase64url(key);
       client.installed.set(epoch, text);
       if (!incarnation) continue;
-      incarnation.everHeld.set(text, key);
+      const atEpoch = incarnation.everHeld.get(epoch) ?? new Map<string, Uint8Array>();
+      atEpoch.set(text, key);
+      incarnation.everHeld.set(epoch, atEpoch);
       const first = this.firstSent.get(text);
       // Forward secrecy at join: no key that was already in use before this member was admitted.
       if (first !== undefined && first < incarnation.admittedAt) {
@@ -305,6 +325,7 @@ export class World {
   }
 
   private onSending(client: SimClient, epoch: number): void {
+    this.keyStateChanged = true;
     client.sending = epoch;
     const incarnation = client.current;
     if (epoch === 0 || !incarnation?.connection.joined) return;
@@ -324,7 +345,7 @@ export class World {
       return;
     }
     for (const leaver of this.leavesSeen.get(connection.id) ?? []) {
-      if (closureOf(leaver).has(key)) {
+      if (derivableAt(leaver, epoch).has(key)) {
         this.violations.push(
           `client ${client.index} committed epoch ${epoch} that leaver ${leaver.connection.participantId} can derive`,
         );
@@ -340,6 +361,7 @@ export class World {
   }
 
   private checkGlitchFree(): void {
+    this.keyStateChanged = false;
     const members = this.currentMembers();
     for (const sender of members) {
       if (sender.sending === 0) continue;
@@ -362,20 +384,22 @@ export class World {
   }
 }
 
-function closureOf(incarnation: Incarnation): Set<string> {
-  if (incarnation.closure) return incarnation.closure;
-  const closure = new Set<string>();
-  for (const key of incarnation.everHeld.values()) {
-    let next = key;
-    for (let step = 0; step <= CLOSURE_STEPS; step++) {
-      const text = toBase64url(next);
-      if (closure.has(text) && step > 0) break;
-      closure.add(text);
-      next = ratchetGroupKey(next);
+/**
+ * Keys of `epoch` the (former) member can hold or compute: its own keys of that epoch plus ratchets
+ * of everything it held before. Built epoch by epoch and cached, so each leaver costs a few HKDFs
+ * per epoch of the run.
+ */
+function derivableAt(incarnation: Incarnation, epoch: number): Map<string, Uint8Array> {
+  const table = incarnation.derivable;
+  for (let e = table.length; e <= epoch; e++) {
+    const keys = new Map<string, Uint8Array>(incarnation.everHeld.get(e) ?? []);
+    for (const previous of (e > 0 ? table[e - 1] : undefined)?.values() ?? []) {
+      const next = ratchetGroupKey(previous);
+      keys.set(toBase64url(next), next);
     }
+    table.push(keys);
   }
-  incarnation.closure = closure;
-  return closure;
+  return table[epoch] ?? new Map();
 }
 
 function flipBit(payload: string, bit: number): string {

@@ -1,6 +1,6 @@
 // Which screen to show: start, pre-join, the call, or an error. The call secret comes only from the
 // URL fragment; the display name only from the person (remembered in this browser).
-import { createSignal, Match, onCleanup, onMount, Switch } from "solid-js";
+import { createRoot, createSignal, Match, onCleanup, onMount, Switch } from "solid-js";
 import { browserSupportsE2EE } from "../media/support";
 import { CallScreen } from "../ui/CallScreen";
 import { ErrorScreen } from "../ui/ErrorScreen";
@@ -78,17 +78,26 @@ export function App() {
     saveDisplayName(displayName);
     setJoining(true);
     const tracks = await preJoin.takeTracks();
-    const store = createCallStore({
-      secret: link.secret,
-      displayName,
-      options,
-      tracks,
-      openSession: openCoreSession,
-      onProblem: (problem) => setScreen({ kind: "error", problem, link }),
-      onLeft: () => setScreen({ kind: "left", link }),
+    // The store's computations live in their own root, disposed when the call ends.
+    createRoot((dispose) => {
+      const store = createCallStore({
+        secret: link.secret,
+        displayName,
+        options,
+        tracks,
+        openSession: openCoreSession,
+        onProblem: (problem) => {
+          setScreen({ kind: "error", problem, link });
+          dispose();
+        },
+        onLeft: () => {
+          setScreen({ kind: "left", link });
+          dispose();
+        },
+      });
+      setJoining(false);
+      setScreen({ kind: "call", link, store });
     });
-    setJoining(false);
-    setScreen({ kind: "call", link, store });
   }
 
   return (

@@ -29,6 +29,8 @@ export interface HushTestView {
   /** The latest E2EE worker error messages (key indexes and ids, never key bytes). */
   errorLog: string[];
   keyEpochs: number[];
+  /** Keys handed to livekit: time, receive/send, sender id prefix, epoch, slot. No key bytes. */
+  keyLog: string[];
   /** Our own publications as the SFU acknowledged them. */
   published: { source: string; muted: boolean; encrypted: boolean }[];
   /** Rotations this client led (leader only): epoch, fresh or ratchet, and why. */
@@ -67,6 +69,7 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
       rotations: s ? s.rotations() : [],
       errorLog: s ? [...s.media.errorLog] : [],
       keyEpochs: s ? s.keyEpochs() : [],
+      keyLog: s ? [...s.media.keys.log] : [],
       published: s
         ? [...s.media.room.localParticipant.trackPublications.values()].map((p) => ({
             source: p.source,

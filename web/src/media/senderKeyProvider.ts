@@ -31,6 +31,8 @@ export class SenderKeyProvider extends BaseKeyProvider {
   /** One entry per (participant, slot): the keys livekit must re-post after a reconnect. */
   private readonly installed = new Map<string, KeyInfo>();
   private sendingIndex = 0;
+  /** What was handed to livekit, newest last: ids, epochs and slots only, never key bytes. */
+  readonly log: string[] = [];
   /** Installs run one after another, so a slot's later key always lands after its earlier one. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -96,5 +98,9 @@ export class SenderKeyProvider extends BaseKeyProvider {
     this.installed.set(`${participantId}/${info.keyIndex}`, info);
     if (makeCurrent) this.sendingIndex = keyIndexOf(epoch);
     this.emit(KeyProviderEvent.SetKey, info, makeCurrent);
+    this.log.push(
+      `${Date.now()} ${makeCurrent ? "send" : "recv"} ${participantId.slice(0, 4)} e${epoch} i${info.keyIndex}`,
+    );
+    if (this.log.length > 60) this.log.shift();
   }
 }

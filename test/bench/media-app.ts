@@ -1,0 +1,153 @@
+// The media benchmark on the real product path: the built web app, served by the real Worker, in
+// headless Chromium with fake camera and microphone, through the real livekit-server. It measures
+// join → first decrypted frame (a tile's video shows a frame; frames that fail to decrypt are
+// dropped before the decoder, so a shown frame is a decrypted one) in both directions, and the
+// decrypt failures the app counts while keys rotate (periodic ratchets, a leave, a join).
+import type { Page } from "playwright-core";
+import type { HushTestView } from "../../web/src/app/testHooks";
+import type { RunningBrowser } from "../support/browser";
+import { sleep } from "./fleet";
+
+/** Low video (the machine has two cores) and a 2-second ratchet so a short run sees many rotations. */
+const QUERY = "?video=low&rotate=2&test=1";
+const FRAME_TIMEOUT_MS = 30_000;
+
+// In every page: the first time (epoch ms) each remote tile's video showed a frame. The entry goes
+// when the tile goes, so a participant who rejoins is measured again.
+const FIRST_FRAME_WATCH = `
+window.__benchFrames = {};
+setInterval(() => {
+  const tiles = new Set();
+  for (const tile of document.querySelectorAll("[data-tile]:not([data-screen])")) {
+    const id = tile.getAttribute("data-tile");
+    tiles.add(id);
+    const video = tile.querySelector("video");
+    if (video && video.videoWidth > 0 && video.readyState >= 2 && !(id in window.__benchFrames)) {
+      window.__benchFrames[id] = Date.now();
+    }
+  }
+  for (const id of Object.keys(window.__benchFrames)) if (!tiles.has(id)) delete window.__benchFrames[id];
+}, 10);
+`;
+
+interface AppParticipant {
+  name: string;
+  page: Page;
+  id: string | undefined;
+}
+
+export interface AppMediaResult {
+  firstFrameMs: number[];
+  firstFrameTimeouts: number;
+  rotations: number;
+  decryptFailures: number;
+  joins: number;
+}
+
+function view(page: Page): Promise<HushTestView> {
+  return page.evaluate(() => (window as unknown as { __hush: HushTestView }).__hush);
+}
+
+function firstFrames(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(
+    () => (window as unknown as { __benchFrames: Record<string, number> }).__benchFrames ?? {},
+  );
+}
+
+async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  return undefined;
+}
+
+export async function runAppMedia(opts: {
+  browser: RunningBrowser;
+  origin: string;
+  participants: number;
+  /** Leave-and-rejoin rounds after everyone joined (each gives 2(n-1) more samples). */
+  rejoinRounds: number;
+  /** Seconds of steady rotation to watch for decrypt failures. */
+  steadySeconds: number;
+  log: (line: string) => void;
+}): Promise<AppMediaResult> {
+  const people: AppParticipant[] = [];
+  for (let i = 0; i < opts.participants; i++) {
+    const context = await opts.browser.newParticipant(opts.origin);
+    await context.addInitScript(FIRST_FRAME_WATCH);
+    people.push({ name: `Bench ${i + 1}`, page: await context.newPage(), id: undefined });
+  }
+  const creator = people[0];
+  if (!creator) throw new Error("no participants");
+  await creator.page.goto(`${opts.origin}/${QUERY}`);
+  await creator.page.getByRole("button", { name: "New call" }).click();
+  const link = await creator.page.getByLabel("Invite link").inputValue();
+  const fragment = link.slice(link.indexOf("#"));
+
+  const firstFrameMs: number[] = [];
+  let firstFrameTimeouts = 0;
+  let joins = 0;
+  const inCall: AppParticipant[] = [];
+
+  const join = async (person: AppParticipant) => {
+    if (person !== creator || joins > 0) {
+      await person.page.goto(`${opts.origin}/${QUERY}${fragment}`);
+    }
+    await person.page.getByLabel(/Your name/).fill(person.name);
+    const button = person.page.getByRole("button", { name: "Join call" });
+    await button.waitFor({ timeout: 60_000 });
+    const clickedAt = Date.now();
+    await button.click();
+    joins++;
+    person.id = await poll(async () => (await view(person.page)).selfId, FRAME_TIMEOUT_MS);
+    if (!person.id) throw new Error(`${person.name} was never admitted`);
+    const existing = inCall.filter((p) => p.id);
+    inCall.push(person);
+    // Joiner ← each member, and each member ← joiner.
+    const waits = existing.flatMap((member) => [
+      { watcher: person, sender: member },
+      { watcher: member, sender: person },
+    ]);
+    await Promise.all(
+      waits.map(async ({ watcher, sender }) => {
+        const at = await poll(async () => (await firstFrames(watcher.page))[sender.id ?? ""], FRAME_TIMEOUT_MS);
+        if (at === undefined) firstFrameTimeouts++;
+        else firstFrameMs.push(at - clickedAt);
+      }),
+    );
+  };
+
+  for (const person of people) {
+    await join(person);
+    opts.log(`  ${person.name} joined (${firstFrameMs.length} first-frame samples so far)`);
+  }
+
+  // Steady rotation, then leave-and-rejoin rounds, counting decrypt failures of the members that
+  // stay throughout (a joiner's own wait for its first key is not a rotation failure).
+  const stayers = people.slice(0, -1);
+  const churner = people.at(-1);
+  if (!churner) throw new Error("no participant to leave and rejoin");
+  const before = await Promise.all(stayers.map((p) => view(p.page)));
+  await sleep(opts.steadySeconds * 1000);
+  for (let round = 0; round < opts.rejoinRounds; round++) {
+    await churner.page.goto("about:blank");
+    inCall.splice(inCall.indexOf(churner), 1);
+    await sleep(3_000);
+    await join(churner);
+    opts.log(`  rejoin ${round + 1}: ${firstFrameMs.length} first-frame samples`);
+    await sleep(2_000);
+  }
+  const after = await Promise.all(stayers.map((p) => view(p.page)));
+  const decryptFailures = after.reduce(
+    (sum, v, i) => sum + (v.decryptErrors - (before[i]?.decryptErrors ?? 0)),
+    0,
+  );
+  const rotations =
+    Math.min(...after.map((v) => v.sendingEpoch ?? 0)) -
+    Math.max(...before.map((v) => v.sendingEpoch ?? 0));
+  for (const person of people) await person.page.context().close().catch(() => {});
+  return { firstFrameMs, firstFrameTimeouts, rotations: Math.max(0, rotations), decryptFailures, joins };
+}

@@ -1,0 +1,115 @@
+// CPU cost of end-to-end encryption in the browser: the same four-participant call (the plain
+// livekit-client page in media-page/, fake camera and microphone, 320x180 at 15 fps) run once with
+// livekit-client's frame encryption and once without, measuring the CPU time of every Chromium
+// process over the same window. A ratio from one run of each, on a shared machine: indicative only.
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import { AccessToken } from "livekit-server-sdk";
+import type { BrowserContext, Page } from "playwright-core";
+import type { RunningBrowser } from "../support/browser";
+import type { RunningLiveKit } from "../support/livekit";
+import { cpuBetween, descendantCpu } from "./cpu-time";
+import { randomId } from "./raw-client";
+import { sleep } from "./fleet";
+
+const FILES: Record<string, { path: string; type: string }> = {
+  "/": { path: "./media-page/index.html", type: "text/html" },
+  "/cpu-page.js": { path: "./media-page/cpu-page.js", type: "text/javascript" },
+  "/livekit-client.esm.mjs": {
+    path: "../../node_modules/livekit-client/dist/livekit-client.esm.mjs",
+    type: "text/javascript",
+  },
+  "/e2ee-worker.mjs": {
+    path: "../../node_modules/livekit-client/dist/livekit-client.e2ee.worker.mjs",
+    type: "text/javascript",
+  },
+};
+
+/** Serves the page and livekit-client's own bundles on a free loopback port. */
+export async function servePage(): Promise<{ origin: string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    const file = FILES[new URL(request.url ?? "/", "http://x").pathname];
+    if (!file) {
+      response.writeHead(404).end();
+      return;
+    }
+    const body = readFileSync(fileURLToPath(new URL(file.path, import.meta.url)));
+    response.writeHead(200, { "content-type": file.type }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address !== "object") throw new Error("page server has no port");
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface CpuRun {
+  cpuMs: number;
+  framesDecoded: number;
+}
+
+/** One call of `participants` pages with E2EE on or off; CPU measured over `seconds` of steady state. */
+export async function measureCallCpu(opts: {
+  browser: RunningBrowser;
+  livekit: RunningLiveKit;
+  pageOrigin: string;
+  participants: number;
+  seconds: number;
+  e2ee: boolean;
+}): Promise<CpuRun> {
+  const room = randomId();
+  const contexts: BrowserContext[] = [];
+  try {
+    const pages: Page[] = [];
+    for (let i = 0; i < opts.participants; i++) {
+      const token = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, {
+        identity: `bench-${i}`,
+        ttl: 600,
+      });
+      token.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+      const query = new URLSearchParams({
+        e2ee: opts.e2ee ? "1" : "0",
+        url: opts.livekit.url,
+        token: await token.toJwt(),
+      });
+      const context = await opts.browser.newParticipant(opts.pageOrigin);
+      contexts.push(context);
+      const page = await context.newPage();
+      await page.goto(`${opts.pageOrigin}/?${query}`);
+      pages.push(page);
+    }
+    const frames = async () => {
+      const counts = await Promise.all(
+        pages.map((page) =>
+          page.evaluate(() =>
+            (window as unknown as { __bench: { framesDecoded(): Promise<number> } }).__bench.framesDecoded(),
+          ),
+        ),
+      );
+      return counts;
+    };
+    // Steady state: every page decodes video from every other page.
+    let ready = false;
+    const deadline = performance.now() + 60_000;
+    while (!ready && performance.now() < deadline) {
+      await sleep(500);
+      const first = await frames();
+      await sleep(500);
+      const second = await frames();
+      ready = second.every((count, i) => count > (first[i] ?? 0) && count > 30);
+    }
+    if (!ready) throw new Error(`the ${opts.e2ee ? "E2EE" : "plain"} call never decoded video on every page`);
+    await sleep(2_000);
+    const framesBefore = (await frames()).reduce((a, b) => a + b, 0);
+    const before = descendantCpu(process.pid, /chrom/i);
+    await sleep(opts.seconds * 1000);
+    const after = descendantCpu(process.pid, /chrom/i);
+    const framesAfter = (await frames()).reduce((a, b) => a + b, 0);
+    return { cpuMs: cpuBetween(before, after), framesDecoded: framesAfter - framesBefore };
+  } finally {
+    for (const context of contexts) await context.close().catch(() => {});
+  }
+}

@@ -1,0 +1,59 @@
+// The CPU A/B page of the media benchmark: one participant publishing the fake camera and
+// microphone at the web app's low setting and rendering everyone else, with livekit-client's frame
+// encryption (the same E2EE worker the app runs) either on or off. Everything else is identical, so
+// the browser's CPU time in the two runs differs by the cost of end-to-end encryption.
+import {
+  ExternalE2EEKeyProvider,
+  Room,
+  RoomEvent,
+  Track,
+} from "/livekit-client.esm.mjs";
+
+const params = new URLSearchParams(location.search);
+const e2ee = params.get("e2ee") === "1";
+const url = params.get("url") ?? "";
+const token = params.get("token") ?? "";
+const state = { connected: false, error: "", e2ee };
+window.__bench = {
+  state,
+  async framesDecoded() {
+    let total = 0;
+    for (const participant of room.remoteParticipants.values()) {
+      for (const publication of participant.trackPublications.values()) {
+        const receiver = publication.track?.receiver;
+        if (!receiver || publication.kind !== Track.Kind.Video) continue;
+        (await receiver.getStats()).forEach((entry) => {
+          if (entry.type === "inbound-rtp") total += entry.framesDecoded ?? 0;
+        });
+      }
+    }
+    return total;
+  },
+};
+
+const capture = { resolution: { width: 320, height: 180, frameRate: 15 } };
+let room;
+if (e2ee) {
+  const keyProvider = new ExternalE2EEKeyProvider();
+  room = new Room({
+    videoCaptureDefaults: capture,
+    e2ee: { keyProvider, worker: new Worker("/e2ee-worker.mjs", { type: "module" }) },
+  });
+  // A shared passphrase: this page measures cost, not secrecy.
+  await keyProvider.setKey("hush media bench");
+} else {
+  room = new Room({ videoCaptureDefaults: capture });
+}
+room.on(RoomEvent.TrackSubscribed, (track) => {
+  const element = track.attach();
+  element.muted = true;
+  document.body.append(element);
+});
+try {
+  await room.connect(url, token);
+  if (e2ee) await room.setE2EEEnabled(true);
+  await room.localParticipant.enableCameraAndMicrophone();
+  state.connected = true;
+} catch (error) {
+  state.error = String(error);
+}

@@ -1,0 +1,13 @@
+// Protocol conformance: the real Worker under `wrangler dev` (what `npm run dev:worker` runs), driven
+// over loopback by a small client written from PROTOCOL.md alone.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    name: "protocol",
+    environment: "node",
+    include: ["**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
