@@ -93,15 +93,41 @@ export async function waitUntilAnswers(
   }
 }
 
-/** Stops every running part: SIGTERM to its process group, SIGKILL after a grace period. */
+/**
+ * Stops every part: SIGTERM to its whole process group, SIGKILL to whatever is left after a grace
+ * period. Resolves once the groups are gone (a leader such as wrangler may exit before what it
+ * spawned, such as workerd, so its exit alone does not mean its port is free).
+ */
 export async function stopAll(): Promise<void> {
   const parts = [...started];
   for (const part of parts) killGroup(part, "SIGTERM");
-  const timer = setTimeout(() => {
-    for (const part of parts) killGroup(part, "SIGKILL");
-  }, STOP_GRACE_MS);
-  await Promise.all(parts.map((part) => part.exited));
-  clearTimeout(timer);
+  const deadline = Date.now() + STOP_GRACE_MS;
+  await Promise.all(parts.map((part) => groupGone(part, deadline)));
+  for (const part of parts) killGroup(part, "SIGKILL");
+  await Promise.all(parts.map((part) => groupGone(part, Date.now() + 1000)));
+}
+
+/** Polls until the part's leader has exited and no process is left in its group, or `deadline`. */
+async function groupGone(part: Part, deadline: number): Promise<void> {
+  const pid = part.child.pid;
+  if (pid === undefined) return;
+  let leaderGone = false;
+  void part.exited.then(() => {
+    leaderGone = true;
+  });
+  while (Date.now() < deadline) {
+    if (leaderGone && !groupExists(pid)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function groupExists(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function killGroup(part: Part, signal: NodeJS.Signals): void {

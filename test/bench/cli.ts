@@ -11,17 +11,18 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR] [--no-media]
-  --quick      reduced set (smaller rooms, fewer samples, short churn), under 2 minutes
+  --quick      reduced set (smaller rooms, fewer samples, short churn, no media), under 2 minutes
   --json FILE  also write the JSON results to FILE
   --out DIR    directory for latest.json, README-table.md and lockout.svg
                (default: test/bench/results, or bench-results/ with --quick)
-  --no-media   skip the Chromium + LiveKit media part`;
+  --no-media   skip the Chromium + LiveKit media part
+  --media      run the media part with --quick too (it needs several minutes of four browsers)`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let quick = false;
   let jsonFile: string | null = null;
   let outDir: string | null = null;
-  let media = true;
+  let media: boolean | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -42,6 +43,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--no-media":
         media = false;
         break;
+      case "--media":
+        media = true;
+        break;
       case "--help":
       case "-h":
         console.log(USAGE);
@@ -55,6 +59,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     quick,
     jsonFile,
     outDir: outDir ?? (quick ? "bench-results" : "test/bench/results"),
-    media,
+    media: media ?? !quick,
   };
 }

@@ -78,7 +78,7 @@ export async function measureCallCpu(opts: {
       const context = await opts.browser.newParticipant(opts.pageOrigin);
       contexts.push(context);
       const page = await context.newPage();
-      await page.goto(`${opts.pageOrigin}/?${query}`);
+      await page.goto(`${opts.pageOrigin}/?${query}`, { waitUntil: "domcontentloaded" });
       pages.push(page);
     }
     const frames = async () => {

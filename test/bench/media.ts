@@ -86,7 +86,8 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
           "user + system time of every Chromium process from /proc, livekit-client page with its E2EE worker on or off",
       };
     } catch (error) {
-      cpu = { measured: false, reason: (error as Error).message };
+      // First line only: playwright's call log would repeat the page URL with its token.
+      cpu = { measured: false, reason: (error as Error).message.split("\n")[0] ?? "unknown error" };
     }
     return {
       measured: true,

@@ -40,6 +40,8 @@ export const SignallingResult = z.object({
     /** Sockets of admitted members that dropped during the run, by reason (should be none). */
     socketDrops: z.record(z.string(), z.number().int().nonnegative()),
     setupSeconds: z.number().nonnegative(),
+    /** Everything sent while the call grew to N, by kind (envelopes and broadcasts). */
+    setupByKind: z.record(z.string(), z.number().int().nonnegative()),
   }),
 });
 export type SignallingResult = z.infer<typeof SignallingResult>;

@@ -75,7 +75,10 @@ async function main(): Promise<void> {
 
   const media = options.media
     ? await runMediaBench({ quick: options.quick, log })
-    : { measured: false as const, reason: "skipped with --no-media" };
+    : {
+        measured: false as const,
+        reason: options.quick ? "skipped by --quick (add --media)" : "skipped with --no-media",
+      };
 
   const results = BenchResults.parse({
     version: 1,

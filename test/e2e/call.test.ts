@@ -288,7 +288,8 @@ describe("a three-person end-to-end encrypted call", () => {
         "the likeness measure recognises the real picture",
       ).toBeGreaterThan(0.8);
       const eavesdropped = await fakeCameraLikeness(plain, "video[data-eavesdropped]");
-      expect(eavesdropped).toHaveLength(3);
+      // One <video> per subscription (a resubscription adds one): at least the three cameras.
+      expect(eavesdropped.length).toBeGreaterThanOrEqual(3);
       for (const likeness of eavesdropped) expect(likeness).toBeLessThan(0.3);
       // Every participant shows both eavesdroppers as unverified intruders, with no media.
       for (const participant of everyone) {

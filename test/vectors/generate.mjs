@@ -5,7 +5,8 @@ import { createHash, createHmac, hkdfSync } from "node:crypto";
 
 const b64u = (bytes) => Buffer.from(bytes).toString("base64url");
 // RFC 5869 HKDF-SHA256 with an empty salt, as DESIGN §2 specifies.
-const hkdf = (ikm, info, length) => Buffer.from(hkdfSync("sha256", ikm, Buffer.alloc(0), info, length));
+const hkdf = (ikm, info, length) =>
+  Buffer.from(hkdfSync("sha256", ikm, Buffer.alloc(0), info, length));
 // Deterministic inputs, so regenerating yields the same file.
 const seeded = (label) => createHash("sha256").update(label).digest();
 
@@ -23,7 +24,13 @@ const vectors = cases.map(({ seed, userId, deviceId }) => {
   const participantIdKey = hkdf(callSecret, "hush/v1 participant id", 32);
   const participantId = b64u(
     createHmac("sha256", participantIdKey)
-      .update(Buffer.concat([Buffer.from(userId, "utf8"), Buffer.from([0]), Buffer.from(deviceId, "utf8")]))
+      .update(
+        Buffer.concat([
+          Buffer.from(userId, "utf8"),
+          Buffer.from([0]),
+          Buffer.from(deviceId, "utf8"),
+        ]),
+      )
       .digest()
       .subarray(0, 16),
   );
@@ -42,4 +49,6 @@ const vectors = cases.map(({ seed, userId, deviceId }) => {
   };
 });
 
-process.stdout.write(`${JSON.stringify({ source: "test/vectors/generate.mjs (node:crypto)", vectors }, null, 2)}\n`);
+process.stdout.write(
+  `${JSON.stringify({ source: "test/vectors/generate.mjs (node:crypto)", vectors }, null, 2)}\n`,
+);

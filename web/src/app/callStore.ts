@@ -31,6 +31,7 @@ export interface CallStore {
   securityCode: Accessor<string | undefined>;
   rotations: Accessor<{ epoch: number; fresh: boolean; reason: string }[]>;
   keyEpochs: Accessor<number[]>;
+  connectionLog: Accessor<string[]>;
   micOn: Accessor<boolean>;
   cameraOn: Accessor<boolean>;
   screenSharing: Accessor<boolean>;
@@ -226,6 +227,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     securityCode: () => snapshot().securityCode,
     rotations: () => snapshot().rotations,
     keyEpochs: () => snapshot().keyEpochs,
+    connectionLog: () => snapshot().connectionLog,
     micOn: () => local().isMicrophoneEnabled,
     cameraOn: () => local().isCameraEnabled,
     screenSharing: () => local().isScreenShareEnabled,

@@ -98,6 +98,7 @@ export function openCoreSession(
   const listeners = new Set<() => void>();
   const keyListeners = new Set<(event: KeyEvent) => void>();
   const rotations: SessionSnapshot["rotations"] = [];
+  const connectionLog: string[] = [];
   let everJoined = false;
   let leaving = false;
 
@@ -110,6 +111,8 @@ export function openCoreSession(
 
   session.on("connection", (state) => {
     if (state.status === "joined") everJoined = true;
+    connectionLog.push(`${Date.now()} ${state.status}${state.error ? ` ${state.error.code}` : ""}`);
+    if (connectionLog.length > ROTATIONS_KEPT) connectionLog.shift();
     changed();
   });
   session.on("roster", changed);
@@ -152,6 +155,7 @@ export function openCoreSession(
         keyEpochs: [...state.keys],
         rotations: [...rotations],
         failure: failureOf(state, everJoined, leaving),
+        connectionLog: [...connectionLog],
       };
     },
     onChange(listener) {

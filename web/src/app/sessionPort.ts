@@ -30,6 +30,8 @@ export interface SessionSnapshot {
   /** Rotations this client led, newest last (metrics for tests; no key material). */
   rotations: { epoch: number; fresh: boolean; reason: string }[];
   failure: SessionFailure | undefined;
+  /** Signalling status changes, newest last: time, status and error code (tests). */
+  connectionLog: string[];
 }
 
 export type KeyEvent =

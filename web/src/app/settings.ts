@@ -3,7 +3,7 @@
 // core. Query parameters exist for tests and demos and change no security property:
 //   ?rotate=N   ratchet the media key every N seconds (whole number, at least 1; default: the
 //               core's own interval, 30 s)
-//   ?video=low  capture 320x180 at 15 fps (the end-to-end suite runs three calls on two cores)
+//   ?video=low  capture 192x108 at 12 fps (the end-to-end suite runs three calls on two cores)
 //   ?test=1     adds window.__hushTest.leaveSignallingOnly(): leave the call's signalling (and so
 //               its key schedule) while staying connected to the SFU with the keys already held,
 //               which is what a malicious leaver colluding with the SFU can do anyway. The suite

@@ -31,6 +31,7 @@ export interface HushTestView {
   keyEpochs: number[];
   /** Keys handed to livekit: time, receive/send, sender id prefix, epoch, slot. No key bytes. */
   keyLog: string[];
+  connectionLog: string[];
   /** Our own publications as the SFU acknowledged them. */
   published: { source: string; muted: boolean; encrypted: boolean }[];
   /** Rotations this client led (leader only): epoch, fresh or ratchet, and why. */
@@ -70,6 +71,7 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
       errorLog: s ? [...s.media.errorLog] : [],
       keyEpochs: s ? s.keyEpochs() : [],
       keyLog: s ? [...s.media.keys.log] : [],
+      connectionLog: s ? s.connectionLog() : [],
       published: s
         ? [...s.media.room.localParticipant.trackPublications.values()].map((p) => ({
             source: p.source,

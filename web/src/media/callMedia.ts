@@ -4,6 +4,7 @@
 // the CallStore reads. It decides nothing about keys: the key wiring installs them.
 import {
   ConnectionState,
+  LoggerNames,
   type LocalTrack,
   type LocalVideoTrack,
   type Participant,
@@ -11,6 +12,7 @@ import {
   type RemoteTrackPublication,
   Room,
   RoomEvent,
+  setLogLevel,
   Track,
   VideoPresets,
 } from "livekit-client";
@@ -27,9 +29,14 @@ export interface DecryptErrors {
 
 export function videoResolution(quality: VideoQuality) {
   return quality === "low"
-    ? { width: 320, height: 180, frameRate: 15 }
+    ? { width: 192, height: 108, frameRate: 12 }
     : VideoPresets.h360.resolution;
 }
+
+// livekit's E2EE worker warns once per undecryptable frame; the app counts those failures through
+// EncryptionError events instead, so the console keeps only real errors.
+setLogLevel("warn");
+setLogLevel("error", LoggerNames.E2EE);
 
 export class CallMedia {
   readonly room: Room;

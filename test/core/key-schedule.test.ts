@@ -1,0 +1,266 @@
+// Unit tests of the pure key schedule (DESIGN §4): events in, actions out, on a hand-driven clock.
+import { describe, expect, it } from "vitest";
+import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
+import { KeySchedule } from "../../web/src/core/key-schedule.js";
+import { DEFAULT_SCHEDULE_CONFIG, type ScheduleAction } from "../../web/src/core/schedule-types.js";
+import { seededRandom } from "./sim/seeded-random.js";
+
+const ID = (n: number) => `participant${String(n).padStart(11, "0")}`; // 22 chars
+const config = DEFAULT_SCHEDULE_CONFIG;
+
+function sends(actions: ScheduleAction[]) {
+  return actions.flatMap((a) => (a.type === "send" ? [a] : []));
+}
+function broadcasts(actions: ScheduleAction[]) {
+  return actions.flatMap((a) => (a.type === "broadcast" ? [a.body] : []));
+}
+
+/** A leader (seq 1) with members 2..n, keyed at epoch 1 after all acks. */
+function keyedLeader(n: number) {
+  const leader = new KeySchedule(config, seededRandom(`leader-${n}`));
+  const members = Array.from({ length: n - 1 }, (_, i) => ({
+    participantId: ID(i + 2),
+    seq: i + 2,
+  }));
+  leader.handle({ type: "joined", self: { participantId: ID(1), seq: 1 }, members }, 0);
+  const out = leader.handle({ type: "tick" }, config.coalesceMs);
+  const fresh = sends(out);
+  expect(fresh).toHaveLength(n - 1);
+  for (const member of members) {
+    leader.handle(
+      {
+        type: "key-message",
+        from: member.participantId,
+        message: { type: "ack", epoch: 1, have: 0 },
+      },
+      300,
+    );
+  }
+  expect(leader.sendingEpoch).toBe(1);
+  return { leader, members, fresh };
+}
+
+describe("KeySchedule", () => {
+  it("a lone first member becomes leader and keys epoch 1 after the coalescing window", () => {
+    const schedule = new KeySchedule(config, seededRandom(1));
+    schedule.handle({ type: "joined", self: { participantId: ID(1), seq: 7 }, members: [] }, 1_000);
+    expect(schedule.isLeader()).toBe(true);
+    expect(schedule.sendingEpoch).toBe(0);
+    expect(schedule.nextWakeAt()).toBe(1_000 + config.coalesceMs);
+    const out = schedule.handle({ type: "tick" }, 1_000 + config.coalesceMs);
+    expect(out.some((a) => a.type === "switch" && a.epoch === 1)).toBe(true);
+    expect(schedule.installedEpochs()).toEqual([1, 2]); // current + look-ahead
+    expect(sends(out)).toEqual([]);
+  });
+
+  it("the leader commits a fresh key only after every ack, and never to a non-member", () => {
+    const { leader } = keyedLeader(3);
+    expect(leader.installedEpochs()).toEqual([1, 2]);
+    const ghost = leader.handle(
+      { type: "key-message", from: ID(99), message: { type: "key-request", epoch: 0, have: 0 } },
+      400,
+    );
+    expect(ghost).toEqual([]);
+  });
+
+  it("a key request before the joiner's rotation is ignored (no key older than the join)", () => {
+    const { leader } = keyedLeader(3);
+    leader.handle({ type: "member-joined", member: { participantId: ID(9), seq: 9 } }, 1_000);
+    const early = leader.handle(
+      { type: "key-message", from: ID(9), message: { type: "key-request", epoch: 0, have: 0 } },
+      1_050,
+    );
+    expect(sends(early)).toEqual([]);
+    const rotation = leader.handle({ type: "tick" }, 1_000 + config.coalesceMs);
+    expect(sends(rotation).map((s) => [s.to, s.message.type === "key" && s.message.kind])).toEqual([
+      [ID(9), "ratchet-join"],
+    ]);
+    expect(broadcasts(rotation).map((b) => [b.kind, b.epoch])).toEqual([["ratchet", 2]]);
+    // Now it is covered: a later request is answered with the current key.
+    const later = leader.handle(
+      { type: "key-message", from: ID(9), message: { type: "key-request", epoch: 0, have: 0 } },
+      3_000,
+    );
+    expect(
+      sends(later).map((s) => s.message.type === "key" && [s.message.kind, s.message.epoch]),
+    ).toEqual([["current", 2]]);
+  });
+
+  it("a leave while a fresh key is in flight cancels it and re-keys above it without the leaver", () => {
+    const { leader } = keyedLeader(4);
+    leader.handle({ type: "member-left", participantId: ID(4) }, 1_000);
+    const fresh = leader.handle({ type: "tick" }, 1_000 + config.coalesceMs);
+    expect(sends(fresh).map((s) => s.to)).toEqual([ID(2), ID(3)]);
+    const acked = leader.handle(
+      { type: "key-message", from: ID(2), message: { type: "ack", epoch: 2, have: 1 } },
+      1_250,
+    );
+    expect(acked.some((a) => a.type === "commit")).toBe(false);
+    leader.handle({ type: "member-left", participantId: ID(3) }, 1_260);
+    // ID(3)'s ack arriving late must not commit epoch 2 either.
+    const late = leader.handle(
+      { type: "key-message", from: ID(3), message: { type: "ack", epoch: 2, have: 1 } },
+      1_270,
+    );
+    expect(late.some((a) => a.type === "commit" || a.type === "switch")).toBe(false);
+    const rekey = leader.handle({ type: "tick" }, 1_260 + config.coalesceMs);
+    expect(sends(rekey).map((s) => [s.to, s.message.epoch])).toEqual([[ID(2), 3]]);
+    const done = leader.handle(
+      { type: "key-message", from: ID(2), message: { type: "ack", epoch: 3, have: 1 } },
+      1_600,
+    );
+    expect(
+      done.filter((a) => a.type === "commit").map((a) => a.type === "commit" && a.epoch),
+    ).toEqual([3]);
+    expect(leader.sendingEpoch).toBe(3);
+  });
+
+  it("the commit barrier times out after ackTimeoutMs", () => {
+    const { leader } = keyedLeader(3);
+    leader.handle({ type: "member-joined", member: { participantId: ID(5), seq: 5 } }, 1_000);
+    leader.handle({ type: "member-left", participantId: ID(3) }, 1_010);
+    const fresh = leader.handle({ type: "tick" }, 1_010 + config.coalesceMs);
+    expect(
+      sends(fresh)
+        .map((s) => s.to)
+        .sort(),
+    ).toEqual([ID(2), ID(5)]);
+    const deadline = 1_010 + config.coalesceMs + config.ackTimeoutMs;
+    const before = leader.handle({ type: "tick" }, deadline - 1);
+    expect(before.some((a) => a.type === "commit")).toBe(false);
+    expect(leader.nextWakeAt()).toBe(deadline);
+    const out = leader.handle({ type: "tick" }, deadline);
+    const commit = out.find((a) => a.type === "commit");
+    expect(commit).toMatchObject({ type: "commit", epoch: 2, acked: 0, timedOut: true });
+  });
+
+  it("a member follows ratchets, ignores replays and asks when it cannot derive", () => {
+    const member = new KeySchedule(config, seededRandom("m"));
+    member.handle(
+      {
+        type: "joined",
+        self: { participantId: ID(2), seq: 2 },
+        members: [{ participantId: ID(1), seq: 1 }],
+      },
+      0,
+    );
+    const groupKey = new Uint8Array(32).fill(7);
+    const keyed = member.handle(
+      {
+        type: "key-message",
+        from: ID(1),
+        message: {
+          type: "key",
+          epoch: 5,
+          groupKey,
+          kind: "ratchet-join",
+          chainStart: 3,
+          leaderSeq: 1,
+        },
+      },
+      100,
+    );
+    expect(keyed.some((a) => a.type === "switch" && a.epoch === 5)).toBe(true);
+    const next = ratchetGroupKey(groupKey);
+    const body = {
+      kind: "ratchet" as const,
+      epoch: 6,
+      chainStart: 3,
+      leaderSeq: 1,
+      keyCheck: keyCheckOf(next),
+    };
+    member.handle({ type: "broadcast", from: ID(1), body }, 200);
+    expect(member.sendingEpoch).toBe(6);
+    // A replay of the same broadcast, or of the old key delivery, changes nothing.
+    expect(member.handle({ type: "broadcast", from: ID(1), body }, 300)).toEqual([]);
+    // A ratchet whose key check does not match what we derive: ask the leader at once.
+    const wrong = { ...body, epoch: 7, keyCheck: new Uint8Array(16) };
+    const asked = member.handle({ type: "broadcast", from: ID(1), body: wrong }, 400);
+    expect(sends(asked).map((s) => [s.to, s.message.type])).toEqual([[ID(1), "key-request"]]);
+    // Only the leader (or a higher epoch) is believed: a non-leader member's lower claim is ignored.
+    member.handle({ type: "member-joined", member: { participantId: ID(3), seq: 3 } }, 500);
+    const rogue = member.handle(
+      {
+        type: "key-message",
+        from: ID(3),
+        message: {
+          type: "key",
+          epoch: 6,
+          groupKey: new Uint8Array(32),
+          kind: "current",
+          chainStart: 6,
+          leaderSeq: 3,
+        },
+      },
+      600,
+    );
+    expect(rogue.some((a) => a.type === "switch")).toBe(false);
+    expect(member.sendingEpoch).toBe(6);
+  });
+
+  it("a member tells the leader when a fresh key arrives for an epoch it is already past", () => {
+    const member = new KeySchedule(config, seededRandom("s"));
+    member.handle(
+      {
+        type: "joined",
+        self: { participantId: ID(3), seq: 3 },
+        members: [{ participantId: ID(2), seq: 2 }],
+      },
+      0,
+    );
+    member.handle(
+      {
+        type: "key-message",
+        from: ID(2),
+        message: {
+          type: "key",
+          epoch: 8,
+          groupKey: new Uint8Array(32).fill(1),
+          kind: "current",
+          chainStart: 8,
+          leaderSeq: 2,
+        },
+      },
+      10,
+    );
+    const out = member.handle(
+      {
+        type: "key-message",
+        from: ID(2),
+        message: {
+          type: "key",
+          epoch: 7,
+          groupKey: new Uint8Array(32).fill(2),
+          kind: "fresh",
+          chainStart: 7,
+          leaderSeq: 2,
+        },
+      },
+      20,
+    );
+    expect(sends(out).map((s) => s.message)).toEqual([{ type: "ack", epoch: 7, have: 8 }]);
+  });
+
+  it("a stale ack makes the leader re-key above the member's epoch", () => {
+    const { leader } = keyedLeader(3);
+    leader.handle({ type: "member-left", participantId: ID(3) }, 1_000);
+    leader.handle({ type: "member-joined", member: { participantId: ID(4), seq: 4 } }, 1_000);
+    leader.handle({ type: "tick" }, 1_200);
+    const out = leader.handle(
+      { type: "key-message", from: ID(2), message: { type: "ack", epoch: 2, have: 9 } },
+      1_250,
+    );
+    const rekey = sends(out).map((s) => s.message.epoch);
+    expect(rekey).toEqual([10, 10]);
+  });
+
+  it("reset drops every key", () => {
+    const { leader } = keyedLeader(2);
+    const out = leader.handle({ type: "reset" }, 5_000);
+    expect(
+      out.filter((a) => a.type === "retire").map((a) => a.type === "retire" && a.epoch),
+    ).toEqual([1, 2]);
+    expect(leader.installedEpochs()).toEqual([]);
+    expect(leader.nextWakeAt()).toBeUndefined();
+  });
+});

@@ -1,0 +1,169 @@
+// The signalling client (PROTOCOL.md) against a scripted socket on the virtual clock: unknown and
+// malformed server frames are ignored, dropped sockets reconnect with backoff and a fresh join,
+// fatal refusals stop it, leave is final.
+import { describe, expect, it } from "vitest";
+import {
+  type ConnectionStatus,
+  SignallingClient,
+  type SignallingHandlers,
+  type SocketLike,
+} from "../../web/src/core/signalling-client.js";
+import { VirtualClock } from "./sim/virtual-clock.js";
+
+type Listener = (event: never) => void;
+
+class ScriptedSocket implements SocketLike {
+  static made: ScriptedSocket[] = [];
+  readyState = 0;
+  readonly sent: unknown[] = [];
+  private readonly listeners = new Map<string, Listener[]>();
+  constructor(readonly url: string) {
+    ScriptedSocket.made.push(this);
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(code = 1000): void {
+    if (this.readyState === 3) return;
+    this.serverClose(code);
+  }
+  addEventListener(type: "open", listener: () => void): void;
+  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
+  addEventListener(
+    type: "close",
+    listener: (event: { code: number; reason: string }) => void,
+  ): void;
+  addEventListener(type: "error", listener: () => void): void;
+  addEventListener(type: string, listener: Listener): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  private emit(type: string, event: unknown): void {
+    for (const l of this.listeners.get(type) ?? []) (l as (e: unknown) => void)(event);
+  }
+  open(): void {
+    this.readyState = 1;
+    this.emit("open", {});
+  }
+  receive(frame: unknown): void {
+    this.emit("message", { data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+  }
+  serverClose(code: number): void {
+    this.readyState = 3;
+    this.emit("close", { code, reason: "" });
+  }
+}
+
+const SELF = "selfselfselfselfselfse";
+const welcome = (seq: number) => ({
+  type: "welcome",
+  v: 1,
+  self: { participantId: SELF, seq },
+  members: [],
+  livekit: { url: "ws://sfu", token: "t" },
+});
+
+function setup() {
+  ScriptedSocket.made = [];
+  const clock = new VirtualClock();
+  const log: string[] = [];
+  const statuses: ConnectionStatus[] = [];
+  let joins = 0;
+  const handlers: SignallingHandlers = {
+    joinRequest: () => ({ participantId: SELF, announcement: `announcement${++joins}` }),
+    welcome: (w) => log.push(`welcome ${w.self.seq}`),
+    memberJoined: (m) => log.push(`joined ${m.seq}`),
+    memberLeft: (_, seq) => log.push(`left ${seq}`),
+    message: (from) => log.push(`message ${from}`),
+    broadcast: (from) => log.push(`broadcast ${from}`),
+    token: (grant) => log.push(`token ${grant.token}`),
+    serverError: (error) => log.push(`error ${error.code}`),
+    status: (status) => statuses.push(status),
+    lost: () => log.push("lost"),
+  };
+  const client = new SignallingClient("ws://x/v1/rooms/r/ws", ScriptedSocket, clock, handlers);
+  return { clock, client, log, statuses, socket: (i: number) => ScriptedSocket.made[i] };
+}
+
+describe("SignallingClient", () => {
+  it("joins, ignores unknown and malformed frames, and parses the known ones", () => {
+    const { client, log, socket } = setup();
+    client.connect();
+    socket(0)?.open();
+    expect(socket(0)?.sent).toEqual([
+      { type: "join", v: 1, participantId: SELF, announcement: "announcement1" },
+    ]);
+    socket(0)?.receive(welcome(3));
+    socket(0)?.receive({ type: "future-feature", anything: 1 });
+    socket(0)?.receive("not json");
+    socket(0)?.receive({ type: "member-joined", member: { participantId: "short" } });
+    socket(0)?.receive({ type: "message", from: "fromfromfromfromfromfr", payload: "AAAA" });
+    socket(0)?.receive({ type: "error", code: "rate_limited", message: "slow down" });
+    expect(log).toEqual(["welcome 3", "message fromfromfromfromfromfr", "error rate_limited"]);
+    expect(client.connectionStatus).toBe("joined");
+  });
+
+  it("reconnects after a dropped socket with backoff and a fresh join", () => {
+    const { clock, client, log, statuses, socket } = setup();
+    client.connect();
+    socket(0)?.open();
+    socket(0)?.receive(welcome(1));
+    socket(0)?.serverClose(1006);
+    expect(log).toEqual(["welcome 1", "lost"]);
+    expect(statuses.at(-1)).toBe("reconnecting");
+    expect(ScriptedSocket.made).toHaveLength(1);
+    clock.runUntil(249);
+    expect(ScriptedSocket.made).toHaveLength(1);
+    clock.runUntil(250);
+    expect(ScriptedSocket.made).toHaveLength(2);
+    // The room has not noticed the old socket yet: a duplicate after a drop is retried.
+    socket(1)?.open();
+    socket(1)?.serverClose(4409);
+    clock.runUntil(250 + 500);
+    expect(ScriptedSocket.made).toHaveLength(3);
+    socket(2)?.open();
+    expect(socket(2)?.sent).toEqual([
+      { type: "join", v: 1, participantId: SELF, announcement: "announcement3" },
+    ]);
+    socket(2)?.receive(welcome(7));
+    expect(client.connectionStatus).toBe("joined");
+  });
+
+  it.each([
+    [4429, "room full"],
+    [4400, "unsupported version"],
+    [4409, "duplicate participant on the first join"],
+  ])("stops for good on close code %i (%s)", (code) => {
+    const { clock, client, statuses, socket } = setup();
+    client.connect();
+    socket(0)?.open();
+    socket(0)?.serverClose(code);
+    clock.runUntil(60_000);
+    expect(ScriptedSocket.made).toHaveLength(1);
+    expect(statuses.at(-1)).toBe("closed");
+  });
+
+  it("gives up after maxAttempts consecutive failures", () => {
+    const { clock, client, statuses } = setup();
+    client.connect();
+    for (let i = 0; i < 20; i++) {
+      ScriptedSocket.made.at(-1)?.serverClose(1006);
+      clock.runUntil(clock.now() + 10_000);
+    }
+    expect(ScriptedSocket.made).toHaveLength(9); // first try + 8 retries
+    expect(statuses.at(-1)).toBe("closed");
+  });
+
+  it("leave sends leave, closes and never reconnects", () => {
+    const { clock, client, log, socket } = setup();
+    client.connect();
+    socket(0)?.open();
+    socket(0)?.receive(welcome(1));
+    client.leave();
+    clock.runUntil(60_000);
+    expect(socket(0)?.sent.at(-1)).toEqual({ type: "leave" });
+    expect(ScriptedSocket.made).toHaveLength(1);
+    expect(client.connectionStatus).toBe("closed");
+    expect(log).toEqual(["welcome 1", "lost"]);
+    expect(client.send([{ to: SELF, payload: "AA" }])).toBe(false);
+  });
+});
