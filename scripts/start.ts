@@ -7,6 +7,8 @@
 //   LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET  use this SFU instead of starting one
 //   LIVEKIT_API_KEY, LIVEKIT_API_SECRET               keys for the local SFU (default devkey/secret)
 //   HUSH_VERBOSE=1                                    stream every part's output, prefixed
+//   HUSH_PORT=8787                                    the Worker's port (the tests use a free one)
+//   HUSH_SKIP_WEB_BUILD=1                             serve web/dist as it is (placeholder if none)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +27,20 @@ import { busyPorts, type PortNeed } from "./port-check";
 import { type Part, startPart, stopAll, waitUntilAnswers } from "./supervisor";
 
 const WORKER_HOST = "127.0.0.1";
-const WORKER_PORT = 8787;
+const WORKER_PORT = workerPort();
+
+function workerPort(): number {
+  const parsed = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(8787)
+    .safeParse(process.env.HUSH_PORT || undefined);
+  if (parsed.success) return parsed.data;
+  console.error(`error: HUSH_PORT must be a port number (1-65535), not ${process.env.HUSH_PORT}`);
+  process.exit(1);
+}
 const SFU_READY_MS = 30_000;
 // wrangler dev bundles the Worker and boots workerd; on a busy 2-core machine that takes a while.
 const WORKER_READY_MS = 90_000;
@@ -86,6 +101,11 @@ const PackageScripts = z.object({ scripts: z.record(z.string(), z.string()).defa
 
 /** Builds the web app, or (before the web app exists) makes sure the placeholder page is there. */
 function buildWeb(): void {
+  if (process.env.HUSH_SKIP_WEB_BUILD === "1") {
+    const wrote = spawnSync("npx", ["tsx", "scripts/ensure-web-dist.ts"], { cwd: REPO_ROOT });
+    if (wrote.status !== 0) throw new StartError("scripts/ensure-web-dist.ts failed");
+    return;
+  }
   const pkg = PackageScripts.parse(
     JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")),
   );

@@ -112,9 +112,7 @@ export function renderLockoutChart(
   ];
   for (const [index, s] of series.entries()) {
     const path = sorted.map((p) => `${fixed(x(p.participants))},${fixed(y(p[s.key]))}`).join(" ");
-    parts.push(
-      `<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
-    );
+    parts.push(`<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     for (const p of sorted) {
       const cx = fixed(x(p.participants));
       const cy = fixed(y(p[s.key]));

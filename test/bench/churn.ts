@@ -143,8 +143,7 @@ export async function runChurnBench(opts: ChurnOptions): Promise<ChurnResult> {
     const seconds = (performance.now() - started) / 1000;
     await Promise.race([Promise.allSettled(pendingJoins), sleep(30_000)]);
     const settled = await waitFor(
-      () =>
-        fleet.members().every((m) => m.firstKeyAt !== undefined) && fleet.converged().converged,
+      () => fleet.members().every((m) => m.firstKeyAt !== undefined) && fleet.converged().converged,
       15_000,
       20,
     );

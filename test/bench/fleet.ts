@@ -9,7 +9,6 @@ import {
   type EnvelopeKind,
   generateCallSecret,
   type RotationReason,
-  type SocketConstructor,
   systemRandom,
 } from "../../web/src/core/index";
 
@@ -63,9 +62,6 @@ export function diffCounts(after: Counts, before: Counts): Counts {
   return out;
 }
 
-// `ws` satisfies the structural SocketLike the core asks for; its overloads are wider than TS can
-// match against the interface, hence the one documented cast.
-const NodeWebSocket = WebSocket as unknown as SocketConstructor;
 
 export class Fleet {
   readonly secret: CallSecret = generateCallSecret(systemRandom);
@@ -109,7 +105,7 @@ export class Fleet {
       deviceId: "node",
       displayName: name,
       socketUrl: this.wsUrl,
-      WebSocket: NodeWebSocket,
+      WebSocket,
     });
     const member: FleetMember = {
       session,
@@ -152,7 +148,9 @@ export class Fleet {
     session.on("connection", (state) => {
       const connected = state.status === "joined";
       if (member.connected && !connected && !member.left) {
-        member.drops.push(state.error ? `${state.error.code}: ${state.error.message}` : state.status);
+        member.drops.push(
+          state.error ? `${state.error.code}: ${state.error.message}` : state.status,
+        );
         // A new membership follows: it starts without keys, like a joiner.
         member.sendingEpoch = 0;
         member.firstEpoch = undefined;
@@ -258,7 +256,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Polls `done` every few ms until it holds; false after `timeoutMs`. */
-export async function waitFor(done: () => boolean, timeoutMs: number, everyMs = 2): Promise<boolean> {
+export async function waitFor(
+  done: () => boolean,
+  timeoutMs: number,
+  everyMs = 2,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (!done()) {
     if (performance.now() > deadline) return false;

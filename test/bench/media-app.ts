@@ -54,7 +54,10 @@ function firstFrames(page: Page): Promise<Record<string, number>> {
   );
 }
 
-async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const value = await probe().catch(() => undefined);
@@ -113,7 +116,10 @@ export async function runAppMedia(opts: {
     ]);
     await Promise.all(
       waits.map(async ({ watcher, sender }) => {
-        const at = await poll(async () => (await firstFrames(watcher.page))[sender.id ?? ""], FRAME_TIMEOUT_MS);
+        const at = await poll(
+          async () => (await firstFrames(watcher.page))[sender.id ?? ""],
+          FRAME_TIMEOUT_MS,
+        );
         if (at === undefined) firstFrameTimeouts++;
         else firstFrameMs.push(at - clickedAt);
       }),
@@ -148,6 +154,16 @@ export async function runAppMedia(opts: {
   const rotations =
     Math.min(...after.map((v) => v.sendingEpoch ?? 0)) -
     Math.max(...before.map((v) => v.sendingEpoch ?? 0));
-  for (const person of people) await person.page.context().close().catch(() => {});
-  return { firstFrameMs, firstFrameTimeouts, rotations: Math.max(0, rotations), decryptFailures, joins };
+  for (const person of people)
+    await person.page
+      .context()
+      .close()
+      .catch(() => {});
+  return {
+    firstFrameMs,
+    firstFrameTimeouts,
+    rotations: Math.max(0, rotations),
+    decryptFailures,
+    joins,
+  };
 }

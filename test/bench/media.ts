@@ -82,6 +82,10 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
         framesOn: on.framesDecoded,
         framesOff: off.framesDecoded,
         ratio: off.cpuMs > 0 ? on.cpuMs / off.cpuMs : null,
+        ratioPerFrame:
+          off.cpuMs > 0 && on.framesDecoded > 0 && off.framesDecoded > 0
+            ? on.cpuMs / on.framesDecoded / (off.cpuMs / off.framesDecoded)
+            : null,
         method:
           "user + system time of every Chromium process from /proc, livekit-client page with its E2EE worker on or off",
       };

@@ -3,8 +3,8 @@
 // payloads delivered per second. One payload per frame is the worst case for the room; a rekey
 // batches n-2 payloads into one frame.
 import { randomBytes } from "node:crypto";
-import type { RelayResult } from "./results";
 import { joinRaw, type RawClient, randomId } from "./raw-client";
+import type { RelayResult } from "./results";
 
 export interface RelayOptions {
   wsUrl: (roomId: string) => string;

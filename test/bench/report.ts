@@ -97,7 +97,9 @@ function targetChecks(results: BenchResults): string[][] {
     "join → first decrypted frame p95",
     `< ${TARGETS.firstFrameP95Ms} ms`,
     media.measured ? ms(media.joinToFirstFrameMs.p95) : "–",
-    media.measured ? verdict(media.joinToFirstFrameMs.p95, TARGETS.firstFrameP95Ms) : "not measured",
+    media.measured
+      ? verdict(media.joinToFirstFrameMs.p95, TARGETS.firstFrameP95Ms)
+      : "not measured",
   ]);
   rows.push([
     "decrypt failures across rotations",
@@ -135,16 +137,18 @@ function churnLines(results: BenchResults): string[] {
 function mediaLines(results: BenchResults): string[] {
   const m = results.media;
   if (!m.measured) return [`not measured: ${m.reason}`];
-  const timeouts = m.firstFrameTimeouts ? `, ${m.firstFrameTimeouts} never showed a frame within 30 s` : "";
+  const timeouts = m.firstFrameTimeouts
+    ? `, ${m.firstFrameTimeouts} never showed a frame within 30 s`
+    : "";
   const lines = [
     `${m.participants} headless Chromium participants in the real web app on a real livekit-server: join → first decrypted frame ${pair(m.joinToFirstFrameMs)} (p50 / p95 over ${m.joinToFirstFrameMs.samples} joiner ↔ member pairs in ${m.joins} joins${timeouts}); ${m.decryptFailures} decrypt failures across ${m.rotations} key rotations (2 s ratchets, a leave and a rejoin, counted by the members who stayed).`,
   ];
   const c = m.cpu;
   if (!c.measured) lines.push(`CPU with E2EE on vs off: not measured: ${c.reason}.`);
   else {
-    const ratio = c.ratio === null ? "–" : `${c.ratio.toFixed(2)}×`;
+    const times = (r: number | null) => (r === null ? "–" : `${r.toFixed(2)}×`);
     lines.push(
-      `CPU time with E2EE on vs off (${c.participants} participants, one ${c.seconds} s window each): ${Math.round(c.e2eeOnMs)} ms vs ${Math.round(c.e2eeOffMs)} ms, ratio ${ratio}; ${c.framesOn} vs ${c.framesOff} video frames decoded (${c.method}).`,
+      `CPU time with E2EE on vs off (${c.participants} participants, one ${c.seconds} s window each): ${Math.round(c.e2eeOnMs)} ms vs ${Math.round(c.e2eeOffMs)} ms, ratio ${times(c.ratio)}; ${c.framesOn} vs ${c.framesOff} video frames decoded, so ${times(c.ratioPerFrame)} per decoded frame (${c.method}).`,
     );
   }
   return lines;
@@ -198,7 +202,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     "Per-sender-key designs (each member sends its own key to every other) need n(n-1) key messages per rotation:",
     "90 for ten people, 39,800 for 200. Here one key leader sends 1 envelope per join, n-2 per leave and none for a",
-    "periodic ratchet, so setting up a call costs n-1 (the \"key msgs to set up\" column, counted, not computed).",
+    'periodic ratchet, so setting up a call costs n-1 (the "key msgs to set up" column, counted, not computed).',
     "",
   ].join("\n");
 }

@@ -101,6 +101,8 @@ const CpuResult = z.discriminatedUnion("measured", [
     framesOn: z.number().int().nonnegative(),
     framesOff: z.number().int().nonnegative(),
     ratio: z.number().nonnegative().nullable(),
+    /** The ratio of CPU time per decoded video frame, fairer when the two runs decoded different amounts. */
+    ratioPerFrame: z.number().nonnegative().nullable(),
     method: z.string(),
   }),
 ]);

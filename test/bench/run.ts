@@ -7,9 +7,9 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { startWorker } from "../support/worker";
 import { type LockoutPoint, renderLockoutChart } from "./chart";
+import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
 import { describeMachine } from "./machine";
-import { runChurnBench } from "./churn";
 import { runMediaBench } from "./media";
 import { runRelayBench } from "./relay";
 import { renderConsole, renderMarkdown } from "./report";
@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     participants: s.participants,
     ...s.leaveToCommitMs,
   }));
-  if (points.length > 0) writeFileSync(join(options.outDir, "lockout.svg"), renderLockoutChart(points));
+  if (points.length > 0)
+    writeFileSync(join(options.outDir, "lockout.svg"), renderLockoutChart(points));
   if (options.jsonFile) {
     mkdirSync(dirname(options.jsonFile), { recursive: true });
     writeFileSync(options.jsonFile, json);
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
 
 main()
   .catch((error: unknown) => {
-    console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     process.exitCode = 1;
   })
   .finally(async () => {

@@ -3,7 +3,15 @@
 //   join → key:     from creating the joiner's session until it holds the current key;
 //   leave → commit: from the leave until every remaining member sends with the fresh key;
 // and counting the envelopes every client sent for each event from the core's own metrics.
-import { type Counts, diffCounts, Fleet, type FleetMember, keyEnvelopes, sleep, waitFor } from "./fleet";
+import {
+  type Counts,
+  diffCounts,
+  Fleet,
+  type FleetMember,
+  keyEnvelopes,
+  sleep,
+  waitFor,
+} from "./fleet";
 import type { SignallingResult } from "./results";
 import { summarize } from "./stats";
 
@@ -88,7 +96,10 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
         envelopesPerLeaveRange: { min: Math.min(...perLeave), max: Math.max(...perLeave) },
         expectedEnvelopesPerLeave: n - 2,
         broadcastsPerJoin: sumOf(joinCounts, (c) => c["broadcast-ratchet"] + c["broadcast-commit"]),
-        broadcastsPerLeave: sumOf(leaveCounts, (c) => c["broadcast-ratchet"] + c["broadcast-commit"]),
+        broadcastsPerLeave: sumOf(
+          leaveCounts,
+          (c) => c["broadcast-ratchet"] + c["broadcast-commit"],
+        ),
         otherUnicastsPerLeave: sumOf(leaveCounts, (c) => c.ack + c["key-request"]),
         commitTimeouts,
         socketDrops: fleet.drops(),
@@ -127,7 +138,9 @@ async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: bo
   const remaining = fleet.members();
   const switched = (m: FleetMember) => m.sendingEpoch >= epoch;
   if (!(await waitFor(() => remaining.every(switched), timeoutMs))) {
-    throw new Error(`after a leave, not every member switched to epoch ${epoch} within ${timeoutMs} ms`);
+    throw new Error(
+      `after a leave, not every member switched to epoch ${epoch} within ${timeoutMs} ms`,
+    );
   }
   const end = Math.max(...remaining.map((m) => firstSwitchAtOrAfter(m, epoch)));
   const commit = fleet.commits.find((c) => c.epoch === epoch);

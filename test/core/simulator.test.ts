@@ -6,26 +6,38 @@ import { describe, expect, it } from "vitest";
 import { HONEST } from "./sim/relay.js";
 import { HOSTILE, scenario, simulate } from "./sim/scenario.js";
 
+/** Runs per property; raise it (HUSH_SIM_RUNS=500) for a deeper search outside CI. */
+const RUNS = Number(process.env.HUSH_SIM_RUNS ?? 20);
+const TIMEOUT_MS = 60_000 + RUNS * 5_000;
+
 describe("simulator: honest, in-order relay", () => {
-  it("converges; forward secrecy at join; lock-out at leave; glitch-free; ghosts and forgeries get nothing", () => {
-    fc.assert(
-      fc.property(scenario, (input) => {
-        const world = simulate(input, HONEST, true);
-        expect(world.violations).toEqual([]);
-      }),
-      { numRuns: 20 },
-    );
-  });
+  it(
+    "converges; forward secrecy at join; lock-out at leave; glitch-free; ghosts and forgeries get nothing",
+    () => {
+      fc.assert(
+        fc.property(scenario, (input) => {
+          const world = simulate(input, HONEST, true);
+          expect(world.violations).toEqual([]);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });
 
 describe("simulator: hostile relay (drop, duplicate, reorder, replay, inject)", () => {
-  it("still converges once quiet, and never breaks forward secrecy or lock-out", () => {
-    fc.assert(
-      fc.property(scenario, (input) => {
-        const world = simulate(input, HOSTILE, false);
-        expect(world.violations).toEqual([]);
-      }),
-      { numRuns: 20 },
-    );
-  });
+  it(
+    "still converges once quiet, and never breaks forward secrecy or lock-out",
+    () => {
+      fc.assert(
+        fc.property(scenario, (input) => {
+          const world = simulate(input, HOSTILE, false);
+          expect(world.violations).toEqual([]);
+        }),
+        { numRuns: RUNS },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

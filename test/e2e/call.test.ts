@@ -5,8 +5,8 @@ import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { decodeCallSecret, roomIdOf } from "../../web/src/core";
 import { ID_PATTERN } from "../../worker/src/protocol";
-import { decodeCallSecret, roomIdOf } from "../../web/src/core/identifiers";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import {
   eavesdrop,
@@ -21,6 +21,7 @@ import {
   openPage,
   type Participant,
   sleep,
+  step,
   TEST_QUERY,
   tilePixels,
   view,
@@ -156,7 +157,7 @@ describe("a three-person end-to-end encrypted call", () => {
       // The UI names people from their sealed announcements.
       for (const sender of others(participant)) {
         await expect
-          .poll(() => participant.page.locator(`[data-tile="${idOf(sender)}"]`).innerText())
+          .poll(() => participant.page.locator(`[data-tile="${idOf(sender)}"]`).textContent())
           .toContain(sender.name);
       }
     }
@@ -198,13 +199,13 @@ describe("a three-person end-to-end encrypted call", () => {
       const frames = await Promise.all(
         everyone.map(async (p) => Promise.all(others(p).map((s) => framesFrom(p, s)))),
       );
-      frames.forEach((row, i) =>
-        row.forEach((count, j) =>
+      for (const [i, row] of frames.entries()) {
+        for (const [j, count] of row.entries()) {
           expect(count, `stream ${i}←${j} in epoch ${seenEpoch}`).toBeGreaterThan(
             lastFrames[i]?.[j] ?? 0,
-          ),
-        ),
-      );
+          );
+        }
+      }
       lastFrames = frames;
       windows += 1;
     }
@@ -248,8 +249,10 @@ describe("a three-person end-to-end encrypted call", () => {
     const plain = await openEavesdropper(context, origin);
     const keyed = await openEavesdropper(context, origin);
     try {
+      step("eavesdroppers connecting");
       await eavesdrop(plain, "plain", livekit.url, await mintToken(livekit, roomId, plainId));
       await eavesdrop(keyed, "wrong-key", livekit.url, await mintToken(livekit, roomId, keyedId));
+      step("eavesdroppers connected");
       for (const page of [plain, keyed]) {
         await waitFor(
           async () => `all six tracks to arrive: ${JSON.stringify(await eavesdropperStats(page))}`,
@@ -259,6 +262,7 @@ describe("a three-person end-to-end encrypted call", () => {
           },
         );
       }
+      step("eavesdroppers receive all tracks");
       await sleep(4000);
       const plainStats = await eavesdropperStats(plain);
       const keyedStats = await eavesdropperStats(keyed);
@@ -291,6 +295,7 @@ describe("a three-person end-to-end encrypted call", () => {
       // One <video> per subscription (a resubscription adds one): at least the three cameras.
       expect(eavesdropped.length).toBeGreaterThanOrEqual(3);
       for (const likeness of eavesdropped) expect(likeness).toBeLessThan(0.3);
+      step("eavesdroppers decode nothing");
       // Every participant shows both eavesdroppers as unverified intruders, with no media.
       for (const participant of everyone) {
         await waitFor(`${participant.name} to flag the intruders`, async () => {
@@ -302,6 +307,7 @@ describe("a three-person end-to-end encrypted call", () => {
         expect(v.tileStates[keyedId]).toBe("intruder");
       }
       await alice.page.screenshot({ path: `${SCREENSHOTS}intruders.png` });
+      step("intruders flagged");
     } finally {
       await leaveEavesdropper(plain);
       await leaveEavesdropper(keyed);
@@ -321,6 +327,7 @@ describe("a three-person end-to-end encrypted call", () => {
     const carolBefore = await view(carol);
     const baseline = await Promise.all(stayers.map(view));
     expect(carolBefore.receive[idOf(alice)]?.videoFramesDecoded ?? 0).toBeGreaterThan(0);
+    step("Carol leaves the signalling");
     // Carol leaves the call's signalling but, like a leaver colluding with the SFU, stays
     // subscribed to the media with every key she held.
     await carol.page.evaluate(() =>
@@ -334,6 +341,7 @@ describe("a three-person end-to-end encrypted call", () => {
         return v.rosterIds.length === 2 && !v.rosterIds.includes(carolId);
       });
     }
+    step("Alice and Bob saw Carol leave");
     // The leader drew a fresh key for the leave and committed it.
     let freshEpoch = 0;
     await waitFor(
@@ -351,6 +359,7 @@ describe("a three-person end-to-end encrypted call", () => {
         async () => ((await view(participant)).sendingEpoch ?? 0) >= freshEpoch,
       );
     }
+    step(`fresh key ${freshEpoch} committed`);
     // Frames encrypted before the commit may still be in flight for a moment.
     await sleep(1500);
     const lockedOut = await view(carol);
@@ -371,7 +380,7 @@ describe("a three-person end-to-end encrypted call", () => {
     }
     expect(lockedOutLater.decryptErrors).toBeGreaterThan(carolBefore.decryptErrors);
     // Alice and Bob keep decoding each other, without decrypt failures.
-    stayers.forEach((participant, i) => {
+    stayers.forEach((_participant, i) => {
       const sender = stayers[1 - i] as Participant;
       const id = idOf(sender);
       expect(stayedLater[i]?.receive[id]?.videoFramesDecoded ?? 0).toBeGreaterThan(

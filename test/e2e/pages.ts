@@ -33,7 +33,7 @@ export function view(participant: Participant): Promise<HushTestView> {
 export async function waitFor(
   what: string | (() => Promise<string>),
   probe: () => Promise<boolean>,
-  timeoutMs = 60_000,
+  timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -44,6 +44,11 @@ export async function waitFor(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Progress lines with a timestamp, so a slow step shows in the test output. */
+export function step(text: string): void {
+  console.log(`${new Date().toISOString()} ${text}`);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,122 +1,16 @@
-// Unit tests of the pure room rules: the Durable Object shell is replaced by a tiny in-memory driver
-// that applies each Outcome the way the shell does (attachment, counter, deliveries, close, forget).
+// Unit tests of the pure room rules, driven through RoomDriver (the Durable Object shell in memory).
 import { describe, expect, it } from "vitest";
 import type { RoomConfig } from "../../worker/src/config";
-import { CLOSE_CODES, LIMITS, type Member, type ServerMessage } from "../../worker/src/protocol";
-import {
-  type Delivery,
-  FIRST_SEQ,
-  LEAVE_CLOSE_CODE,
-  newSocket,
-  type Outcome,
-  onDisconnect,
-  onFrame,
-} from "../../worker/src/room";
-import type { SocketState } from "../../worker/src/socket-state";
+import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
+import { FIRST_SEQ, LEAVE_CLOSE_CODE } from "../../worker/src/room";
 import { opaque, randomId } from "./client";
+import { RoomDriver } from "./room-driver";
 
 const config: RoomConfig = { capacity: 3, rate: { perSecond: 1, burst: 50, strikes: 5 } };
-const ROOM = randomId();
-
-/** Stands in for the Durable Object: sockets by name, the stored counter, what each one got. */
-class Driver {
-  sockets = new Map<string, SocketState>();
-  inbox = new Map<string, ServerMessage[]>();
-  closes = new Map<string, number>();
-  nextSeq: number | undefined = undefined;
-  forgotten = 0;
-  now = 0;
-
-  connect(name: string): void {
-    this.sockets.set(name, newSocket(ROOM, config, this.now));
-    this.inbox.set(name, []);
-  }
-
-  private view() {
-    const members: Member[] = [];
-    for (const state of this.sockets.values())
-      if (state.phase === "joined")
-        members.push({
-          participantId: state.participantId,
-          seq: state.seq,
-          announcement: state.announcement,
-        });
-    return { members, nextSeq: this.nextSeq ?? FIRST_SEQ };
-  }
-
-  private nameOf(participantId: string): string {
-    for (const [name, state] of this.sockets)
-      if (state.phase === "joined" && state.participantId === participantId) return name;
-    throw new Error(`no socket for ${participantId}`);
-  }
-
-  private apply(name: string, outcome: Outcome): Outcome {
-    const before = this.view().nextSeq;
-    this.sockets.set(name, outcome.socket);
-    if (outcome.nextSeq !== before) this.nextSeq = outcome.nextSeq;
-    for (const delivery of outcome.deliveries) this.deliver(name, outcome.socket, delivery);
-    if (outcome.close) this.closes.set(name, outcome.close.code);
-    if (outcome.forget) {
-      this.nextSeq = undefined;
-      this.forgotten++;
-    }
-    return outcome;
-  }
-
-  private deliver(name: string, self: SocketState, delivery: Delivery): void {
-    const grant = { url: "ws://sfu", token: "t" };
-    const target =
-      delivery.kind === "message" && delivery.to !== "self"
-        ? this.nameOf(delivery.to.participantId)
-        : name;
-    const message: ServerMessage =
-      delivery.kind === "message"
-        ? delivery.message
-        : delivery.kind === "welcome"
-          ? {
-              type: "welcome",
-              v: 1,
-              self: delivery.self,
-              members: delivery.members,
-              livekit: grant,
-            }
-          : { type: "token", livekit: grant };
-    if (self.phase === "closed" && delivery.kind !== "message") throw new Error("grant to closed");
-    this.inbox.get(target)?.push(message);
-  }
-
-  frame(name: string, frame: unknown): Outcome {
-    const socket = this.sockets.get(name);
-    if (!socket) throw new Error(`unknown socket ${name}`);
-    const data =
-      typeof frame === "string" || frame instanceof ArrayBuffer ? frame : JSON.stringify(frame);
-    return this.apply(name, onFrame(this.view(), socket, data, config, this.now));
-  }
-
-  disconnect(name: string): Outcome {
-    const socket = this.sockets.get(name);
-    if (!socket) throw new Error(`unknown socket ${name}`);
-    const outcome = this.apply(name, onDisconnect(this.view(), socket));
-    this.sockets.delete(name);
-    return outcome;
-  }
-
-  take(name: string): ServerMessage[] {
-    const messages = this.inbox.get(name) ?? [];
-    this.inbox.set(name, []);
-    return messages;
-  }
-
-  join(name: string, participantId = randomId(), announcement = opaque(8)): string {
-    this.connect(name);
-    this.frame(name, { type: "join", v: 1, participantId, announcement });
-    return participantId;
-  }
-}
 
 describe("room rules", () => {
   it("admits members with strictly increasing seq and tells everyone in order", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     const a = room.join("a");
     const b = room.join("b");
     const c = room.join("c");
@@ -136,7 +30,7 @@ describe("room rules", () => {
   });
 
   it("never reuses a seq within a room's life, even after the highest member leaves", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     room.join("a");
     room.join("b");
     room.disconnect("b");
@@ -146,7 +40,7 @@ describe("room rules", () => {
   });
 
   it("refuses a duplicate participant with 4409 and a full room with 4429, telling nobody", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     const a = room.join("a");
     room.join("b");
     room.take("a");
@@ -161,7 +55,7 @@ describe("room rules", () => {
   });
 
   it("relays unicast in order, reports unknown recipients and still delivers the rest", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     const a = room.join("a");
     const b = room.join("b");
     room.take("a");
@@ -185,7 +79,7 @@ describe("room rules", () => {
   });
 
   it("broadcasts to every other member, answers token, and leave closes with 1000", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     const a = room.join("a");
     room.join("b");
     room.join("c");
@@ -205,7 +99,7 @@ describe("room rules", () => {
   });
 
   it("answers not_joined, already_joined and unsupported_version as PROTOCOL.md says", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     room.connect("p");
     room.frame("p", { type: "token" });
     expect(room.take("p")).toMatchObject([{ type: "error", code: "not_joined" }]);
@@ -225,7 +119,7 @@ describe("room rules", () => {
   });
 
   it("keeps a bad frame from a member away from the others", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     room.join("a");
     room.join("b");
     room.take("a");
@@ -242,7 +136,7 @@ describe("room rules", () => {
   });
 
   it("rate limits per socket and closes persistent abuse with 4408, telling the others", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     const a = room.join("a");
     room.join("b");
     room.take("a");
@@ -260,7 +154,7 @@ describe("room rules", () => {
   });
 
   it("forgets the room when its last member goes, and a later join starts a new life", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     room.join("a");
     room.join("b");
     room.frame("a", { type: "leave" });
@@ -277,7 +171,7 @@ describe("room rules", () => {
   });
 
   it("does not forget anything when a socket that never joined goes", () => {
-    const room = new Driver();
+    const room = new RoomDriver(config);
     room.join("a");
     room.connect("p");
     const outcome = room.disconnect("p");

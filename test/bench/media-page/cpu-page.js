@@ -2,12 +2,7 @@
 // microphone at the web app's low setting and rendering everyone else, with livekit-client's frame
 // encryption (the same E2EE worker the app runs) either on or off. Everything else is identical, so
 // the browser's CPU time in the two runs differs by the cost of end-to-end encryption.
-import {
-  ExternalE2EEKeyProvider,
-  Room,
-  RoomEvent,
-  Track,
-} from "/livekit-client.esm.mjs";
+import { ExternalE2EEKeyProvider, Room, RoomEvent, Track } from "/livekit-client.esm.mjs";
 
 const params = new URLSearchParams(location.search);
 const e2ee = params.get("e2ee") === "1";

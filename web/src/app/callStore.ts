@@ -1,12 +1,13 @@
 // The CallStore adapts the core's CallSession (through SessionPort) and the livekit room
 // (CallMedia) into Solid signals. It holds no logic of its own beyond wiring: the key schedule
 // lives in the core, the display rules in tiles.ts, and the components only render what is here.
+
+import type { LocalTrack } from "livekit-client";
 import { type Accessor, batch, createMemo, createSignal } from "solid-js";
+import type { CallSecret } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { wireKeys } from "../media/keyWiring";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
-import type { CallSecret } from "../core/identifiers";
-import type { LocalTrack } from "livekit-client";
 import type { Problem } from "./problems";
 import type { SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";

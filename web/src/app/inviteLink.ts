@@ -6,8 +6,8 @@ import {
   decodeCallSecret,
   encodeCallSecret,
   generateCallSecret,
-} from "../core/identifiers";
-import { systemRandom } from "../core/random";
+  systemRandom,
+} from "../core";
 
 export type LinkState =
   | { kind: "none" }

@@ -280,7 +280,13 @@ export class KeySchedule {
         reason,
         recipients: recipients.length,
       });
-      this.pending = { epoch, groupKey, chainStart: epoch, sourceSeq: self.seq, sourceId: "" };
+      this.pending = {
+        epoch,
+        groupKey,
+        chainStart: epoch,
+        sourceSeq: self.seq,
+        sourceId: self.participantId,
+      };
       this.setInstalled(epoch, groupKey);
       for (const to of recipients) {
         if (!this.eligibleFrom.has(to)) this.eligibleFrom.set(to, epoch);
@@ -437,8 +443,10 @@ export class KeySchedule {
         to: from,
         message: { type: "ack", epoch: message.epoch, have: current?.epoch ?? 0 },
       });
-      if (this.behind && this.behind.need <= message.epoch)
+      if (this.behind && this.behind.need <= message.epoch) {
+        // Its commit is on the way: hold the next key request back.
         this.behind.nextAt = now + this.config.keyRequestRetryMs;
+      }
       return;
     }
     this.switchTo({

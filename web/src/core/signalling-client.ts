@@ -143,7 +143,9 @@ export class SignallingClient {
   }
 
   private open(): void {
-    this.setStatus(this.everJoined ? "reconnecting" : "connecting");
+    const status = this.everJoined ? "reconnecting" : "connecting";
+    // After a failed attempt the status (with its error) is already set; do not repeat it.
+    if (this.status !== status) this.setStatus(status);
     let socket: SocketLike;
     try {
       socket = new this.WebSocketImpl(this.url);

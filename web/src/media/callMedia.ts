@@ -4,9 +4,9 @@
 // the CallStore reads. It decides nothing about keys: the key wiring installs them.
 import {
   ConnectionState,
-  LoggerNames,
   type LocalTrack,
   type LocalVideoTrack,
+  LoggerNames,
   type Participant,
   type RemoteParticipant,
   type RemoteTrackPublication,

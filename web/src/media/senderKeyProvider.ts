@@ -19,13 +19,7 @@ import {
   type KeyInfo,
   KeyProviderEvent,
 } from "livekit-client";
-
-/** Key ring slots per sender; key index = epoch mod KEYRING_SIZE (DESIGN §4). */
-export const KEYRING_SIZE = 16;
-
-export function keyIndexOf(epoch: number): number {
-  return epoch % KEYRING_SIZE;
-}
+import { KEYRING_SIZE, keyIndexOf } from "../core";
 
 export class SenderKeyProvider extends BaseKeyProvider {
   /** One entry per (participant, slot): the keys livekit must re-post after a reconnect. */

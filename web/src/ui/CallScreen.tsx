@@ -2,8 +2,8 @@
 // control bar. Everything shown comes from the CallStore.
 import { createMemo, createSignal, For, Show } from "solid-js";
 import type { CallStore } from "../app/callStore";
-import { InviteLink } from "./InviteLink";
 import { Controls } from "./Controls";
+import { InviteLink } from "./InviteLink";
 import { ParticipantList } from "./ParticipantList";
 import { SecurityBadge } from "./SecurityBadge";
 import { SecurityCode } from "./SecurityCode";

@@ -2,7 +2,7 @@
 // remembered in this browser only; it reaches the other participants sealed in our announcement.
 import { createSignal, For, onMount, Show } from "solid-js";
 import type { PreJoin } from "../app/preJoin";
-import { DISPLAY_NAME_MAX } from "../core/announcement";
+import { DISPLAY_NAME_MAX } from "../core";
 import { Logo } from "./Icons";
 import { InviteLink } from "./InviteLink";
 import { VideoView } from "./TrackView";

@@ -36,5 +36,6 @@ export function AudioView(props: { track: Track }) {
       if (element) track.detach(element);
     });
   });
+  // biome-ignore lint/a11y/useMediaCaption: live call audio has no caption track to offer
   return <audio ref={element} autoplay />;
 }

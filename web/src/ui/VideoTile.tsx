@@ -86,9 +86,7 @@ export function VideoTile(props: { tile: TileModel }) {
         <Show when={!props.tile.screen}>
           <Switch>
             <Match when={props.tile.micMuted}>
-              <span class="chip" aria-label="microphone muted">
-                muted
-              </span>
+              <span class="chip">mic muted</span>
             </Match>
             <Match when={props.tile.speaking}>
               <span class="chip ok">speaking</span>
