@@ -62,7 +62,6 @@ export function diffCounts(after: Counts, before: Counts): Counts {
   return out;
 }
 
-
 export class Fleet {
   readonly secret: CallSecret = generateCallSecret(systemRandom);
   private readonly all: FleetMember[] = [];

@@ -11,6 +11,7 @@ import { sleep } from "./fleet";
 /** Low video (the machine has two cores) and a 2-second ratchet so a short run sees many rotations. */
 const QUERY = "?video=low&rotate=2&test=1";
 const FRAME_TIMEOUT_MS = 30_000;
+const PAGE_TIMEOUT_MS = 120_000;
 
 // In every page: the first time (epoch ms) each remote tile's video showed a frame. The entry goes
 // when the tile goes, so a participant who rejoins is measured again.
@@ -80,6 +81,9 @@ export async function runAppMedia(opts: {
   const people: AppParticipant[] = [];
   for (let i = 0; i < opts.participants; i++) {
     const context = await opts.browser.newParticipant(opts.origin);
+    // Four browsers on two cores: page loads can take a while when the machine is busy.
+    context.setDefaultTimeout(PAGE_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(PAGE_TIMEOUT_MS);
     await context.addInitScript(FIRST_FRAME_WATCH);
     people.push({ name: `Bench ${i + 1}`, page: await context.newPage(), id: undefined });
   }
@@ -101,7 +105,7 @@ export async function runAppMedia(opts: {
     }
     await person.page.getByLabel(/Your name/).fill(person.name);
     const button = person.page.getByRole("button", { name: "Join call" });
-    await button.waitFor({ timeout: 60_000 });
+    await button.waitFor();
     const clickedAt = Date.now();
     await button.click();
     joins++;

@@ -3,6 +3,8 @@
 // E2EE CPU comparison. Anything that fails is reported as "not measured" with its reason, never
 // as a figure.
 import { execFile } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { launchBrowser } from "../support/browser";
 import { REPO_ROOT, startLiveKit } from "../support/livekit";
@@ -20,15 +22,43 @@ export interface MediaOptions {
 
 const PARTICIPANTS = 4;
 
+/** True when web/dist/index.html is newer than every file under web/ that goes into the build. */
+function webDistIsFresh(): boolean {
+  const built = join(REPO_ROOT, "web", "dist", "index.html");
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  const newest = (dir: string): number => {
+    let latest = 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    }
+    return latest;
+  };
+  const sources = ["src", "public", "index.html", "vite.config.ts"]
+    .map((name) => join(REPO_ROOT, "web", name))
+    .filter((path) => existsSync(path));
+  const latest = Math.max(
+    ...sources.map((path) =>
+      statSync(path).isDirectory() ? newest(path) : statSync(path).mtimeMs,
+    ),
+  );
+  return builtAt > latest;
+}
+
 export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
   const stops: (() => Promise<void>)[] = [];
   try {
-    opts.log("media: building the web app…");
-    await promisify(execFile)("npm", ["run", "build:web"], {
-      cwd: REPO_ROOT,
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    if (webDistIsFresh()) {
+      opts.log("media: web/dist is newer than web/src, not rebuilding");
+    } else {
+      opts.log("media: building the web app…");
+      await promisify(execFile)("npm", ["run", "build:web"], {
+        cwd: REPO_ROOT,
+        timeout: 240_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+    }
     opts.log("media: starting livekit-server, the Worker and Chromium…");
     const livekit = await startLiveKit();
     stops.push(onTeardown("livekit-server", () => livekit.stop()));
@@ -48,7 +78,7 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       browser,
       origin: worker.origin,
       participants: PARTICIPANTS,
-      rejoinRounds: opts.quick ? 1 : 3,
+      rejoinRounds: opts.quick ? 1 : 2,
       steadySeconds: opts.quick ? 6 : 12,
       log: opts.log,
     });

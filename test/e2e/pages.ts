@@ -70,7 +70,7 @@ export async function joinFromPreJoin(participant: Participant) {
  */
 export function fakeCameraLikeness(page: Page, selector: string): Promise<number[]> {
   return page.evaluate((selector) => {
-    return [...document.querySelectorAll<HTMLVideoElement>(selector)].map((video) => {
+    return Array.from(document.querySelectorAll<HTMLVideoElement>(selector)).map((video) => {
       if (video.videoWidth === 0) return -1;
       const canvas = document.createElement("canvas");
       canvas.width = video.videoWidth;

@@ -11,7 +11,7 @@ export default defineConfig({
     globalSetup: ["./globalSetup.ts"],
     // One call at a time on a two-core machine; the tests in a file share one call.
     fileParallelism: false,
-    testTimeout: 120_000,
+    testTimeout: 180_000,
     hookTimeout: 180_000,
   },
 });

@@ -1,7 +1,9 @@
 // The simulator: many real CallSessions (the very code browsers run) on a virtual clock, talking
 // through the in-memory relay. It keeps the ground truth (who was admitted when, who left, which key
 // was first used when) and checks the DESIGN §4 properties while the run goes on.
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { toBase64url } from "../../../web/src/core/base64url.js";
+import { signBroadcast } from "../../../web/src/core/broadcast.js";
 import { CallSession } from "../../../web/src/core/call-session.js";
 import { generateCallSecret, ratchetGroupKey } from "../../../web/src/core/identifiers.js";
 import type { ScheduleConfig } from "../../../web/src/core/schedule-types.js";
@@ -155,7 +157,7 @@ export class World {
     const own = this.relay.recorded.filter((r) => r.to === target);
     const other = members.filter((m) => m !== target)[0];
     let frame: ServerFrame | undefined;
-    switch (variant % 5) {
+    switch (variant % 6) {
       case 0: {
         // Bit flip in a payload this member really received.
         const pick = own[this.random.int(own.length)];
@@ -192,6 +194,28 @@ export class World {
           };
         }
         break;
+      case 4: {
+        // A well-formed "ratchet"/"commit" for the next epoch, in the leader's name, signed with a
+        // key the server made up: only the signature stands between it and the schedule.
+        const leader = [...members].sort((x, y) => (x.seq ?? 0) - (y.seq ?? 0))[0];
+        if (leader?.participantId && leader !== target) {
+          const body = {
+            kind: variant % 2 === 0 ? ("ratchet" as const) : ("commit" as const),
+            epoch: client.sending + 1,
+            chainStart: 1,
+            leaderSeq: leader.seq ?? 0,
+            keyCheck: this.random(16),
+          };
+          const forged = signBroadcast(
+            client.session.roomId,
+            leader.participantId,
+            ed25519.keygen(this.random(32)).secretKey,
+            body,
+          );
+          frame = { type: "broadcast", from: leader.participantId, payload: toBase64url(forged) };
+        }
+        break;
+      }
       default: {
         // A real broadcast attributed to another member.
         const pick = this.relay.recorded.filter((r) => r.frame.type === "broadcast")[0];
@@ -205,7 +229,7 @@ export class World {
     const sentBefore = target.socket.sent;
     this.relay.dispatch(target, frame);
     if (this.fingerprint(client) !== before || target.socket.sent !== sentBefore) {
-      this.violations.push(`forged frame (variant ${variant % 5}) changed client ${client.index}`);
+      this.violations.push(`forged frame (variant ${variant % 6}) changed client ${client.index}`);
     }
   }
 
