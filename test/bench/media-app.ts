@@ -41,8 +41,11 @@ export interface AppMediaResult {
   firstFrameMs: number[];
   firstFrameTimeouts: number;
   rotations: number;
-  decryptFailures: number;
+  /** Null when the run stopped before the rotation window was over. */
+  decryptFailures: number | null;
   joins: number;
+  /** Why the run stopped early, if it did. */
+  incomplete: string | null;
 }
 
 function view(page: Page): Promise<HushTestView> {
@@ -130,44 +133,49 @@ export async function runAppMedia(opts: {
     );
   };
 
-  for (const person of people) {
-    await join(person);
-    opts.log(`  ${person.name} joined (${firstFrameMs.length} first-frame samples so far)`);
+  let decryptFailures: number | null = null;
+  let rotations = 0;
+  let incomplete: string | null = null;
+  try {
+    for (const person of people) {
+      await join(person);
+      opts.log(`  ${person.name} joined (${firstFrameMs.length} first-frame samples so far)`);
+    }
+    // Steady rotation, then leave-and-rejoin rounds, counting decrypt failures of the members that
+    // stay throughout (a joiner's own wait for its first key is not a rotation failure).
+    const stayers = people.slice(0, -1);
+    const churner = people.at(-1);
+    if (!churner) throw new Error("no participant to leave and rejoin");
+    const before = await Promise.all(stayers.map((p) => view(p.page)));
+    await sleep(opts.steadySeconds * 1000);
+    for (let round = 0; round < opts.rejoinRounds; round++) {
+      await churner.page.goto("about:blank");
+      inCall.splice(inCall.indexOf(churner), 1);
+      await sleep(3_000);
+      await join(churner);
+      opts.log(`  rejoin ${round + 1}: ${firstFrameMs.length} first-frame samples`);
+      await sleep(2_000);
+    }
+    const after = await Promise.all(stayers.map((p) => view(p.page)));
+    decryptFailures = after.reduce(
+      (sum, v, i) => sum + (v.decryptErrors - (before[i]?.decryptErrors ?? 0)),
+      0,
+    );
+    rotations = Math.max(
+      0,
+      Math.min(...after.map((v) => v.sendingEpoch ?? 0)) -
+        Math.max(...before.map((v) => v.sendingEpoch ?? 0)),
+    );
+  } catch (error) {
+    // Keep what was measured; say what was not. First line only: no URLs with secrets in reports.
+    incomplete = (error as Error).message.split("\n")[0] ?? "unknown error";
+    opts.log(`  media run stopped early: ${incomplete}`);
+  } finally {
+    for (const person of people)
+      await person.page
+        .context()
+        .close()
+        .catch(() => {});
   }
-
-  // Steady rotation, then leave-and-rejoin rounds, counting decrypt failures of the members that
-  // stay throughout (a joiner's own wait for its first key is not a rotation failure).
-  const stayers = people.slice(0, -1);
-  const churner = people.at(-1);
-  if (!churner) throw new Error("no participant to leave and rejoin");
-  const before = await Promise.all(stayers.map((p) => view(p.page)));
-  await sleep(opts.steadySeconds * 1000);
-  for (let round = 0; round < opts.rejoinRounds; round++) {
-    await churner.page.goto("about:blank");
-    inCall.splice(inCall.indexOf(churner), 1);
-    await sleep(3_000);
-    await join(churner);
-    opts.log(`  rejoin ${round + 1}: ${firstFrameMs.length} first-frame samples`);
-    await sleep(2_000);
-  }
-  const after = await Promise.all(stayers.map((p) => view(p.page)));
-  const decryptFailures = after.reduce(
-    (sum, v, i) => sum + (v.decryptErrors - (before[i]?.decryptErrors ?? 0)),
-    0,
-  );
-  const rotations =
-    Math.min(...after.map((v) => v.sendingEpoch ?? 0)) -
-    Math.max(...before.map((v) => v.sendingEpoch ?? 0));
-  for (const person of people)
-    await person.page
-      .context()
-      .close()
-      .catch(() => {});
-  return {
-    firstFrameMs,
-    firstFrameTimeouts,
-    rotations: Math.max(0, rotations),
-    decryptFailures,
-    joins,
-  };
+  return { firstFrameMs, firstFrameTimeouts, rotations, decryptFailures, joins, incomplete };
 }

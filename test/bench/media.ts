@@ -131,6 +131,7 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       joins: app.joins,
       rotations: app.rotations,
       decryptFailures: app.decryptFailures,
+      incomplete: app.incomplete,
       cpu,
     };
   } catch (error) {

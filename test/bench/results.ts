@@ -118,7 +118,10 @@ export const MediaResult = z.discriminatedUnion("measured", [
     joins: z.number().int().nonnegative(),
     /** Epochs the stayers' sending key advanced over the watched window (ratchets, a leave, a join). */
     rotations: z.number().int().nonnegative(),
-    decryptFailures: z.number().int().nonnegative(),
+    /** Null when the run stopped before the rotation window was over (see `incomplete`). */
+    decryptFailures: z.number().int().nonnegative().nullable(),
+    /** Why the app run stopped early, if it did: its figures then cover only what was measured. */
+    incomplete: z.string().nullable(),
     cpu: CpuResult,
   }),
 ]);
@@ -145,5 +148,7 @@ export const BenchResults = z.object({
   relay: RelayResult.nullable(),
   churn: ChurnResult.nullable(),
   media: MediaResult,
+  /** Sections that failed, with their reason (their figures are absent, never invented). */
+  failures: z.array(z.string()),
 });
 export type BenchResults = z.infer<typeof BenchResults>;

@@ -44,33 +44,42 @@ async function main(): Promise<void> {
   const worker = await startWorker({ vars: WORKER_VARS });
   const stopWorker = onTeardown("wrangler dev", () => worker.stop());
 
+  // A section that fails is reported as failed, with its reason; the others still run.
+  const failures: string[] = [];
+  const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (error) {
+      const reason = (error as Error).message.split("\n")[0] ?? "unknown error";
+      log(`${what} failed: ${reason}`);
+      failures.push(`${what}: ${reason}`);
+      return null;
+    }
+  };
+
   const signalling: SignallingResult[] = [];
   for (const participants of plan.sizes) {
     log(`signalling, N = ${participants}: ${plan.cycles} leaves and ${plan.cycles} joins…`);
-    const result = await runSignallingBench({
-      wsUrl: worker.wsUrl,
-      participants,
-      cycles: plan.cycles,
-      log,
-    });
-    signalling.push(result);
+    const result = await attempt(`signalling at N = ${participants}`, () =>
+      runSignallingBench({ wsUrl: worker.wsUrl, participants, cycles: plan.cycles, log }),
+    );
+    if (result) signalling.push(result);
   }
 
-  let relay: RelayResult | null = null;
   log(`relay throughput for ${plan.relaySeconds} s…`);
-  relay = await runRelayBench({
-    wsUrl: worker.wsUrl,
-    participants: 8,
-    seconds: plan.relaySeconds,
-  });
+  const relay: RelayResult | null = await attempt("relay throughput", () =>
+    runRelayBench({ wsUrl: worker.wsUrl, participants: 8, seconds: plan.relaySeconds }),
+  );
 
   log(`churn for ${plan.churnSeconds} s…`);
-  const churn: ChurnResult = await runChurnBench({
-    wsUrl: worker.wsUrl,
-    seconds: plan.churnSeconds,
-    targetMembers: plan.churnMembers,
-    log,
-  });
+  const churn: ChurnResult | null = await attempt("churn", () =>
+    runChurnBench({
+      wsUrl: worker.wsUrl,
+      seconds: plan.churnSeconds,
+      targetMembers: plan.churnMembers,
+      log,
+    }),
+  );
   await stopWorker();
 
   const media = options.media
@@ -93,6 +102,7 @@ async function main(): Promise<void> {
     relay,
     churn,
     media,
+    failures,
   });
 
   const json = `${JSON.stringify(results, null, 2)}\n`;

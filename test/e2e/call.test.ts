@@ -342,12 +342,16 @@ describe("a three-person end-to-end encrypted call", () => {
       });
     }
     step("Alice and Bob saw Carol leave");
-    // The leader drew a fresh key for the leave and committed it.
+    // The leader (whoever leads now) drew a fresh key for the leave and committed it.
     let freshEpoch = 0;
     await waitFor(
-      async () => `the leader's fresh key for the leave: ${JSON.stringify(await view(alice))}`,
+      async () =>
+        `a fresh key for the leave: ${JSON.stringify(await Promise.all(stayers.map(view)))}`,
       async () => {
-        const rotation = (await view(alice)).rotations.find((r) => r.reason === "leave" && r.fresh);
+        const rotations = (await Promise.all(stayers.map(view))).flatMap((v) => v.rotations);
+        const rotation = rotations.find(
+          (r) => r.fresh && (r.reason === "leave" || r.reason === "takeover"),
+        );
         freshEpoch = rotation?.epoch ?? 0;
         return freshEpoch > 0;
       },

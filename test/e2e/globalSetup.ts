@@ -2,6 +2,8 @@
 // real Worker (which serves web/dist on the same origin as the signalling API), hand their
 // addresses to the tests, and stop both afterwards, also when a test failed.
 import { execFile } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { REPO_ROOT, startLiveKit } from "../support/livekit";
@@ -15,12 +17,34 @@ declare module "vitest" {
   }
 }
 
-export default async function setup(project: TestProject) {
+/** Newest modification time of the files that go into the web build. */
+function newestSource(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((name) => newestSource(join(path, name))));
+}
+
+/**
+ * Builds web/dist unless it is newer than every source. Rebuilding rewrites web/dist, and every
+ * `wrangler dev` serving it (other suites, a developer's `npm start`) reloads and drops its calls.
+ */
+async function buildWebIfStale() {
+  const built = join(REPO_ROOT, "web", "dist", "index.html");
+  const sources = ["web/src", "web/index.html", "web/vite.config.ts", "worker/src/protocol.ts"];
+  // The placeholder scripts/ensure-web-dist.ts writes has no assets folder: never fresh.
+  if (existsSync(built) && existsSync(join(REPO_ROOT, "web", "dist", "assets"))) {
+    const newest = Math.max(...sources.map((source) => newestSource(join(REPO_ROOT, source))));
+    if (statSync(built).mtimeMs > newest) return;
+  }
   await promisify(execFile)("npm", ["run", "build:web"], {
     cwd: REPO_ROOT,
     timeout: 180_000,
     maxBuffer: 16 * 1024 * 1024,
   });
+}
+
+export default async function setup(project: TestProject) {
+  await buildWebIfStale();
   const livekit = await startLiveKit();
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
