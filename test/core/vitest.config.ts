@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "core",
+    // Projects run one group at a time (core first, browser last): two cores cannot host them all at once.
+    sequence: { groupOrder: 0 },
     environment: "node",
     include: ["**/*.test.ts"],
     testTimeout: 60_000,

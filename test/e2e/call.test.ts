@@ -74,10 +74,21 @@ describe("a three-person end-to-end encrypted call", () => {
     await browser?.close();
   });
 
-  it("creates a call, shows the invite link and the pre-join screen", async () => {
+  it("an incomplete invite link gets a screen that says what to do", async () => {
+    await carol.page.goto(`${origin}/${TEST_QUERY}#not-a-whole-secret`);
+    await carol.page.getByRole("heading", { name: "This invite link does not work" }).waitFor();
+    expect(await carol.page.getByRole("alert").textContent()).toContain(
+      "Ask the person who invited you",
+    );
+  });
+
+  it("creates a call from the keyboard, shows the invite link and the pre-join screen", async () => {
     const page = alice.page;
     await page.goto(`${origin}/${TEST_QUERY}`);
-    await page.getByRole("button", { name: "New call" }).click();
+    // Keyboard only: the first Tab reaches "New call", Enter presses it.
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe("New call");
+    await page.keyboard.press("Enter");
     const linkInput = page.getByLabel("Invite link");
     inviteLink = await linkInput.inputValue();
     expect(inviteLink).toMatch(new RegExp(`^${origin}/#[A-Za-z0-9_-]{43}$`));
@@ -170,6 +181,14 @@ describe("a three-person end-to-end encrypted call", () => {
       async () => (await alice.page.locator('[data-crypto="encrypted"]').count()) === 2,
     );
     await alice.page.screenshot({ path: `${SCREENSHOTS}call.png` });
+    // A narrow (phone) screen: everything fits without horizontal scrolling.
+    await bob.page.setViewportSize({ width: 390, height: 844 });
+    await sleep(500);
+    expect(
+      await bob.page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    ).toBe(true);
+    await bob.page.screenshot({ path: `${SCREENSHOTS}call-narrow.png` });
+    await bob.page.setViewportSize({ width: 1200, height: 720 });
   });
 
   it("rotates every 3 s: over 5 rotations nobody logs a decrypt failure and decoding keeps going", async () => {

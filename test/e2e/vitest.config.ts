@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "e2e",
+    // Projects run one group at a time (core first, browser last): two cores cannot host them all at once.
+    sequence: { groupOrder: 5 },
     environment: "node",
     include: ["**/*.test.ts"],
     globalSetup: ["./globalSetup.ts"],

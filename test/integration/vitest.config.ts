@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "integration",
+    // Projects run one group at a time (core first, browser last): two cores cannot host them all at once.
+    sequence: { groupOrder: 3 },
     environment: "node",
     include: ["**/*.test.ts"],
     testTimeout: 120_000,

@@ -44,7 +44,7 @@ export async function launchBrowser(): Promise<RunningBrowser> {
   return {
     browser,
     async newParticipant(origin) {
-      const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+      const context = await browser.newContext({ viewport: { width: 1200, height: 720 } });
       await context.grantPermissions(
         ["camera", "microphone", "clipboard-read", "clipboard-write"],
         {

@@ -12,6 +12,8 @@ export default defineConfig({
   ],
   test: {
     name: "worker",
+    // Projects run one group at a time (core first, browser last): two cores cannot host them all at once.
+    sequence: { groupOrder: 1 },
     root: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.test.ts"],
     testTimeout: 60_000,

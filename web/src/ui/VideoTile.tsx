@@ -30,7 +30,7 @@ export function cryptoLabel(state: CryptoState): { text: string; tone: "ok" | "w
 function placeholderText(tile: TileModel): string {
   switch (tile.crypto.kind) {
     case "intruder":
-      return "Unverified participant. The server added someone who never proved they hold the call secret. Their media is not shown.";
+      return "Never proved it holds the call secret: no keys, media not shown.";
     case "refused-unencrypted":
       return "This participant's media arrived unencrypted and is not shown.";
     case "waiting-for-key":
