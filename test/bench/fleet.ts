@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import {
   type CallSecret,
   CallSession,
+  type ConnectionState,
   type EnvelopeKind,
   generateCallSecret,
   type RotationReason,
@@ -147,9 +148,7 @@ export class Fleet {
     session.on("connection", (state) => {
       const connected = state.status === "joined";
       if (member.connected && !connected && !member.left) {
-        member.drops.push(
-          state.error ? `${state.error.code}: ${state.error.message}` : state.status,
-        );
+        member.drops.push(dropReason(state));
         // A new membership follows: it starts without keys, like a joiner.
         member.sendingEpoch = 0;
         member.firstEpoch = undefined;
@@ -245,6 +244,23 @@ export class Fleet {
   closeAll(): void {
     for (const m of this.members()) this.leave(m);
   }
+}
+
+/** Why a socket dropped, without ids: the close code, or the error code the core reported. */
+function dropReason(state: ConnectionState): string {
+  if (!state.error) return state.status;
+  return state.error.code === "connection_lost" ? state.error.message : state.error.code;
+}
+
+/** A one-line picture of the call for failure messages: keys, epochs and sockets. */
+export function describeCall(fleet: Fleet): string {
+  const members = fleet.members();
+  const epochs = new Map<number, number>();
+  for (const m of members) epochs.set(m.sendingEpoch, (epochs.get(m.sendingEpoch) ?? 0) + 1);
+  const byEpoch = [...epochs].map(([epoch, count]) => `${count} on ${epoch}`).join(", ");
+  const keyless = members.filter((m) => m.firstKeyAt === undefined).length;
+  const down = members.filter((m) => !m.connected).length;
+  return `${members.length} members: ${byEpoch}; ${keyless} without a key, ${down} disconnected, drops ${JSON.stringify(fleet.drops())}`;
 }
 
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -5,6 +5,7 @@
 // and counting the envelopes every client sent for each event from the core's own metrics.
 import {
   type Counts,
+  describeCall,
   diffCounts,
   Fleet,
   type FleetMember,
@@ -49,7 +50,9 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       30_000 + n * 200,
       20,
     );
-    if (!settled) throw new Error(`N = ${n}: the call did not converge after setup`);
+    if (!settled) {
+      throw new Error(`the call did not converge after setup (${describeCall(fleet)})`);
+    }
     await sleep(GAP_MS);
     const setup = diffCounts(fleet.counts(), before);
     const setupSeconds = (performance.now() - setupStart) / 1000;

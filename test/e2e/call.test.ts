@@ -102,6 +102,11 @@ describe("a three-person end-to-end encrypted call", () => {
       ),
     );
     await page.getByLabel(/Your name/).fill("Alice");
+    // Devices opened and listed: the join button is ready.
+    await waitFor("the pre-join screen to settle", async () =>
+      page.getByRole("button", { name: "Join call" }).isEnabled(),
+    );
+    await waitFor("the device lists", async () => (await page.locator("option").count()) >= 2);
     await page.screenshot({ path: `${SCREENSHOTS}prejoin.png` });
   });
 

@@ -30,7 +30,7 @@ export function cryptoLabel(state: CryptoState): { text: string; tone: "ok" | "w
 function placeholderText(tile: TileModel): string {
   switch (tile.crypto.kind) {
     case "intruder":
-      return "Never proved it holds the call secret: no keys, media not shown.";
+      return "Never proved it holds the call secret. It gets no keys; its media is not shown.";
     case "refused-unencrypted":
       return "This participant's media arrived unencrypted and is not shown.";
     case "waiting-for-key":
@@ -83,7 +83,7 @@ export function VideoTile(props: { tile: TileModel }) {
           {title()}
           {props.tile.leader ? " · key leader" : ""}
         </span>
-        <Show when={!props.tile.screen}>
+        <Show when={!props.tile.screen && props.tile.crypto.kind !== "intruder"}>
           <Switch>
             <Match when={props.tile.micMuted}>
               <span class="chip">mic muted</span>
