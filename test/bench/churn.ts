@@ -3,7 +3,8 @@
 // member hold the key each other keyed member is sending with right now (same epoch, same bytes)?
 // A member still waiting for its first key is joining, not lacking; its wait is reported as
 // join → key. Keys of epochs that began before a member joined are not counted either: by design it
-// must never get them (forward secrecy at join), so frames sent with them are not for it. At the end the call must converge: every member on one epoch with one key.
+// must never get them (forward secrecy at join), so frames sent with them are not for it. At the
+// end the call must converge: every member on one epoch with one key.
 import { Fleet, type FleetMember, sameBytes, sleep, waitFor } from "./fleet";
 import type { ChurnResult } from "./results";
 import { summarize } from "./stats";

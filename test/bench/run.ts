@@ -5,7 +5,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
-import { startWorker } from "../support/worker";
 import { type LockoutPoint, renderLockoutChart } from "./chart";
 import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
@@ -15,6 +14,7 @@ import { runRelayBench } from "./relay";
 import { renderConsole, renderMarkdown } from "./report";
 import { BenchResults, type ChurnResult, type RelayResult, type SignallingResult } from "./results";
 import { runSignallingBench } from "./signalling";
+import { startSnapshotWorker } from "./stable-worker";
 import { onTeardown, teardownAll } from "./teardown";
 
 /** Room sizes and sample counts; --quick keeps the shape with smaller numbers. */
@@ -40,8 +40,8 @@ async function main(): Promise<void> {
   const log = (line: string) =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 
-  log("starting the Worker (wrangler dev, local workerd)…");
-  const worker = await startWorker({ vars: WORKER_VARS });
+  log("starting the Worker (wrangler dev, local workerd, from a snapshot of worker/)…");
+  const worker = await startSnapshotWorker(WORKER_VARS);
   const stopWorker = onTeardown("wrangler dev", () => worker.stop());
 
   // A section that fails is reported as failed, with its reason; the others still run.

@@ -39,12 +39,9 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     const before = fleet.counts();
     const admitMs = 30_000 + n * 300;
     await fleet.join(admitMs);
-    // Joins arrive in small concurrent batches, as people join a call; each still costs 1 envelope.
-    const batch = Math.min(10, Math.max(1, Math.floor(n / 10)));
-    while (fleet.members().length < n) {
-      const size = Math.min(batch, n - fleet.members().length);
-      await Promise.all(Array.from({ length: size }, () => fleet.join(admitMs)));
-    }
+    // People join one after another, each as soon as the previous one is admitted (not keyed), so
+    // bursts get coalesced as in a real call filling up; each join still costs 1 envelope.
+    while (fleet.members().length < n) await fleet.join(admitMs);
     const settled = await waitFor(
       () => fleet.members().every((m) => m.firstKeyAt !== undefined) && fleet.converged().converged,
       30_000 + n * 200,

@@ -143,6 +143,14 @@ describe("a three-person end-to-end encrypted call", () => {
     everyone.forEach((participant, i) => {
       for (const sender of others(participant)) {
         const id = idOf(sender);
+        step(
+          `${participant.name} <- ${sender.name}: video frames ${before[i]?.receive[id]?.videoFramesDecoded} -> ${after[i]?.receive[id]?.videoFramesDecoded} in 3 s, decoded audio samples ${before[i]?.receive[id]?.audioSamplesDecoded} -> ${after[i]?.receive[id]?.audioSamplesDecoded}`,
+        );
+      }
+    });
+    everyone.forEach((participant, i) => {
+      for (const sender of others(participant)) {
+        const id = idOf(sender);
         const b = before[i]?.receive[id];
         const a = after[i]?.receive[id];
         expect(a?.videoFramesDecoded, `${participant.name} ← ${sender.name} video`).toBeGreaterThan(
@@ -235,6 +243,9 @@ describe("a three-person end-to-end encrypted call", () => {
     }
     expect(windows).toBeGreaterThanOrEqual(1);
     const end = await Promise.all(everyone.map(view));
+    step(
+      `rotation: epochs ${startEpoch} -> ${end.map((v) => v.sendingEpoch).join("/")}, ${windows} epoch windows checked, decrypt failures ${errorsAtStart.join("/")} -> ${end.map((v) => v.decryptErrors).join("/")}`,
+    );
     expect(Math.min(...end.map((v) => v.sendingEpoch ?? 0))).toBeGreaterThanOrEqual(startEpoch + 5);
     end.forEach((v, i) => {
       expect(
@@ -290,6 +301,16 @@ describe("a three-person end-to-end encrypted call", () => {
       await sleep(4000);
       const plainStats = await eavesdropperStats(plain);
       const keyedStats = await eavesdropperStats(keyed);
+      for (const [mode, stats] of [
+        ["plain", plainStats],
+        ["wrong-key", keyedStats],
+      ] as const) {
+        for (const t of stats) {
+          step(
+            `${mode} eavesdropper <- ${t.participant} ${t.kind}: ${t.packetsReceived} packets, ${t.framesDecoded} frames decoded, ${t.samplesDecoded} audio samples decoded`,
+          );
+        }
+      }
       for (const stats of [plainStats, keyedStats]) {
         expect(stats.filter((s) => s.kind === "video")).toHaveLength(3);
         expect(stats.filter((s) => s.kind === "audio")).toHaveLength(3);
@@ -316,6 +337,9 @@ describe("a three-person end-to-end encrypted call", () => {
         "the likeness measure recognises the real picture",
       ).toBeGreaterThan(0.8);
       const eavesdropped = await fakeCameraLikeness(plain, "video[data-eavesdropped]");
+      step(
+        `picture likeness: participant ${participantView[0]}, plain eavesdropper ${eavesdropped.join(", ")}`,
+      );
       // One <video> per subscription (a resubscription adds one): at least the three cameras.
       expect(eavesdropped.length).toBeGreaterThanOrEqual(3);
       for (const likeness of eavesdropped) expect(likeness).toBeLessThan(0.3);
@@ -395,6 +419,15 @@ describe("a three-person end-to-end encrypted call", () => {
     await sleep(4000);
     const lockedOutLater = await view(carol);
     const stayedLater = await Promise.all(stayers.map(view));
+    for (const sender of stayers) {
+      const id = idOf(sender);
+      step(
+        `after the commit, Carol <- ${sender.name}: packets ${lockedOut.receive[id]?.videoPacketsReceived} -> ${lockedOutLater.receive[id]?.videoPacketsReceived}, frames ${lockedOut.receive[id]?.videoFramesDecoded} -> ${lockedOutLater.receive[id]?.videoFramesDecoded}`,
+      );
+    }
+    step(
+      `after the commit, Alice <- Bob frames ${stayed[0]?.receive[idOf(bob)]?.videoFramesDecoded} -> ${stayedLater[0]?.receive[idOf(bob)]?.videoFramesDecoded}, Bob <- Alice ${stayed[1]?.receive[idOf(alice)]?.videoFramesDecoded} -> ${stayedLater[1]?.receive[idOf(alice)]?.videoFramesDecoded}`,
+    );
     for (const sender of stayers) {
       const id = idOf(sender);
       // Carol still receives the ciphertext ...

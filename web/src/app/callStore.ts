@@ -8,6 +8,7 @@ import type { CallSecret } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { wireKeys } from "../media/keyWiring";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
+import { assertNever } from "./assertNever";
 import type { Problem } from "./problems";
 import type { SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
@@ -75,6 +76,8 @@ function problemOfSession(snapshot: SessionSnapshot): Problem | undefined {
       return { kind: "worker-unreachable" };
     case "closed":
       return { kind: "disconnected", reason: failure.reason };
+    default:
+      return assertNever(failure);
   }
 }
 
@@ -117,7 +120,22 @@ export function createCallStore(input: CallStoreInput): CallStore {
       });
     }
   });
-  const offMedia = media.onChange(() => setMediaTick((n) => n + 1));
+  let mediaWasConnected = false;
+  const offMedia = media.onChange(() => {
+    setMediaTick((n) => n + 1);
+    // livekit reconnects on its own; "closed" after being connected means it gave up (or the SFU
+    // removed us), which ends the call for this page.
+    if (media.connection === "connected") mediaWasConnected = true;
+    if (media.connection === "closed" && mediaWasConnected && !leaving) {
+      leaving = true;
+      void shutdown().then(() =>
+        input.onProblem({
+          kind: "disconnected",
+          reason: "The connection to the media server was lost and could not be restored.",
+        }),
+      );
+    }
+  });
 
   let sampling = false;
   const statsTimer = setInterval(async () => {

@@ -2,6 +2,7 @@
 // core's event names. It also owns the two random ids the core needs (DESIGN §2): a user id and a
 // device id that never leave this browser (only their keyed hash, the participant id, does).
 import { type CallSecret, CallSession, type CallSessionState } from "../core";
+import { assertNever } from "./assertNever";
 import type {
   KeyEvent,
   SessionFailure,
@@ -44,6 +45,8 @@ function stateOf(status: CallSessionState["connection"]["status"]): SignallingSt
       return "reconnecting";
     case "closed":
       return "closed";
+    default:
+      return assertNever(status);
   }
 }
 
