@@ -129,6 +129,31 @@ function targetChecks(results: BenchResults): string[][] {
   return rows;
 }
 
+/** How much of each latency was the one client process being busy with N clients' crypto. */
+function simulationLines(results: BenchResults): string[] {
+  const parts = results.signalling
+    .filter((s) => s.details.clientEventLoopDelayMs)
+    .map((s) => {
+      const d = s.details.clientEventLoopDelayMs;
+      return `N = ${s.participants}: mean ${ms(d?.mean ?? 0)}, p99 ${ms(d?.p99 ?? 0)}`;
+    });
+  const timeouts = results.signalling
+    .filter((s) => s.details.commitTimeouts > 0)
+    .map((s) => `${s.details.commitTimeouts} at N = ${s.participants}`);
+  const lines: string[] = [];
+  if (parts.length > 0) {
+    lines.push(
+      `Event-loop delay of the one process running all N clients during the samples (time an event waited before any client could handle it): ${parts.join("; ")}.`,
+    );
+  }
+  if (timeouts.length > 0) {
+    lines.push(
+      `Leaves whose commit barrier gave up waiting for acknowledgements (1.5 s timeout) and committed anyway: ${timeouts.join(", ")}.`,
+    );
+  }
+  return lines.length > 0 ? [lines.join(" "), ""] : [];
+}
+
 function relayLine(results: BenchResults): string {
   const r = results.relay;
   if (!r) return "not measured";
@@ -216,6 +241,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     markdownTable(SIGNALLING_HEADER, signallingRows(results)),
     "",
+    ...simulationLines(results),
     `**Relay throughput** of one room: ${relayLine(results)}.`,
     "",
     `**Churn**: ${churnLines(results).join(" ")} A member still waiting for its first key counts as joining, not lacking, and keys of epochs that began before a member joined are never its to hold.`,

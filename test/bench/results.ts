@@ -42,6 +42,13 @@ export const SignallingResult = z.object({
     setupSeconds: z.number().nonnegative(),
     /** Everything sent while the call grew to N, by kind (envelopes and broadcasts). */
     setupByKind: z.record(z.string(), z.number().int().nonnegative()),
+    /**
+     * Event-loop delay of the one Node process running all N clients during the cycles: time an
+     * event waited before any client could handle it (simulation overhead, not protocol).
+     */
+    clientEventLoopDelayMs: z
+      .object({ mean: z.number().nonnegative(), p99: z.number().nonnegative(), max: z.number() })
+      .optional(),
   }),
 });
 export type SignallingResult = z.infer<typeof SignallingResult>;

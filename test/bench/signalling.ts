@@ -3,6 +3,8 @@
 //   join → key:     from creating the joiner's session until it holds the current key;
 //   leave → commit: from the leave until every remaining member sends with the fresh key;
 // and counting the envelopes every client sent for each event from the core's own metrics.
+
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   type Counts,
   describeCall,
@@ -56,6 +58,10 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     opts.log(`  set up ${n} members in ${setupSeconds.toFixed(1)} s: ${JSON.stringify(setup)}`);
 
     // ---- cycles: leave (N → N-1), then join (N-1 → N) ----
+    // How long events waited for the one process that runs all N clients: the share of each
+    // latency that is the simulation, not the protocol.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const joinMs: number[] = [];
     const leaveMs: number[] = [];
     const joinCounts: Counts[] = [];
@@ -72,6 +78,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       joinCounts.push(join.counts);
       await sleep(GAP_MS);
     }
+    loopDelay.disable();
     const perJoin = joinCounts.map(keyEnvelopes);
     const perLeave = leaveCounts.map(keyEnvelopes);
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -105,6 +112,11 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
         socketDrops: fleet.drops(),
         setupSeconds,
         setupByKind: setup,
+        clientEventLoopDelayMs: {
+          mean: loopDelay.mean / 1e6,
+          p99: loopDelay.percentile(99) / 1e6,
+          max: loopDelay.max / 1e6,
+        },
       },
     };
   } finally {

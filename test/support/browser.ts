@@ -32,13 +32,18 @@ export interface RunningBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<RunningBrowser> {
+/**
+ * `extraArgs` come after the defaults, and Chromium keeps the last value of a repeated switch: e.g.
+ * `--use-fake-ui-for-media-stream=deny` (every camera request denied) or
+ * `--use-fake-device-for-media-stream=device-count=2` (a second fake camera).
+ */
+export async function launchBrowser(extraArgs: string[] = []): Promise<RunningBrowser> {
   // launch() gives the browser a fresh temporary profile (removed on close); contexts inside it
   // are isolated from each other.
   const browser = await chromium.launch({
     executablePath: CHROMIUM_BIN,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     timeout: 60_000,
   });
   return {

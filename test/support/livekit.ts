@@ -2,12 +2,13 @@
 // sfu-config/livekit.yaml (or a given config) with its ports moved to free loopback ports, so several
 // servers (and several test suites) can run at once. Keys are fresh per server and passed through the
 // environment, never on the command line where `ps` would show them.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort, waitUntil } from "./ports";
+import { terminate } from "./process";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The pinned server version; scripts/ensure-livekit.sh installs exactly this. */
@@ -155,14 +156,4 @@ export function freeUdpPort(): Promise<number> {
       socket.close(() => resolve(port));
     });
   });
-}
-
-/** SIGTERM (livekit-server drains gracefully), then SIGKILL if it has not exited within five seconds. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -1,9 +1,10 @@
 // A throwaway Redis for tests that run LiveKit in distributed mode (several nodes sharing one Redis).
 // Debian's redis-server on a free loopback port, nothing written to disk, killed in stop().
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection } from "node:net";
 import { freePort, waitUntil } from "./ports";
+import { terminate } from "./process";
 
 const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? "/usr/bin/redis-server";
 
@@ -103,14 +104,4 @@ function ping(host: string, port: number, password?: string): Promise<boolean> {
       else if (answer.includes("-")) done(false);
     });
   });
-}
-
-/** SIGTERM, then SIGKILL if the process has not exited within five seconds. */
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
 }

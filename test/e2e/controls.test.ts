@@ -1,0 +1,260 @@
+// In-call controls in real headless Chromium through the real Worker and livekit-server: screen
+// sharing (Chromium's fake screen capture, encrypted like every other track) and switching camera
+// and microphone mid-call, while the other participant keeps decoding.
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  decodeCallSecret,
+  encodeCallSecret,
+  generateCallSecret,
+  roomIdOf,
+  systemRandom,
+} from "../../web/src/core";
+import { launchBrowser, type RunningBrowser } from "../support/browser";
+import {
+  eavesdrop,
+  eavesdropperStats,
+  leaveEavesdropper,
+  mintToken,
+  openEavesdropper,
+} from "./eavesdropper";
+import {
+  fakeCameraLikeness,
+  joinFromPreJoin,
+  openPage,
+  type Participant,
+  sleep,
+  step,
+  view,
+  waitFor,
+} from "./pages";
+
+const origin = inject("origin");
+const livekit = inject("livekit");
+const EAVESDROPPER = "eavesdropperScreen00000";
+
+let browser: RunningBrowser;
+let ana: Participant;
+let bo: Participant;
+let anaId: string;
+let roomId: string;
+
+async function videoFramesFrom(participant: Participant, senderId: string): Promise<number> {
+  return (await view(participant)).receive[senderId]?.videoFramesDecoded ?? 0;
+}
+
+async function audioSamplesFrom(participant: Participant, senderId: string): Promise<number> {
+  return (await view(participant)).receive[senderId]?.audioSamplesDecoded ?? 0;
+}
+
+/** Size, luminance spread and decoded-frame count of what `selector`'s video shows right now. */
+function videoState(
+  page: Page,
+  selector: string,
+): Promise<{ width: number; height: number; variance: number; frames: number }> {
+  return page.evaluate((selector) => {
+    const video = document.querySelector<HTMLVideoElement>(selector);
+    if (!video || video.videoWidth === 0) return { width: 0, height: 0, variance: 0, frames: 0 };
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const context = canvas.getContext("2d");
+    if (!context) return { width: 0, height: 0, variance: 0, frames: 0 };
+    context.drawImage(video, 0, 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const luma = 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
+      sum += luma;
+      sumSquares += luma * luma;
+    }
+    const pixels = data.length / 4;
+    const mean = sum / pixels;
+    return {
+      width: video.videoWidth,
+      height: video.videoHeight,
+      variance: sumSquares / pixels - mean * mean,
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+    };
+  }, selector);
+}
+
+/** Waits until `count` rises by more than `by` (media keeps flowing), or throws with `what`. */
+async function expectRising(what: string, count: () => Promise<number>, by = 5) {
+  const start = await count();
+  await waitFor(
+    async () => `${what} to rise past ${start + by} (now ${await count()})`,
+    async () => (await count()) > start + by,
+    30_000,
+  );
+}
+
+describe("in-call controls", () => {
+  beforeAll(async () => {
+    // A second fake camera, so there is a camera to switch to.
+    browser = await launchBrowser(["--use-fake-device-for-media-stream=device-count=2"]);
+    ana = await openPage(await browser.newParticipant(origin), "Ana");
+    bo = await openPage(await browser.newParticipant(origin), "Bo");
+    const fragment = `#${encodeCallSecret(generateCallSecret(systemRandom))}`;
+    roomId = roomIdOf(decodeCallSecret(fragment));
+    for (const p of [ana, bo]) {
+      await p.page.goto(`${origin}/?video=low${fragment}`);
+      await joinFromPreJoin(p);
+    }
+    for (const p of [ana, bo]) {
+      await waitFor(`${p.name} to see two members`, async () => {
+        const v = await view(p);
+        return v.rosterIds.length === 2 && v.connection === "connected";
+      });
+    }
+    anaId = (await view(ana)).selfId ?? "";
+    await waitFor(
+      "Bo to decode Ana's camera",
+      async () => (await videoFramesFrom(bo, anaId)) > 10,
+      60_000,
+    );
+    step("controls suite: Ana and Bo are in a call");
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("shares the screen encrypted: the other participant decodes it, eavesdroppers do not", async () => {
+    const share = ana.page.getByRole("button", { name: "Share screen" });
+    expect(await share.getAttribute("aria-pressed")).toBe("false");
+    await share.click();
+    const stop = ana.page.getByRole("button", { name: "Stop sharing" });
+    await stop.waitFor();
+    expect(await stop.getAttribute("aria-pressed")).toBe("true");
+    await waitFor(
+      async () => `Ana to publish her screen: ${JSON.stringify((await view(ana)).published)}`,
+      async () =>
+        (await view(ana)).published.some((p) => p.source === "screen_share" && p.encrypted),
+    );
+    // Bo gets a second tile for Ana's screen, named as such, showing decrypted frames.
+    const screenTile = `[data-tile="${anaId}"][data-screen]`;
+    await bo.page.getByRole("figure", { name: "Ana: screen" }).waitFor({ timeout: 30_000 });
+    await waitFor(
+      "Bo to decode Ana's screen",
+      async () => (await videoState(bo.page, `${screenTile} video`)).width > 0,
+    );
+    expect(await bo.page.locator(screenTile).getAttribute("data-crypto")).toBe("encrypted");
+    const shown = await videoState(bo.page, `${screenTile} video`);
+    const likeness = await fakeCameraLikeness(bo.page, `${screenTile} video`);
+    step(`Bo shows Ana's screen: ${JSON.stringify(shown)}, fake-pattern likeness ${likeness}`);
+    // Not the 192x108 camera: a full-size capture, and Chromium's fake screen has the fake
+    // camera's green pattern, which is what Bo sees.
+    expect(shown.width).toBeGreaterThan(192);
+    expect(shown.variance).toBeGreaterThan(100);
+    expect(likeness[0]).toBeGreaterThan(0.8);
+    await expectRising(
+      "frames of Ana's screen at Bo",
+      async () => (await videoState(bo.page, `${screenTile} video`)).frames,
+    );
+
+    // An eavesdropper on the SFU without keys gets the screen's packets, and its decoder (no E2EE
+    // at all) turns them into nothing that looks like the picture Bo sees.
+    const context = await browser.newParticipant(origin);
+    const plain = await openEavesdropper(context, origin);
+    try {
+      await eavesdrop(plain, "plain", livekit.url, await mintToken(livekit, roomId, EAVESDROPPER));
+      await waitFor(
+        async () =>
+          `three video tracks to arrive: ${JSON.stringify(await eavesdropperStats(plain))}`,
+        async () => {
+          const video = (await eavesdropperStats(plain)).filter((s) => s.kind === "video");
+          return video.length === 3 && video.every((s) => s.packetsReceived > 30);
+        },
+      );
+      await sleep(2000);
+      for (const track of await eavesdropperStats(plain)) {
+        step(
+          `plain eavesdropper <- ${track.participant} ${track.kind}: ${track.packetsReceived} packets, ${track.framesDecoded} frames decoded`,
+        );
+      }
+      const eavesdropped = await fakeCameraLikeness(plain, "video[data-eavesdropped]");
+      step(`plain eavesdropper picture likeness: ${eavesdropped.join(", ")}`);
+      // Two cameras and the screen; the same measure gives Bo's view of the screen 1.
+      expect(eavesdropped.length).toBeGreaterThanOrEqual(3);
+      for (const value of eavesdropped) expect(value).toBeLessThan(0.3);
+    } finally {
+      await leaveEavesdropper(plain);
+      await context.close();
+    }
+
+    // Stopping the share removes the tile; the camera keeps going.
+    step(`before stop: Bo <- Ana frames ${await videoFramesFrom(bo, anaId)}, errors ${(await view(bo)).errorLog.join(" | ")}`);
+    await stop.click();
+    await share.waitFor();
+    for (let i = 0; i < 6; i += 1) {
+      await sleep(1000);
+      step(`after stop ${i}: Bo <- Ana frames ${await videoFramesFrom(bo, anaId)}, errors ${(await view(bo)).errorLog.join(" | ")}`);
+    }
+    await bo.page.getByRole("figure", { name: "Ana: screen" }).waitFor({ state: "detached" });
+    expect((await view(ana)).published.some((p) => p.source === "screen_share")).toBe(false);
+    await expectRising("Bo's decoded frames from Ana", () => videoFramesFrom(bo, anaId));
+  });
+
+  it("switches camera and microphone mid-call; the other participant keeps decoding", async () => {
+    const camera = ana.page.getByRole("combobox", { name: "Camera" });
+    const microphone = ana.page.getByRole("combobox", { name: "Microphone" });
+    const cameras = await camera
+      .locator("option")
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    const microphones = await microphone
+      .locator("option")
+      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    step(`Ana's devices: ${cameras.length} cameras, ${microphones.length} microphones`);
+    const errorsBefore = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
+    step(
+      `Bo's decrypt failures from Ana so far: ${errorsBefore} ${(await view(bo)).errorLog.join(" | ")}`,
+    );
+    expect(cameras.length).toBeGreaterThanOrEqual(2);
+    expect(microphones.length).toBeGreaterThanOrEqual(2);
+    // The pickers show the devices in use.
+    const cameraBefore = await camera.inputValue();
+    const microphoneBefore = await microphone.inputValue();
+    expect(cameras).toContain(cameraBefore);
+    expect(microphones).toContain(microphoneBefore);
+
+    const nextCamera = cameras.find((id) => id !== cameraBefore) ?? "";
+    await camera.selectOption(nextCamera);
+    await waitFor(
+      "the camera picker to settle on the new camera",
+      async () => (await camera.inputValue()) === nextCamera,
+    );
+    // The track Ana's self view plays now comes from the new camera.
+    const selfVideo = `[data-tile="${anaId}"]:not([data-screen]) video`;
+    await waitFor("Ana's self view to come from the new camera", async () =>
+      ana.page.evaluate(
+        ({ selector, deviceId }) => {
+          const video = document.querySelector<HTMLVideoElement>(selector);
+          const stream = video?.srcObject;
+          if (!(stream instanceof MediaStream)) return false;
+          return stream.getVideoTracks()[0]?.getSettings().deviceId === deviceId;
+        },
+        { selector: selfVideo, deviceId: nextCamera },
+      ),
+    );
+    await expectRising("Bo's decoded frames from Ana after the camera switch", () =>
+      videoFramesFrom(bo, anaId),
+    );
+    const nextMicrophone = microphones.find((id) => id !== microphoneBefore) ?? "";
+    await microphone.selectOption(nextMicrophone);
+    await waitFor(
+      "the microphone picker to settle",
+      async () => (await microphone.inputValue()) === nextMicrophone,
+    );
+    await expectRising(
+      "Bo's decoded audio samples from Ana after the microphone switch",
+      () => audioSamplesFrom(bo, anaId),
+      4800,
+    );
+    const v = await view(bo);
+    expect(v.tileStates[anaId]).toBe("encrypted");
+    expect(v.decryptErrorsBy[anaId] ?? 0, v.errorLog.join("\n")).toBe(errorsBefore);
+    expect((await view(ana)).published.filter((p) => !p.encrypted)).toEqual([]);
+  });
+});
