@@ -12,7 +12,8 @@ export const TARGETS = {
   firstFrameP95Ms: 1_500,
 } as const;
 
-const ms = (value: number) => `${roundMs(value)} ms`;
+const ms = (value: number) =>
+  value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${roundMs(value)} ms`;
 const pair = (p: { p50: number; p95: number }) => `${ms(p.p50)} / ${ms(p.p95)}`;
 const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
 

@@ -4,18 +4,18 @@
 // table and the lock-out chart. Every server and browser it starts is stopped on exit or Ctrl-C.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
-import { type LockoutPoint, renderLockoutChart } from "./chart";
+import { dirname } from "node:path";
 import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
 import { describeMachine } from "./machine";
 import { runMediaBench } from "./media";
 import { runRelayBench } from "./relay";
-import { renderConsole, renderMarkdown } from "./report";
+import { writeReport } from "./render";
+import { renderConsole } from "./report";
 import { BenchResults, type ChurnResult, type RelayResult, type SignallingResult } from "./results";
 import { runSignallingBench } from "./signalling";
 import { startSnapshotWorker } from "./stable-worker";
-import { onTeardown, teardownAll } from "./teardown";
+import { hookSignals, onTeardown, teardownAll } from "./teardown";
 
 /** Room sizes and sample counts; --quick keeps the shape with smaller numbers. */
 const PLAN = {
@@ -32,6 +32,7 @@ const WORKER_VARS: Record<string, string> = {
 };
 
 async function main(): Promise<void> {
+  hookSignals();
   const options = parseArgs(process.argv.slice(2));
   const plan = options.quick ? PLAN.quick : PLAN.full;
   const started = performance.now();
@@ -106,15 +107,7 @@ async function main(): Promise<void> {
   });
 
   const json = `${JSON.stringify(results, null, 2)}\n`;
-  mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, "latest.json"), json);
-  writeFileSync(join(options.outDir, "README-table.md"), renderMarkdown(results));
-  const points: LockoutPoint[] = results.signalling.map((s) => ({
-    participants: s.participants,
-    ...s.leaveToCommitMs,
-  }));
-  if (points.length > 0)
-    writeFileSync(join(options.outDir, "lockout.svg"), renderLockoutChart(points));
+  writeReport(results, options.outDir);
   if (options.jsonFile) {
     mkdirSync(dirname(options.jsonFile), { recursive: true });
     writeFileSync(options.jsonFile, json);

@@ -44,7 +44,8 @@ async function runBounded(entry: { what: string; stop: Stop }): Promise<void> {
   }
 }
 
-function hookSignals(): void {
+/** Stop everything on Ctrl-C / SIGTERM; call first thing, before any process is started. */
+export function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

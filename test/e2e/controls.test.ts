@@ -1,7 +1,7 @@
 // In-call controls in real headless Chromium through the real Worker and livekit-server: screen
 // sharing (Chromium's fake screen capture, encrypted like every other track) and switching camera
 // and microphone mid-call, while the other participant keeps decoding.
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   decodeCallSecret,
@@ -80,6 +80,12 @@ function videoState(
   }, selector);
 }
 
+function optionValues(select: Locator): Promise<string[]> {
+  return select
+    .locator("option")
+    .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+}
+
 /** Waits until `count` rises by more than `by` (media keeps flowing), or throws with `what`. */
 async function expectRising(what: string, count: () => Promise<number>, by = 5) {
   const start = await count();
@@ -92,8 +98,8 @@ async function expectRising(what: string, count: () => Promise<number>, by = 5) 
 
 describe("in-call controls", () => {
   beforeAll(async () => {
-    // A second fake camera, so there is a camera to switch to.
-    browser = await launchBrowser(["--use-fake-device-for-media-stream=device-count=2"]);
+    // More fake cameras, so there is one to switch to (see the camera test for why three).
+    browser = await launchBrowser(["--use-fake-device-for-media-stream=device-count=3"]);
     ana = await openPage(await browser.newParticipant(origin), "Ana");
     bo = await openPage(await browser.newParticipant(origin), "Bo");
     const fragment = `#${encodeCallSecret(generateCallSecret(systemRandom))}`;
@@ -122,6 +128,7 @@ describe("in-call controls", () => {
   });
 
   it("shares the screen encrypted: the other participant decodes it, eavesdroppers do not", async () => {
+    const errorsAtShare = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
     const share = ana.page.getByRole("button", { name: "Share screen" });
     expect(await share.getAttribute("aria-pressed")).toBe("false");
     await share.click();
@@ -185,76 +192,87 @@ describe("in-call controls", () => {
     }
 
     // Stopping the share removes the tile; the camera keeps going.
-    step(`before stop: Bo <- Ana frames ${await videoFramesFrom(bo, anaId)}, errors ${(await view(bo)).errorLog.join(" | ")}`);
+    // Not one frame of the screen (or anything else of Ana's) failed to decrypt while it was shared.
+    const errorsWhileSharing = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
+    expect(errorsWhileSharing, (await view(bo)).errorLog.join("\n")).toBe(errorsAtShare);
     await stop.click();
     await share.waitFor();
-    for (let i = 0; i < 6; i += 1) {
-      await sleep(1000);
-      step(`after stop ${i}: Bo <- Ana frames ${await videoFramesFrom(bo, anaId)}, errors ${(await view(bo)).errorLog.join(" | ")}`);
-    }
     await bo.page.getByRole("figure", { name: "Ana: screen" }).waitFor({ state: "detached" });
     expect((await view(ana)).published.some((p) => p.source === "screen_share")).toBe(false);
-    await expectRising("Bo's decoded frames from Ana", () => videoFramesFrom(bo, anaId));
+    // Counted on the camera tile's video element: the per-sender totals drop the screen's frames
+    // only at the next stats sample.
+    await expectRising(
+      "frames of Ana's camera at Bo",
+      async () =>
+        (await videoState(bo.page, `[data-tile="${anaId}"]:not([data-screen]) video`)).frames,
+    );
+    // Seen on every run: as the screen track closes, Bo's receiver drops one frame whose last byte
+    // is no key index of ours, most likely livekit-server's blank closing frame, which livekit would
+    // let through with the SIF trailer this app refuses (e2eeWorker.ts). Logged for the record.
+    step(`Bo's E2EE errors after the share stopped: ${(await view(bo)).errorLog.join(" | ")}`);
   });
 
-  it("switches camera and microphone mid-call; the other participant keeps decoding", async () => {
-    const camera = ana.page.getByRole("combobox", { name: "Camera" });
+  it("switches the microphone mid-call; the other participant keeps decoding its audio", async () => {
     const microphone = ana.page.getByRole("combobox", { name: "Microphone" });
-    const cameras = await camera
-      .locator("option")
-      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
-    const microphones = await microphone
-      .locator("option")
-      .evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
-    step(`Ana's devices: ${cameras.length} cameras, ${microphones.length} microphones`);
-    const errorsBefore = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
-    step(
-      `Bo's decrypt failures from Ana so far: ${errorsBefore} ${(await view(bo)).errorLog.join(" | ")}`,
-    );
-    expect(cameras.length).toBeGreaterThanOrEqual(2);
+    const microphones = await optionValues(microphone);
     expect(microphones.length).toBeGreaterThanOrEqual(2);
-    // The pickers show the devices in use.
-    const cameraBefore = await camera.inputValue();
-    const microphoneBefore = await microphone.inputValue();
-    expect(cameras).toContain(cameraBefore);
-    expect(microphones).toContain(microphoneBefore);
-
-    const nextCamera = cameras.find((id) => id !== cameraBefore) ?? "";
-    await camera.selectOption(nextCamera);
-    await waitFor(
-      "the camera picker to settle on the new camera",
-      async () => (await camera.inputValue()) === nextCamera,
-    );
-    // The track Ana's self view plays now comes from the new camera.
-    const selfVideo = `[data-tile="${anaId}"]:not([data-screen]) video`;
-    await waitFor("Ana's self view to come from the new camera", async () =>
-      ana.page.evaluate(
-        ({ selector, deviceId }) => {
-          const video = document.querySelector<HTMLVideoElement>(selector);
-          const stream = video?.srcObject;
-          if (!(stream instanceof MediaStream)) return false;
-          return stream.getVideoTracks()[0]?.getSettings().deviceId === deviceId;
-        },
-        { selector: selfVideo, deviceId: nextCamera },
-      ),
-    );
-    await expectRising("Bo's decoded frames from Ana after the camera switch", () =>
-      videoFramesFrom(bo, anaId),
-    );
-    const nextMicrophone = microphones.find((id) => id !== microphoneBefore) ?? "";
-    await microphone.selectOption(nextMicrophone);
+    // The picker shows the device in use.
+    const before = await microphone.inputValue();
+    expect(microphones).toContain(before);
+    const errorsBefore = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
+    const next = microphones.find((id) => id !== before) ?? "";
+    await microphone.selectOption(next);
     await waitFor(
       "the microphone picker to settle",
-      async () => (await microphone.inputValue()) === nextMicrophone,
+      async () => (await microphone.inputValue()) === next,
     );
+    // 0.1 s of decoded audio at 48 kHz.
     await expectRising(
       "Bo's decoded audio samples from Ana after the microphone switch",
       () => audioSamplesFrom(bo, anaId),
       4800,
     );
+    await expectRising("Bo's decoded frames from Ana", () => videoFramesFrom(bo, anaId));
     const v = await view(bo);
     expect(v.tileStates[anaId]).toBe("encrypted");
     expect(v.decryptErrorsBy[anaId] ?? 0, v.errorLog.join("\n")).toBe(errorsBefore);
     expect((await view(ana)).published.filter((p) => !p.encrypted)).toEqual([]);
+  });
+
+  // Chromium's fake cameras cycle through pixel formats: fake_device_1 delivers Y16 (depth)
+  // frames, which WebRTC never encodes (checked with a bare RTCPeerConnection, no livekit, no
+  // E2EE), so the switch goes to fake_device_2, an MJPEG camera that encodes like a real one.
+  it("switches the camera mid-call; the other participant keeps decoding", async () => {
+    const camera = ana.page.getByRole("combobox", { name: "Camera" });
+    const cameras = await optionValues(camera);
+    expect(cameras.length).toBe(3);
+    const errorsBefore = (await view(bo)).decryptErrorsBy[anaId] ?? 0;
+    const before = await camera.inputValue();
+    expect(cameras).toContain(before);
+    const next = await camera
+      .locator("option", { hasText: "fake_device_2" })
+      .evaluate((o) => (o as HTMLOptionElement).value);
+    expect(next).not.toBe(before);
+    await camera.selectOption(next);
+    // The track Ana's self view plays now comes from the new camera ...
+    const selfVideo = `[data-tile="${anaId}"]:not([data-screen]) video`;
+    await waitFor("Ana's self view to come from the new camera", async () =>
+      ana.page.evaluate(
+        ({ selector, deviceId }) => {
+          const stream = document.querySelector<HTMLVideoElement>(selector)?.srcObject;
+          if (!(stream instanceof MediaStream)) return false;
+          return stream.getVideoTracks()[0]?.getSettings().deviceId === deviceId;
+        },
+        { selector: selfVideo, deviceId: next },
+      ),
+    );
+    expect(await camera.inputValue()).toBe(next);
+    // ... and Bo keeps decoding it.
+    await expectRising("Bo's decoded frames from Ana after the camera switch", () =>
+      videoFramesFrom(bo, anaId),
+    );
+    const v = await view(bo);
+    expect(v.tileStates[anaId]).toBe("encrypted");
+    expect(v.decryptErrorsBy[anaId] ?? 0, v.errorLog.join("\n")).toBe(errorsBefore);
   });
 });

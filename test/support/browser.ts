@@ -35,7 +35,7 @@ export interface RunningBrowser {
 /**
  * `extraArgs` come after the defaults, and Chromium keeps the last value of a repeated switch: e.g.
  * `--use-fake-ui-for-media-stream=deny` (every camera request denied) or
- * `--use-fake-device-for-media-stream=device-count=2` (a second fake camera).
+ * `--use-fake-device-for-media-stream=device-count=3` (more fake cameras).
  */
 export async function launchBrowser(extraArgs: string[] = []): Promise<RunningBrowser> {
   // launch() gives the browser a fresh temporary profile (removed on close); contexts inside it

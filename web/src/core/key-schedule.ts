@@ -59,7 +59,10 @@ export class KeySchedule {
   private rotation: FreshRotation | undefined;
   private readonly joiners = new Set<string>();
   private needFresh: RotationReason | undefined;
+  /** When the scheduled rotation runs; joins and leaves arriving before then share it. */
   private coalesceAt: number | undefined;
+  /** When the last rotation started: the next join/leave rotation waits until coalesceMs after it. */
+  private lastRotationAt: number | undefined;
   private nextPeriodicAt: number | undefined;
   private rotationsSinceFresh = 0;
   /** First epoch each member may be given: never a key in use before it joined (DESIGN §4). */
@@ -180,7 +183,7 @@ export class KeySchedule {
     this.roster.set(member.participantId, member.seq);
     if (this.isLeader()) {
       this.joiners.add(member.participantId);
-      this.coalesceAt ??= now + this.config.coalesceMs;
+      this.scheduleRotation(now);
     }
   }
 
@@ -203,7 +206,18 @@ export class KeySchedule {
 
   private requestRotation(reason: RotationReason, now: number): void {
     this.needFresh ??= reason;
-    this.coalesceAt ??= now + this.config.coalesceMs;
+    this.scheduleRotation(now);
+  }
+
+  /**
+   * Leading-edge coalescing: the first join or leave rotates at once (runTimers, same `handle` call)
+   * unless a rotation started less than coalesceMs ago; then it runs coalesceMs after that one. Events
+   * arriving while a rotation is scheduled join it, so a burst costs at most two rotations.
+   */
+  private scheduleRotation(now: number): void {
+    const spacedFrom = this.lastRotationAt;
+    this.coalesceAt ??=
+      spacedFrom === undefined ? now : Math.max(now, spacedFrom + this.config.coalesceMs);
   }
 
   // ---- leader: rotations and the commit barrier ----
@@ -263,6 +277,7 @@ export class KeySchedule {
       current === undefined ||
       this.maxKnownEpoch() > current.epoch;
     this.coalesceAt = undefined;
+    this.lastRotationAt = now;
     this.needFresh = undefined;
     this.joiners.clear();
     this.nextPeriodicAt = now + this.config.ratchetIntervalMs;
@@ -629,6 +644,7 @@ export class KeySchedule {
     this.joiners.clear();
     this.needFresh = undefined;
     this.coalesceAt = undefined;
+    this.lastRotationAt = undefined;
     this.nextPeriodicAt = undefined;
     this.rotationsSinceFresh = 0;
     this.eligibleFrom.clear();

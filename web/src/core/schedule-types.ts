@@ -9,7 +9,11 @@ export interface ScheduleConfig {
   readonly ratchetIntervalMs: number;
   /** Every n-th rotation is a fresh key instead of a ratchet (DESIGN §4: 10). */
   readonly freshEvery: number;
-  /** Joins and leaves within this window are coalesced into one rotation. */
+  /**
+   * Minimum spacing between the starts of rotations caused by joins and leaves (leading edge): the
+   * first join or leave rotates at once if the last rotation started at least this long ago, else
+   * at that start + coalesceMs; events until then share that one rotation.
+   */
   readonly coalesceMs: number;
   /** The commit barrier waits at most this long for acknowledgements of a fresh key. */
   readonly ackTimeoutMs: number;
