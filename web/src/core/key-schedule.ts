@@ -17,7 +17,7 @@ import type {
 } from "./schedule-types.js";
 
 /** Past epochs kept installed for decryption after a switch. */
-const RETAINED_PAST_EPOCHS = 2;
+const RETAINED_PAST_EPOCHS = 3;
 
 interface HeldKey {
   readonly epoch: number;
@@ -453,6 +453,9 @@ export class KeySchedule {
         sourceId: from,
       };
       this.setInstalled(message.epoch, this.pending.groupKey);
+      // Look-ahead of the pending key too: the leader may ratchet right after its commit, and a
+      // member that reads that ratchet's frames before the commit must already decrypt them.
+      this.setInstalled(message.epoch + 1, ratchetGroupKey(this.pending.groupKey));
       this.out.push({
         type: "send",
         to: from,
@@ -594,12 +597,15 @@ export class KeySchedule {
       this.setInstalled(next.epoch + 1, ratchetGroupKey(next.groupKey));
     }
     this.out.push({ type: "switch", epoch: next.epoch, groupKey: next.groupKey });
-    // Keep the two epochs before this one for frames still in flight from members that switch a
+    // Keep the three epochs before this one for frames still in flight from members that switch a
     // little later (a commit can be followed at once by a join ratchet), and nothing older.
     for (const epoch of [...this.installed.keys()]) {
       const recent = epoch < next.epoch && epoch >= next.epoch - RETAINED_PAST_EPOCHS;
       const kept = recent || epoch === next.epoch || epoch === next.epoch + 1;
-      if (!kept && epoch !== this.pending?.epoch) this.retire(epoch);
+      const pendingEpoch = this.pending?.epoch;
+      const forPending =
+        pendingEpoch !== undefined && (epoch === pendingEpoch || epoch === pendingEpoch + 1);
+      if (!kept && !forPending) this.retire(epoch);
     }
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
     if (next.chainStart === next.epoch) {
@@ -623,6 +629,10 @@ export class KeySchedule {
     this.pending = undefined;
     if (!pending) return;
     const current = this.current;
+    // The pending key's own look-ahead goes with it.
+    if (this.installed.has(pending.epoch + 1) && pending.epoch + 1 !== current?.epoch) {
+      this.retire(pending.epoch + 1);
+    }
     // The slot goes back to the look-ahead ratchet of the current key, or is emptied.
     if (current && pending.epoch === current.epoch + 1) {
       this.setInstalled(pending.epoch, ratchetGroupKey(current.groupKey));
