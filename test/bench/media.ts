@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { launchBrowser } from "../support/browser";
 import { REPO_ROOT, startLiveKit } from "../support/livekit";
+import { startWorker } from "../support/worker";
 import { runAppMedia } from "./media-app";
 import { measureCallCpu, servePage } from "./media-cpu";
 import type { MediaResult } from "./results";
-import { startSnapshotWorker } from "./stable-worker";
 import { summarize } from "./stats";
 import { onTeardown } from "./teardown";
 
@@ -62,10 +62,13 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
     opts.log("media: starting livekit-server, the Worker and Chromium…");
     const livekit = await startLiveKit();
     stops.push(onTeardown("livekit-server", () => livekit.stop()));
-    const worker = await startSnapshotWorker({
-      LIVEKIT_URL: livekit.url,
-      LIVEKIT_API_KEY: livekit.apiKey,
-      LIVEKIT_API_SECRET: livekit.apiSecret,
+    const worker = await startWorker({
+      snapshot: true,
+      vars: {
+        LIVEKIT_URL: livekit.url,
+        LIVEKIT_API_KEY: livekit.apiKey,
+        LIVEKIT_API_SECRET: livekit.apiSecret,
+      },
     });
     stops.push(onTeardown("wrangler dev (media)", () => worker.stop()));
     const browser = await launchBrowser();

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
+import { startWorker } from "../support/worker";
 import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
 import { describeMachine } from "./machine";
@@ -14,7 +15,6 @@ import { writeReport } from "./render";
 import { renderConsole } from "./report";
 import { BenchResults, type ChurnResult, type RelayResult, type SignallingResult } from "./results";
 import { runSignallingBench } from "./signalling";
-import { startSnapshotWorker } from "./stable-worker";
 import { hookSignals, onTeardown, teardownAll } from "./teardown";
 
 /** Room sizes and sample counts; --quick keeps the shape with smaller numbers. */
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 
   log("starting the Worker (wrangler dev, local workerd, from a snapshot of worker/)…");
-  const worker = await startSnapshotWorker(WORKER_VARS);
+  const worker = await startWorker({ vars: WORKER_VARS, snapshot: true });
   const stopWorker = onTeardown("wrangler dev", () => worker.stop());
 
   // A section that fails is reported as failed, with its reason; the others still run.

@@ -2,7 +2,7 @@
 // for tests that talk to it over loopback. Each instance gets its own free ports and its own fresh
 // persistence directory, so suites can run side by side; stop() kills wrangler's whole process tree.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,6 +30,12 @@ export interface StartWorkerOptions {
   vars?: Record<string, string>;
   /** How long to wait for GET /v1/health (default 90 s). */
   timeoutMs?: number;
+  /**
+   * Run from a copy of worker/ and web/dist. `wrangler dev` restarts workerd whenever its sources
+   * or assets change, dropping every WebSocket; long runs (benchmarks) on a checkout where someone
+   * edits worker/ or rebuilds the app must not measure those restarts.
+   */
+  snapshot?: boolean;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -46,11 +52,23 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Copies worker/ and web/dist under `dir`, node_modules linked; returns the copy's wrangler config. */
+function snapshotInto(dir: string): string {
+  cpSync(join(REPO, "worker"), join(dir, "worker"), {
+    recursive: true,
+    filter: (source) => !source.includes(".wrangler"),
+  });
+  cpSync(join(REPO, "web", "dist"), join(dir, "web", "dist"), { recursive: true });
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"), "dir");
+  return join(dir, "worker", "wrangler.jsonc");
+}
+
 export async function startWorker(opts: StartWorkerOptions = {}): Promise<StartedWorker> {
   ensureWebDist();
   const port = await freePort();
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "hush-worker-"));
+  const config = opts.snapshot ? snapshotInto(join(stateDir, "snapshot")) : CONFIG;
   const varArgs = Object.entries(opts.vars ?? {}).flatMap(([key, value]) => [
     "--var",
     `${key}:${value}`,
@@ -60,7 +78,7 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
     [
       "dev",
       "--config",
-      CONFIG,
+      config,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -73,7 +91,7 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
       ...varArgs,
     ],
     {
-      cwd: REPO,
+      cwd: opts.snapshot ? join(stateDir, "snapshot") : REPO,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
