@@ -147,3 +147,20 @@ export class TestClient {
     }
   }
 }
+
+/** Three members A, B, C joined in that order, each having seen the joins after its own. */
+export async function roomOfThree(): Promise<{
+  roomId: string;
+  a: TestClient;
+  b: TestClient;
+  c: TestClient;
+}> {
+  const roomId = randomId();
+  const { client: a } = await TestClient.join(roomId);
+  const { client: b } = await TestClient.join(roomId);
+  const { client: c } = await TestClient.join(roomId);
+  await a.next("member-joined");
+  await a.next("member-joined");
+  await b.next("member-joined");
+  return { roomId, a, b, c };
+}

@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "../../worker/src/protocol";
-import { opaque, randomId, TestClient } from "./client";
+import { opaque, randomId, roomOfThree, TestClient } from "./client";
 
 function stubFor(roomId: string) {
   return env.ROOMS.get(env.ROOMS.idFromName(roomId));
@@ -35,13 +35,7 @@ async function waitForEviction(roomId: string): Promise<void> {
 
 describe("eviction with hibernating sockets", () => {
   it("continues the call after eviction: relays, joins and leaves with correct seq", async () => {
-    const roomId = randomId();
-    const { client: a } = await TestClient.join(roomId);
-    const { client: b } = await TestClient.join(roomId);
-    const { client: c } = await TestClient.join(roomId);
-    await a.next("member-joined");
-    await a.next("member-joined");
-    await b.next("member-joined");
+    const { roomId, a, b, c } = await roomOfThree();
     b.send({ type: "leave" });
     expect(await a.next("member-left")).toMatchObject({ participantId: b.participantId, seq: 2 });
     expect(await c.next("member-left")).toMatchObject({ participantId: b.participantId, seq: 2 });

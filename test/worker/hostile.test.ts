@@ -3,18 +3,7 @@
 // members see nothing but what the protocol tells them.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
-import { randomId, TestClient } from "./client";
-
-async function roomOfThree() {
-  const roomId = randomId();
-  const { client: a } = await TestClient.join(roomId);
-  const { client: b } = await TestClient.join(roomId);
-  const { client: c } = await TestClient.join(roomId);
-  await a.next("member-joined");
-  await a.next("member-joined");
-  await b.next("member-joined");
-  return { roomId, a, b, c };
-}
+import { randomId, roomOfThree, type TestClient } from "./client";
 
 /** The attacker's next frame is a valid broadcast: the others must see exactly that, nothing before. */
 async function othersSawNothing(attacker: TestClient, others: TestClient[]): Promise<void> {

@@ -3,7 +3,7 @@
 // Each test uses its own room id, so tests never share an object.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
-import { opaque, randomId, TestClient } from "./client";
+import { opaque, randomId, roomOfThree, TestClient } from "./client";
 
 /** Proves a client got nothing unexpected: the next thing it sees is this broadcast from `from`. */
 async function expectOnlyProbe(from: TestClient, to: TestClient[]): Promise<void> {
@@ -92,13 +92,7 @@ describe("join, welcome and membership", () => {
 
 describe("relay", () => {
   it("delivers unicast only to the named recipients, with the sender's id", async () => {
-    const roomId = randomId();
-    const { client: a } = await TestClient.join(roomId);
-    const { client: b } = await TestClient.join(roomId);
-    const { client: c } = await TestClient.join(roomId);
-    await a.next("member-joined");
-    await a.next("member-joined");
-    await b.next("member-joined");
+    const { a, b, c } = await roomOfThree();
 
     a.send({
       type: "send",
@@ -128,13 +122,7 @@ describe("relay", () => {
   });
 
   it("refuses unknown recipients with unknown_recipient but delivers the other items", async () => {
-    const roomId = randomId();
-    const { client: a } = await TestClient.join(roomId);
-    const { client: b } = await TestClient.join(roomId);
-    const { client: c } = await TestClient.join(roomId);
-    await a.next("member-joined");
-    await a.next("member-joined");
-    await b.next("member-joined");
+    const { a, b, c } = await roomOfThree();
     const nobody = randomId();
     a.send({
       type: "send",
@@ -150,13 +138,7 @@ describe("relay", () => {
   });
 
   it("broadcasts to every other member and not to the sender", async () => {
-    const roomId = randomId();
-    const { client: a } = await TestClient.join(roomId);
-    const { client: b } = await TestClient.join(roomId);
-    const { client: c } = await TestClient.join(roomId);
-    await a.next("member-joined");
-    await a.next("member-joined");
-    await b.next("member-joined");
+    const { a, b, c } = await roomOfThree();
     const payload = opaque(LIMITS.payloadBytes);
     b.send({ type: "broadcast", payload });
     expect(await a.next()).toEqual({ type: "broadcast", from: b.participantId, payload });
