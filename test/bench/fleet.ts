@@ -23,6 +23,8 @@ export interface FleetMember {
   firstKeyAt: number | undefined;
   /** First time this client switched to each epoch. */
   readonly switchedAt: Map<number, number>;
+  /** Times this client was told to send nothing (its sending epoch went to 0). */
+  readonly stoppedAt: number[];
   /** The epoch this client sends with now (0: no key yet). */
   sendingEpoch: number;
   /** The first epoch this client switched to: it must never hold a key of an earlier one. */
@@ -114,6 +116,7 @@ export class Fleet {
       seq: undefined,
       firstKeyAt: undefined,
       switchedAt: new Map(),
+      stoppedAt: [],
       sendingEpoch: 0,
       firstEpoch: undefined,
       connected: false,
@@ -128,6 +131,11 @@ export class Fleet {
           break;
         case "switch":
           member.sendingEpoch = event.epoch;
+          // Epoch 0 is "send nothing" (no key yet, or locked out until a key the leaver lacks).
+          if (event.epoch === 0) {
+            member.stoppedAt.push(at);
+            break;
+          }
           member.firstEpoch ??= event.epoch;
           if (!member.switchedAt.has(event.epoch)) member.switchedAt.set(event.epoch, at);
           break;

@@ -130,7 +130,10 @@ interface Sample {
   counts: Counts;
 }
 
-/** A random member that is not the leader leaves; done when every other member sends with the fresh key. */
+/**
+ * A random member that is not the leader leaves; done when every other member sends with the fresh
+ * key or sends nothing (the lock-out: no remaining member sends with a key the leaver holds).
+ */
 async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: boolean }> {
   const leader = fleet.leader();
   const candidates = fleet.members().filter((m) => m !== leader);
@@ -148,13 +151,18 @@ async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: bo
   const rotation = fleet.rotations.slice(rotationsBefore).find((r) => r.fresh);
   const epoch = rotation?.epoch ?? 0;
   const remaining = fleet.members();
-  const switched = (m: FleetMember) => m.sendingEpoch >= epoch;
+  const switched = (m: FleetMember) =>
+    m.sendingEpoch >= epoch || (m.sendingEpoch === 0 && m.stoppedAt.some((at) => at >= start));
   if (!(await waitFor(() => remaining.every(switched), timeoutMs))) {
     throw new Error(
       `after a leave, not every member switched to epoch ${epoch} within ${timeoutMs} ms`,
     );
   }
-  const end = Math.max(...remaining.map((m) => firstSwitchAtOrAfter(m, epoch)));
+  const end = Math.max(
+    ...remaining.map((m) =>
+      Math.min(firstSwitchAtOrAfter(m, epoch), ...m.stoppedAt.filter((at) => at >= start)),
+    ),
+  );
   const commit = fleet.commits.find((c) => c.epoch === epoch);
   return {
     ms: end - start,

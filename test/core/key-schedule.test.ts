@@ -26,7 +26,10 @@ function keyedLeader(n: number) {
     participantId: ID(i + 2),
     seq: i + 2,
   }));
-  const out = leader.handle({ type: "joined", self: { participantId: ID(1), seq: 1 }, members }, 0);
+  const out = leader.handle(
+    { type: "joined", self: { participantId: ID(1), seq: 1 }, members, pending: [] },
+    0,
+  );
   const fresh = sends(out);
   expect(fresh).toHaveLength(n - 1);
   for (const member of members) {
@@ -47,7 +50,7 @@ describe("KeySchedule", () => {
   it("a lone first member becomes leader and keys epoch 1 at once", () => {
     const schedule = new KeySchedule(config, seededRandom(1));
     const out = schedule.handle(
-      { type: "joined", self: { participantId: ID(1), seq: 7 }, members: [] },
+      { type: "joined", self: { participantId: ID(1), seq: 7 }, members: [], pending: [] },
       1_000,
     );
     expect(schedule.isLeader()).toBe(true);
@@ -150,6 +153,7 @@ describe("KeySchedule", () => {
         type: "joined",
         self: { participantId: ID(2), seq: 2 },
         members: [{ participantId: ID(1), seq: 1 }],
+        pending: [],
       },
       0,
     );
@@ -165,6 +169,7 @@ describe("KeySchedule", () => {
           kind: "ratchet-join",
           chainStart: 3,
           leaderSeq: 1,
+          holders: [],
         },
       },
       100,
@@ -199,6 +204,7 @@ describe("KeySchedule", () => {
           kind: "current",
           chainStart: 6,
           leaderSeq: 3,
+          holders: [],
         },
       },
       600,
@@ -214,6 +220,7 @@ describe("KeySchedule", () => {
         type: "joined",
         self: { participantId: ID(3), seq: 3 },
         members: [{ participantId: ID(2), seq: 2 }],
+        pending: [],
       },
       0,
     );
@@ -228,6 +235,7 @@ describe("KeySchedule", () => {
           kind: "current",
           chainStart: 8,
           leaderSeq: 2,
+          holders: [],
         },
       },
       10,
@@ -243,6 +251,7 @@ describe("KeySchedule", () => {
           kind: "fresh",
           chainStart: 7,
           leaderSeq: 2,
+          holders: [],
         },
       },
       20,

@@ -70,7 +70,7 @@ function setup() {
   let joins = 0;
   const handlers: SignallingHandlers = {
     joinRequest: () => ({ participantId: SELF, announcement: `announcement${++joins}` }),
-    welcome: (w) => log.push(`welcome ${w.self.seq}`),
+    welcome: (w) => log.push(`welcome ${w.self.seq}`) > 0,
     memberJoined: (m) => log.push(`joined ${m.seq}`),
     memberLeft: (_, seq) => log.push(`left ${seq}`),
     message: (from) => log.push(`message ${from}`),
@@ -165,5 +165,85 @@ describe("SignallingClient", () => {
     expect(client.connectionStatus).toBe("closed");
     expect(log).toEqual(["welcome 1", "lost"]);
     expect(client.send([{ to: SELF, payload: "AA" }])).toBe(false);
+  });
+
+  it("a join the room never answers times out and counts as a failed attempt", () => {
+    const { clock, client, statuses, socket } = setup();
+    client.connect();
+    socket(0)?.open(); // the socket opens, the join goes out, no welcome ever comes
+    clock.runUntil(9_999);
+    expect(ScriptedSocket.made).toHaveLength(1);
+    clock.runUntil(10_000);
+    expect(socket(0)?.readyState).toBe(3);
+    expect(statuses.at(-1)).toBe("connecting");
+    // Every attempt gets the same deadline, and the attempts are bounded.
+    for (let i = 0; i < 30; i++) {
+      ScriptedSocket.made.at(-1)?.open();
+      clock.runUntil(clock.now() + 16_000);
+    }
+    expect(ScriptedSocket.made).toHaveLength(9);
+    expect(statuses.at(-1)).toBe("closed");
+    expect(client.connectionStatus).toBe("closed");
+  });
+
+  it("a refused welcome counts as a failed attempt and is never reported as joined", () => {
+    ScriptedSocket.made = [];
+    const clock = new VirtualClock();
+    const statuses: ConnectionStatus[] = [];
+    let welcomes = 0;
+    const client = new SignallingClient("ws://x/v1/rooms/r/ws", ScriptedSocket, clock, {
+      joinRequest: () => ({ participantId: SELF, announcement: "a" }),
+      welcome: () => {
+        welcomes += 1;
+        return false;
+      },
+      memberJoined: () => {},
+      memberLeft: () => {},
+      message: () => {},
+      broadcast: () => {},
+      token: () => {},
+      serverError: () => {},
+      status: (status) => statuses.push(status),
+      lost: () => {},
+    });
+    client.connect();
+    for (let i = 0; i < 30; i++) {
+      const socket = ScriptedSocket.made.at(-1);
+      socket?.open();
+      socket?.receive(welcome(i + 1));
+      clock.runUntil(clock.now() + 6_000);
+    }
+    expect(welcomes).toBe(9);
+    expect(statuses).not.toContain("joined");
+    expect(client.connectionStatus).toBe("closed");
+  });
+
+  it("a handler that throws leaves the socket usable for the next frame", () => {
+    ScriptedSocket.made = [];
+    const clock = new VirtualClock();
+    const seen: string[] = [];
+    const client = new SignallingClient("ws://x/v1/rooms/r/ws", ScriptedSocket, clock, {
+      joinRequest: () => ({ participantId: SELF, announcement: "a" }),
+      welcome: () => true,
+      memberJoined: () => {},
+      memberLeft: () => {},
+      message: (from) => {
+        seen.push(from);
+        throw new Error("handler bug");
+      },
+      broadcast: () => {},
+      token: () => {},
+      serverError: () => {},
+      status: () => {},
+      lost: () => {},
+    });
+    client.connect();
+    const socket = ScriptedSocket.made[0];
+    socket?.open();
+    socket?.receive(welcome(1));
+    socket?.receive({ type: "message", from: "fromfromfromfromfromfr", payload: "AAAA" });
+    socket?.receive({ type: "message", from: "fromfromfromfromfromf2", payload: "AAAA" });
+    expect(seen).toEqual(["fromfromfromfromfromfr", "fromfromfromfromfromf2"]);
+    expect(client.connectionStatus).toBe("joined");
   });
 });

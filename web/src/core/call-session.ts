@@ -1,6 +1,7 @@
 // The one object a client (browser tab, Node load generator, test) holds per call: it composes the
 // signalling client, announcements, envelopes, signed broadcasts and the key schedule, and exposes
 // plain observable state. All crypto stays inside; the media layer asks for sender keys by epoch.
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { LiveKitGrant, Member } from "../../../worker/src/protocol.js";
 import { type Announcement, createAnnouncement, verifyAnnouncement } from "./announcement.js";
 import { assertNever } from "./assert-never.js";
@@ -18,6 +19,7 @@ import { EnvelopeChannel } from "./envelope.js";
 import { type CallSecret, participantIdOf, senderKeyOf } from "./identifiers.js";
 import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
 import { KeySchedule } from "./key-schedule.js";
+import { isHello, signHello, verifyHello } from "./liveness.js";
 import { type Random, systemRandom } from "./random.js";
 import {
   DEFAULT_SCHEDULE_CONFIG,
@@ -59,11 +61,33 @@ export interface CallSessionOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
 }
 
-interface VerifiedMember {
+/** One incarnation of a peer as the room announced it: verified once it proves it is live. */
+interface Peer {
   readonly seq: number;
+  readonly announcementBytes: Uint8Array;
   readonly announcement: Announcement;
   readonly channel: EnvelopeChannel;
+  proven: boolean;
+  /** Hellos we sent asking for an answer (we drive the exchange when it joined after us). */
+  asked: number;
+  /** Hellos we sent in answer to its requests: bounded, so replays cannot make us chatty. */
+  answered: number;
+  retryTimer: TimerHandle | undefined;
+  deadlineTimer: TimerHandle | undefined;
 }
+
+/** What this session has seen of an announcement, for its whole life (DESIGN §3 replay state). */
+interface SeenAnnouncement {
+  readonly participantId: string;
+  readonly seq: number;
+  left: boolean;
+}
+
+/** Liveness proof timing: a peer that has not proven itself this long after it was announced is unverified. */
+const LIVENESS_TIMEOUT_MS = 5_000;
+const HELLO_RETRY_MS = 1_000;
+const HELLO_MAX_ASKS = 4;
+const HELLO_MAX_ANSWERS = 8;
 
 /** Builds the room WebSocket URL from a Worker origin such as "https://hush.example". */
 export function roomSocketUrl(workerOrigin: string, roomId: string): string {
@@ -102,9 +126,16 @@ export class CallSession {
   private readonly signalling: SignallingClient;
   private readonly emitter = new Emitter<CallSessionEvents>();
   private keyPairs: CallKeyPairs;
+  /** Our announcement on the current connection, exactly as sent (hellos bind it). */
+  private ownAnnouncement: Uint8Array = new Uint8Array();
   private selfSeq: number | undefined;
-  private readonly members = new Map<string, VerifiedMember>();
+  /** Announced peers of this membership, proven or still proving their liveness. */
+  private readonly members = new Map<string, Peer>();
   private readonly unverified = new Map<string, number>();
+  /** Ids the room showed twice at once (a second incarnation while the first was live). */
+  private readonly conflicts = new Set<string>();
+  /** Every announcement admitted in this session, by its SHA-256: a replay is refused. */
+  private readonly seenAnnouncements = new Map<string, SeenAnnouncement>();
   private connection: ConnectionState = { status: "idle" };
   private grant: LiveKitGrant | undefined;
   private sending: SendingState = { epoch: 0, at: 0 };
@@ -126,6 +157,12 @@ export class CallSession {
     envelopesRejected: 0,
     broadcastsRejected: 0,
     announcementsRejected: 0,
+    announcementsReplayed: 0,
+    hellosSent: 0,
+    hellosRejected: 0,
+    livenessTimeouts: 0,
+    welcomesRefused: 0,
+    scheduleErrors: 0,
   };
 
   constructor(private readonly options: CallSessionOptions) {
@@ -159,9 +196,15 @@ export class CallSession {
       this.clock,
       {
         joinRequest: () => this.joinRequest(),
-        welcome: (welcome) => this.onWelcome(welcome.self.seq, welcome.members, welcome.livekit),
+        welcome: (welcome) =>
+          this.onWelcome(
+            welcome.self.participantId,
+            welcome.self.seq,
+            welcome.members,
+            welcome.livekit,
+          ),
         memberJoined: (member) => this.onMemberJoined(member),
-        memberLeft: (participantId) => this.onMemberLeft(participantId),
+        memberLeft: (participantId, seq) => this.onMemberLeft(participantId, seq),
         message: (from, payload) => this.onEnvelope(from, payload),
         broadcast: (from, payload) => this.onBroadcast(from, payload),
         token: (grant) => this.onGrant(grant),
@@ -212,6 +255,8 @@ export class CallSession {
       connection: this.connection,
       roster: this.roster(),
       unverified: [...this.unverified.keys()],
+      pending: this.pendingIds(),
+      conflicts: [...this.conflicts],
       grant: this.grant,
       sending: this.sending,
       keys: [...this.installed.keys()].sort((a, b) => a - b),
@@ -229,7 +274,7 @@ export class CallSession {
   isVerified(participantId: string): boolean {
     return participantId === this.participantId
       ? this.selfSeq !== undefined
-      : this.members.has(participantId);
+      : this.members.get(participantId)?.proven === true;
   }
 
   /** The media layer saw decrypt failures for over a second: ask the leader for the current key. */
@@ -266,79 +311,248 @@ export class CallSession {
       this.options.displayName,
       this.random,
     );
+    this.ownAnnouncement = announcement;
     return { participantId: this.participantId, announcement: toBase64url(announcement) };
   }
 
-  private onWelcome(seq: number, members: readonly Member[], grant: LiveKitGrant): void {
+  private onWelcome(
+    selfId: string,
+    seq: number,
+    members: readonly Member[],
+    grant: LiveKitGrant,
+  ): boolean {
+    // A welcome for someone else, or one that lists us among the others, is a lie: refuse it whole.
+    if (selfId !== this.participantId || members.some((m) => m.participantId === selfId)) {
+      this.counters.welcomesRefused += 1;
+      return false;
+    }
     this.selfSeq = seq;
-    this.members.clear();
+    this.clearPeers();
     this.unverified.clear();
+    this.conflicts.clear();
+    // Everyone already here proves its liveness by answering our announcement when the room tells
+    // it we joined; until then they are pending.
     for (const member of members) this.admit(member);
     this.grant = grant;
     this.emitter.emit("grant", grant);
     this.feed({
       type: "joined",
       self: { participantId: this.participantId, seq },
-      members: [...this.members].map(([participantId, m]) => ({ participantId, seq: m.seq })),
+      members: [],
+      pending: [...this.members].map(([participantId, m]) => ({ participantId, seq: m.seq })),
     });
     this.rosterChanged();
     for (const waiter of this.joinWaiters.splice(0)) waiter.resolve();
+    return true;
   }
 
   private onMemberJoined(member: Member): void {
     if (this.selfSeq === undefined || member.participantId === this.participantId) return;
+    const known = this.members.get(member.participantId);
     // A repeated notice must not reset the member's envelope channel (and with it replay protection).
-    if (this.members.get(member.participantId)?.seq === member.seq) return;
-    this.members.delete(member.participantId);
+    if (known?.seq === member.seq) return;
+    if (known) {
+      // Two incarnations of one id at once: the honest room refuses that, so this is a conflict the
+      // UI flags. The old one is treated as gone (keys move on without it); the new one must prove
+      // itself like any joiner. Never two senders sharing one sender key.
+      this.conflicts.add(member.participantId);
+      this.removePeer(member.participantId);
+    }
     this.unverified.delete(member.participantId);
-    if (this.admit(member)) {
+    const peer = this.admit(member);
+    if (peer) {
       this.feed({
-        type: "member-joined",
+        type: "member-pending",
         member: { participantId: member.participantId, seq: member.seq },
       });
-    } else {
-      this.feed({ type: "member-left", participantId: member.participantId });
+      this.askHello(member.participantId, peer);
     }
     this.rosterChanged();
   }
 
-  private onMemberLeft(participantId: string): void {
-    const known = this.members.delete(participantId);
-    const ghost = this.unverified.delete(participantId);
-    if (known) this.feed({ type: "member-left", participantId });
+  private onMemberLeft(participantId: string, seq: number): void {
+    const peer = this.members.get(participantId);
+    const known = peer !== undefined && peer.seq === seq;
+    if (known) this.removePeer(participantId);
+    const ghost =
+      this.unverified.get(participantId) === seq && this.unverified.delete(participantId);
     if (known || ghost) this.rosterChanged();
   }
 
-  /** Verifies a member's announcement; only verified members ever get an envelope channel. */
-  private admit(member: Member): boolean {
+  /** Drops a peer incarnation for good: it can never come back with the same announcement. */
+  private removePeer(participantId: string): void {
+    const peer = this.members.get(participantId);
+    if (!peer) return;
+    this.members.delete(participantId);
+    this.clearPeerTimers(peer);
+    const seen = this.seenAnnouncements.get(announcementDigest(peer.announcementBytes));
+    if (seen) seen.left = true;
+    this.feed({ type: "member-left", participantId });
+  }
+
+  private clearPeers(): void {
+    for (const peer of this.members.values()) this.clearPeerTimers(peer);
+    this.members.clear();
+  }
+
+  private clearPeerTimers(peer: Peer): void {
+    if (peer.retryTimer !== undefined) this.clock.clearTimeout(peer.retryTimer);
+    if (peer.deadlineTimer !== undefined) this.clock.clearTimeout(peer.deadlineTimer);
+    peer.retryTimer = undefined;
+    peer.deadlineTimer = undefined;
+  }
+
+  /**
+   * Checks a member's announcement (MAC, embedded id, never seen for another incarnation) and
+   * admits it as pending; only a peer that then proves its liveness gets envelopes or keys.
+   */
+  private admit(member: Member): Peer | undefined {
+    let announcementBytes: Uint8Array;
+    let announcement: Announcement;
     try {
-      const announcement = verifyAnnouncement(
-        this.context,
-        member.participantId,
-        fromBase64url(member.announcement),
-      );
-      const channel = new EnvelopeChannel(
-        this.roomId,
-        this.participantId,
-        this.keyPairs.x25519.secretKey,
-        member.participantId,
-        announcement.x25519PublicKey,
-      );
-      this.members.set(member.participantId, { seq: member.seq, announcement, channel });
-      return true;
+      announcementBytes = fromBase64url(member.announcement);
+      announcement = verifyAnnouncement(this.context, member.participantId, announcementBytes);
     } catch {
       this.counters.announcementsRejected += 1;
       this.unverified.set(member.participantId, member.seq);
-      return false;
+      return undefined;
+    }
+    const digest = announcementDigest(announcementBytes);
+    const seen = this.seenAnnouncements.get(digest);
+    if (
+      seen &&
+      (seen.left || seen.participantId !== member.participantId || seen.seq !== member.seq)
+    ) {
+      // A recording of a member that left, or of another incarnation: never verified again.
+      this.counters.announcementsReplayed += 1;
+      this.unverified.set(member.participantId, member.seq);
+      return undefined;
+    }
+    if (!seen) {
+      this.seenAnnouncements.set(digest, {
+        participantId: member.participantId,
+        seq: member.seq,
+        left: false,
+      });
+    }
+    const channel = new EnvelopeChannel(
+      this.roomId,
+      this.participantId,
+      this.keyPairs.x25519.secretKey,
+      member.participantId,
+      announcement.x25519PublicKey,
+    );
+    const peer: Peer = {
+      seq: member.seq,
+      announcementBytes,
+      announcement,
+      channel,
+      proven: false,
+      asked: 0,
+      answered: 0,
+      retryTimer: undefined,
+      deadlineTimer: undefined,
+    };
+    peer.deadlineTimer = this.clock.setTimeout(() => {
+      peer.deadlineTimer = undefined;
+      if (this.members.get(member.participantId) !== peer || peer.proven) return;
+      // No live proof in time: a recording, or a peer the server cut off. Never verified.
+      this.counters.livenessTimeouts += 1;
+      this.removePeer(member.participantId);
+      this.unverified.set(member.participantId, member.seq);
+      this.rosterChanged();
+    }, LIVENESS_TIMEOUT_MS);
+    this.members.set(member.participantId, peer);
+    return peer;
+  }
+
+  // ---- liveness proof (liveness.ts) ----
+
+  private helloParties(peerId: string, peer: Peer, fromPeer: boolean) {
+    return fromPeer
+      ? {
+          roomId: this.roomId,
+          from: peerId,
+          to: this.participantId,
+          fromAnnouncement: peer.announcementBytes,
+          toAnnouncement: this.ownAnnouncement,
+        }
+      : {
+          roomId: this.roomId,
+          from: this.participantId,
+          to: peerId,
+          fromAnnouncement: this.ownAnnouncement,
+          toAnnouncement: peer.announcementBytes,
+        };
+  }
+
+  private sendHello(peerId: string, peer: Peer, answerMe: boolean): void {
+    const hello = signHello(
+      this.helloParties(peerId, peer, false),
+      this.keyPairs.ed25519.secretKey,
+      {
+        answerMe,
+      },
+    );
+    if (this.signalling.send([{ to: peerId, payload: toBase64url(hello) }])) {
+      this.counters.hellosSent += 1;
     }
   }
 
+  /** It joined after us: ask it to prove itself, and repeat a few times in case a hello is lost. */
+  private askHello(peerId: string, peer: Peer): void {
+    if (peer.proven || this.members.get(peerId) !== peer || peer.asked >= HELLO_MAX_ASKS) return;
+    peer.asked += 1;
+    this.sendHello(peerId, peer, true);
+    peer.retryTimer = this.clock.setTimeout(() => {
+      peer.retryTimer = undefined;
+      this.askHello(peerId, peer);
+    }, HELLO_RETRY_MS);
+  }
+
+  private onHello(from: string, bytes: Uint8Array): void {
+    const peer = this.members.get(from);
+    let answerMe: boolean;
+    try {
+      if (!peer) throw new Error("hello from a participant the room did not announce");
+      answerMe = verifyHello(
+        this.helloParties(from, peer, true),
+        peer.announcement.ed25519PublicKey,
+        bytes,
+      ).answerMe;
+    } catch {
+      this.counters.hellosRejected += 1;
+      return;
+    }
+    if (answerMe && peer.answered < HELLO_MAX_ANSWERS) {
+      peer.answered += 1;
+      this.sendHello(from, peer, false);
+    }
+    if (peer.proven) return;
+    peer.proven = true;
+    this.clearPeerTimers(peer);
+    this.feed({ type: "member-joined", member: { participantId: from, seq: peer.seq } });
+    this.rosterChanged();
+  }
+
   private onEnvelope(from: string, payload: string): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64url(payload);
+    } catch {
+      this.counters.envelopesRejected += 1;
+      return;
+    }
+    if (isHello(bytes)) {
+      this.onHello(from, bytes);
+      return;
+    }
     const member = this.members.get(from);
     let message: KeyMessageBody;
     try {
-      if (!member) throw new Error("envelope from a participant not on the verified roster");
-      const opened = member.channel.open(fromBase64url(payload));
+      if (!member?.proven)
+        throw new Error("envelope from a participant not on the verified roster");
+      const opened = member.channel.open(bytes);
       message = decodeKeyMessage(opened.plaintext);
       if (message.epoch !== opened.epoch)
         throw new Error("inner epoch differs from the envelope's");
@@ -353,7 +567,8 @@ export class CallSession {
     const member = this.members.get(from);
     let event: ScheduleEvent;
     try {
-      if (!member) throw new Error("broadcast from a participant not on the verified roster");
+      if (!member?.proven)
+        throw new Error("broadcast from a participant not on the verified roster");
       const body = verifyBroadcast(
         this.roomId,
         from,
@@ -392,7 +607,7 @@ export class CallSession {
       this.emitter.emit("sending", this.sending);
     }
     this.selfSeq = undefined;
-    this.members.clear();
+    this.clearPeers();
     this.unverified.clear();
     this.grant = undefined;
     this.rosterChanged();
@@ -400,10 +615,19 @@ export class CallSession {
 
   // ---- the key schedule's actions ----
 
+  /**
+   * Hands one event to the schedule and carries out its actions. A failure in either is counted and
+   * contained: the wake timer is armed again whatever happened, so the leader's rotations and every
+   * member's lock-out deadlines keep running (an exception must never stop the timers).
+   */
   private feed(event: ScheduleEvent): void {
-    const actions = this.schedule.handle(event, this.clock.now());
-    this.carryOut(actions);
-    this.armWakeTimer();
+    try {
+      this.carryOut(this.schedule.handle(event, this.clock.now()));
+    } catch {
+      this.counters.scheduleErrors += 1;
+    } finally {
+      this.armWakeTimer();
+    }
   }
 
   private armWakeTimer(): void {
@@ -430,7 +654,7 @@ export class CallSession {
       switch (action.type) {
         case "send": {
           const member = this.members.get(action.to);
-          if (!member) break;
+          if (!member?.proven) break;
           const sealed = member.channel.seal(
             action.message.epoch,
             encodeKeyMessage(action.message),
@@ -509,7 +733,8 @@ export class CallSession {
 
   private roster(): RosterEntry[] {
     const leader = this.schedule.leaderId();
-    const entries: RosterEntry[] = [...this.members].map(([participantId, member]) => ({
+    const proven = [...this.members].filter(([, member]) => member.proven);
+    const entries: RosterEntry[] = proven.map(([participantId, member]) => ({
       participantId,
       seq: member.seq,
       displayName: member.announcement.displayName,
@@ -532,7 +757,12 @@ export class CallSession {
 
   private rosterChanged(): void {
     const roster = this.roster();
-    this.emitter.emit("roster", { roster, unverified: [...this.unverified.keys()] });
+    this.emitter.emit("roster", {
+      roster,
+      unverified: [...this.unverified.keys()],
+      pending: this.pendingIds(),
+      conflicts: [...this.conflicts],
+    });
     const code =
       this.selfSeq === undefined
         ? ""
@@ -542,15 +772,25 @@ export class CallSession {
               x25519PublicKey: this.keyPairs.x25519.publicKey,
               ed25519PublicKey: this.keyPairs.ed25519.publicKey,
             },
-            ...[...this.members].map(([participantId, member]) => ({
-              participantId,
-              x25519PublicKey: member.announcement.x25519PublicKey,
-              ed25519PublicKey: member.announcement.ed25519PublicKey,
-            })),
+            ...[...this.members]
+              .filter(([, member]) => member.proven)
+              .map(([participantId, member]) => ({
+                participantId,
+                x25519PublicKey: member.announcement.x25519PublicKey,
+                ed25519PublicKey: member.announcement.ed25519PublicKey,
+              })),
           ]);
     if (code !== this.securityCode) {
       this.securityCode = code;
       this.emitter.emit("securityCode", code);
     }
   }
+
+  private pendingIds(): string[] {
+    return [...this.members].filter(([, member]) => !member.proven).map(([id]) => id);
+  }
+}
+
+function announcementDigest(bytes: Uint8Array): string {
+  return toBase64url(sha256(bytes));
 }

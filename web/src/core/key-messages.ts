@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { assertNever } from "./assert-never.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
+import { LIMITS } from "../../../worker/src/protocol.js";
 import { fromUtf8, utf8 } from "./bytes.js";
 
 export const KEY_MESSAGE_VERSION = 1;
@@ -28,6 +29,12 @@ export const KeyDeliveryMessage = z.object({
   /** The epoch where this key's ratchet chain starts (its last fresh key): bounds look-ahead. */
   chainStart: Epoch,
   leaderSeq: Seq,
+  /**
+   * Join seqs of every member the leader has let hold this key's chain (the fresh key's recipients,
+   * later joiners, the leader). A member that sees one of them leave stops sending with the chain
+   * after its lock-out deadline (DESIGN §4, "The lock-out is every member's job").
+   */
+  holders: z.array(Seq).max(LIMITS.sendItems),
 });
 export const AckMessage = z.object({
   v: z.literal(KEY_MESSAGE_VERSION),
@@ -61,6 +68,7 @@ export type KeyMessageBody =
       kind: KeyKind;
       chainStart: number;
       leaderSeq: number;
+      holders: readonly number[];
     }
   | { type: "ack"; epoch: number; have: number }
   | { type: "key-request"; epoch: number; have: number };
@@ -68,7 +76,12 @@ export type KeyMessageBody =
 export function encodeKeyMessage(body: KeyMessageBody): Uint8Array {
   const wire: KeyMessage =
     body.type === "key"
-      ? { ...body, v: KEY_MESSAGE_VERSION, groupKey: toBase64url(body.groupKey) }
+      ? {
+          ...body,
+          v: KEY_MESSAGE_VERSION,
+          groupKey: toBase64url(body.groupKey),
+          holders: [...body.holders],
+        }
       : { ...body, v: KEY_MESSAGE_VERSION };
   return utf8(JSON.stringify(KeyMessage.parse(wire)));
 }
@@ -85,6 +98,7 @@ export function decodeKeyMessage(plaintext: Uint8Array): KeyMessageBody {
         kind: parsed.kind,
         chainStart: parsed.chainStart,
         leaderSeq: parsed.leaderSeq,
+        holders: parsed.holders,
       };
     case "ack":
       return { type: "ack", epoch: parsed.epoch, have: parsed.have };

@@ -8,12 +8,14 @@ import { equalBytes } from "./bytes.js";
 import { keyCheckOf, ratchetGroupKey } from "./identifiers.js";
 import type { KeyMessageBody } from "./key-messages.js";
 import type { Random } from "./random.js";
-import type {
-  RosterMember,
-  RotationReason,
-  ScheduleAction,
-  ScheduleConfig,
-  ScheduleEvent,
+import {
+  FIRST_EPOCH_MAX,
+  MAX_EPOCH,
+  type RosterMember,
+  type RotationReason,
+  type ScheduleAction,
+  type ScheduleConfig,
+  type ScheduleEvent,
 } from "./schedule-types.js";
 
 /** Past epochs kept installed for decryption after a switch. */
@@ -26,6 +28,11 @@ interface HeldKey {
   readonly chainStart: number;
   /** Join seq of the leader the key came from (conflict resolution). */
   readonly sourceSeq: number;
+  /**
+   * Join seqs of everyone who may hold this key's chain: shared by every key of the chain and grown
+   * by each join seen while the chain is in use (a joiner gets the chain's next ratchet).
+   */
+  readonly holders: Set<number>;
 }
 
 interface PendingKey extends HeldKey {
@@ -47,7 +54,14 @@ interface Behind {
 
 export class KeySchedule {
   private self: RosterMember | undefined;
+  /** Verified members (proven live), by id → join seq. */
   private readonly roster = new Map<string, number>();
+  /** Announced but not yet proven live: no keys for them, but they hold back leadership. */
+  private readonly pendingMembers = new Map<string, number>();
+  /** Join seq of everyone seen leaving in this membership → when our lock-out deadline passes. */
+  private readonly departed = new Map<number, number>();
+  /** The epoch last handed to the shell with "switch" (0: send nothing). */
+  private sent = 0;
   private readonly installed = new Map<number, Uint8Array>();
   private current: HeldKey | undefined;
   private pending: PendingKey | undefined;
@@ -81,7 +95,10 @@ export class KeySchedule {
     this.now = now;
     switch (event.type) {
       case "joined":
-        this.onJoined(event.self, event.members, now);
+        this.onJoined(event.self, event.members, event.pending, now);
+        break;
+      case "member-pending":
+        this.onMemberPending(event.member);
         break;
       case "member-joined":
         this.onMemberJoined(event.member, now);
@@ -110,7 +127,10 @@ export class KeySchedule {
       default:
         assertNever(event);
     }
-    if (this.self) this.runTimers(now);
+    if (this.self) {
+      this.runTimers(now);
+      this.settleSending(now);
+    }
     return this.out;
   }
 
@@ -119,6 +139,8 @@ export class KeySchedule {
     if (!this.self) return undefined;
     const times: number[] = [];
     if (this.retireBefore) times.push(this.retireBefore.at);
+    const lockout = this.nextLockoutAt();
+    if (lockout !== undefined) times.push(lockout);
     if (this.isLeader()) {
       if (this.rotation) times.push(this.rotation.deadline);
       else if (this.coalesceAt !== undefined) times.push(this.coalesceAt);
@@ -133,12 +155,18 @@ export class KeySchedule {
     return this.self?.participantId;
   }
 
-  /** The leader by this client's verified roster: lowest join seq (DESIGN §4). */
+  /**
+   * The leader by this client's roster: lowest join seq (DESIGN §4). A member still proving its
+   * liveness counts, so that nobody takes over from a real leader whose proof is on its way; it gets
+   * no key until it has proven itself, and leaves the roster if it never does.
+   */
   leaderId(): string | undefined {
     if (!this.self) return undefined;
     let best = this.self;
-    for (const [participantId, seq] of this.roster) {
-      if (seq < best.seq) best = { participantId, seq };
+    for (const members of [this.roster, this.pendingMembers]) {
+      for (const [participantId, seq] of members) {
+        if (seq < best.seq) best = { participantId, seq };
+      }
     }
     return best.participantId;
   }
@@ -147,9 +175,9 @@ export class KeySchedule {
     return this.self !== undefined && this.leaderId() === this.self.participantId;
   }
 
-  /** The epoch media is sent with, 0 before the first key. */
+  /** The epoch media is sent with; 0 before the first key and while locked out of sending. */
   get sendingEpoch(): number {
-    return this.current?.epoch ?? 0;
+    return this.sent;
   }
 
   /** Epochs installed for decryption, ascending. */
@@ -164,10 +192,16 @@ export class KeySchedule {
 
   // ---- roster ----
 
-  private onJoined(self: RosterMember, members: readonly RosterMember[], now: number): void {
+  private onJoined(
+    self: RosterMember,
+    members: readonly RosterMember[],
+    pending: readonly RosterMember[],
+    now: number,
+  ): void {
     this.reset();
     this.self = self;
     for (const member of members) this.roster.set(member.participantId, member.seq);
+    for (const member of pending) this.pendingMembers.set(member.participantId, member.seq);
     if (this.isLeader()) {
       this.requestRotation("start", now);
     } else {
@@ -175,12 +209,24 @@ export class KeySchedule {
     }
   }
 
+  private onMemberPending(member: RosterMember): void {
+    if (!this.self || member.participantId === this.self.participantId) return;
+    if (this.roster.has(member.participantId) || this.departed.has(member.seq)) return;
+    this.pendingMembers.set(member.participantId, member.seq);
+  }
+
   private onMemberJoined(member: RosterMember, now: number): void {
     if (!this.self || member.participantId === this.self.participantId) return;
+    // A seq never comes back within a room life: a notice for one that left is a replay.
+    if (this.departed.has(member.seq)) return;
     const known = this.roster.get(member.participantId);
     if (known === member.seq) return;
     if (known !== undefined) this.onMemberLeft(member.participantId, now);
+    this.pendingMembers.delete(member.participantId);
     this.roster.set(member.participantId, member.seq);
+    // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
+    this.current?.holders.add(member.seq);
+    this.pending?.holders.add(member.seq);
     if (this.isLeader()) {
       this.joiners.add(member.participantId);
       this.scheduleRotation(now);
@@ -188,7 +234,22 @@ export class KeySchedule {
   }
 
   private onMemberLeft(participantId: string, now: number): void {
-    if (!this.roster.has(participantId)) return;
+    const pendingSeq = this.pendingMembers.get(participantId);
+    if (pendingSeq !== undefined) {
+      // It never got a key from us, but a leader that saw it proven may have given it one.
+      const formerLeader = this.leaderId();
+      this.pendingMembers.delete(participantId);
+      this.depart(pendingSeq, now);
+      if (!this.roster.has(participantId)) {
+        if (formerLeader === participantId && this.isLeader() && !this.rotation) {
+          this.requestRotation("takeover", now);
+        }
+        return;
+      }
+    }
+    const seq = this.roster.get(participantId);
+    if (seq === undefined) return;
+    this.depart(seq, now);
     const formerLeader = this.leaderId();
     this.roster.delete(participantId);
     this.eligibleFrom.delete(participantId);
@@ -202,6 +263,10 @@ export class KeySchedule {
       this.dropPending();
     }
     this.requestRotation(formerLeader === this.self?.participantId ? "leave" : "takeover", now);
+  }
+
+  private depart(seq: number, now: number): void {
+    if (!this.departed.has(seq)) this.departed.set(seq, now + this.config.lockoutGraceMs);
   }
 
   private requestRotation(reason: RotationReason, now: number): void {
@@ -248,7 +313,12 @@ export class KeySchedule {
     if (!behind || behind.nextAt > now) return;
     const leader = this.leaderId();
     if (behind.attempts >= this.config.maxKeyRequests || leader === undefined) {
-      this.behind = undefined;
+      // Locked out of sending: keep asking, slowly, for as long as the call lasts (a server that
+      // withheld the key may behave again); otherwise this episode is over.
+      const waiting = this.current !== undefined && this.sent === 0;
+      this.behind = waiting
+        ? { need: behind.need, nextAt: now + 5 * this.config.keyRequestRetryMs, attempts: 0 }
+        : undefined;
       return;
     }
     behind.attempts += 1;
@@ -284,8 +354,11 @@ export class KeySchedule {
 
     if (fresh || current === undefined) {
       const epoch = this.maxKnownEpoch() + 1;
+      // Unreachable with bounded steps (FIRST_EPOCH_MAX), but never emit an epoch the wire lacks.
+      if (epoch > MAX_EPOCH) return;
       const groupKey = this.random(32);
       const recipients = [...this.roster.keys()];
+      const holders = new Set([self.seq, ...recipients.map((id) => this.roster.get(id) ?? 0)]);
       this.highestSeen = Math.max(this.highestSeen, epoch);
       this.rotationsSinceFresh = 0;
       this.out.push({
@@ -301,6 +374,7 @@ export class KeySchedule {
         chainStart: epoch,
         sourceSeq: self.seq,
         sourceId: self.participantId,
+        holders,
       };
       this.setInstalled(epoch, groupKey);
       for (const to of recipients) {
@@ -317,6 +391,7 @@ export class KeySchedule {
     }
 
     const epoch = current.epoch + 1;
+    if (epoch > MAX_EPOCH) return;
     const groupKey = ratchetGroupKey(current.groupKey);
     this.rotationsSinceFresh += 1;
     this.out.push({ type: "rotation", epoch, fresh: false, reason, recipients: joiners.length });
@@ -332,7 +407,13 @@ export class KeySchedule {
         },
       });
     }
-    this.switchTo({ epoch, groupKey, chainStart: current.chainStart, sourceSeq: self.seq });
+    this.switchTo({
+      epoch,
+      groupKey,
+      chainStart: current.chainStart,
+      sourceSeq: self.seq,
+      holders: current.holders,
+    });
     for (const to of joiners) {
       this.eligibleFrom.set(to, epoch);
       this.out.push({
@@ -345,6 +426,7 @@ export class KeySchedule {
           kind: "ratchet-join",
           chainStart: current.chainStart,
           leaderSeq: self.seq,
+          holders: [...current.holders],
         },
       });
     }
@@ -359,6 +441,7 @@ export class KeySchedule {
       kind: "fresh",
       chainStart: pending.epoch,
       leaderSeq: pending.sourceSeq,
+      holders: [...pending.holders],
     };
   }
 
@@ -403,10 +486,21 @@ export class KeySchedule {
     }
   }
 
-  /** Accept key material from the leader, or from another member only if its epoch is higher. */
+  /**
+   * Key material comes only from the leader by our own roster, claiming its own seq, and moves the
+   * epoch forward by at most the look-ahead (DESIGN §4, "Who may make keys"); a member without any
+   * key accepts a first epoch in the lower half of the space.
+   */
   private accepts(from: string, epoch: number, leaderSeq: number): boolean {
-    if (this.roster.get(from) !== leaderSeq) return false;
-    return from === this.leaderId() || epoch > this.maxKnownEpoch();
+    if (from !== this.leaderId() || this.roster.get(from) !== leaderSeq) return false;
+    return this.withinStep(epoch);
+  }
+
+  /** Whether `epoch` is a bounded step above what we know (or a plausible first epoch). */
+  private withinStep(epoch: number): boolean {
+    const known = this.maxKnownEpoch();
+    if (known === 0) return epoch <= FIRST_EPOCH_MAX;
+    return epoch <= Math.min(MAX_EPOCH, known + this.config.maxRatchetLookahead);
   }
 
   private onKeyDelivery(
@@ -420,7 +514,9 @@ export class KeySchedule {
     if (current && message.epoch <= current.epoch) {
       const heldAtEpoch = this.installed.get(message.epoch);
       const differs = !heldAtEpoch || !equalBytes(heldAtEpoch, message.groupKey);
-      if (!differs || this.roster.get(from) !== message.leaderSeq) return;
+      if (!differs || from !== this.leaderId() || this.roster.get(from) !== message.leaderSeq) {
+        return;
+      }
       if (message.kind === "fresh" && from === this.leaderId()) {
         // The leader picked an epoch we are already past (it missed a rotation): say so, and it
         // re-keys above our epoch.
@@ -435,7 +531,13 @@ export class KeySchedule {
         message.leaderSeq < current.sourceSeq
       ) {
         // Two leaders made the same epoch: the lower leader seq wins (DESIGN §4).
-        this.switchTo({ ...message, sourceSeq: message.leaderSeq });
+        this.switchTo({
+          epoch: message.epoch,
+          groupKey: message.groupKey.slice(),
+          chainStart: message.chainStart,
+          sourceSeq: message.leaderSeq,
+          holders: this.holdersOf(message, now),
+        });
       }
       return;
     }
@@ -451,6 +553,7 @@ export class KeySchedule {
         chainStart: message.epoch,
         sourceSeq: message.leaderSeq,
         sourceId: from,
+        holders: this.holdersOf(message, now),
       };
       this.setInstalled(message.epoch, this.pending.groupKey);
       // Look-ahead of the pending key too: the leader may ratchet right after its commit, and a
@@ -472,7 +575,22 @@ export class KeySchedule {
       groupKey: message.groupKey.slice(),
       chainStart: message.chainStart,
       sourceSeq: message.leaderSeq,
+      holders: this.holdersOf(message, now),
     });
+  }
+
+  /**
+   * The holders the leader names, plus the leader itself. A named holder that is neither on our
+   * roster nor still proving itself left before we could see it (or the server hid its leave from
+   * us): treat it as departed, so the chain is locked out for us as for everyone else.
+   */
+  private holdersOf(message: { holders: readonly number[]; leaderSeq: number }, now: number) {
+    const holders = new Set(message.holders);
+    holders.add(message.leaderSeq);
+    const present = new Set([...this.roster.values(), ...this.pendingMembers.values()]);
+    if (this.self) present.add(this.self.seq);
+    for (const seq of holders) if (!present.has(seq)) this.depart(seq, now);
+    return holders;
   }
 
   private onAck(from: string, epoch: number, have: number, now: number): void {
@@ -480,6 +598,8 @@ export class KeySchedule {
     const rotation = this.rotation;
     if (!this.isLeader() || !pending || !rotation) return;
     if (epoch !== pending.epoch || !rotation.recipients.has(from)) return;
+    // Nobody can legitimately be further ahead than our look-ahead: an absurd claim is refused.
+    if (have > pending.epoch + this.config.maxRatchetLookahead) return;
     if (have >= pending.epoch) {
       this.highestSeen = Math.max(this.highestSeen, have);
       this.rotation = undefined;
@@ -494,6 +614,7 @@ export class KeySchedule {
 
   private onKeyRequest(from: string, epoch: number, have: number): void {
     if (!this.isLeader() || !this.self) return;
+    if (epoch > this.maxKnownEpoch() + this.config.maxRatchetLookahead || have > epoch) return;
     const eligible = this.eligibleFrom.get(from);
     // Not yet keyed by any rotation: the rotation covering its join will deliver the key.
     if (eligible === undefined) return;
@@ -516,6 +637,7 @@ export class KeySchedule {
         kind: "current",
         chainStart: current.chainStart,
         leaderSeq: this.self.seq,
+        holders: [...current.holders],
       },
     });
   }
@@ -524,7 +646,7 @@ export class KeySchedule {
 
   private onBroadcast(from: string, body: BroadcastBody, now: number): void {
     if (!this.self || !this.roster.has(from) || body.chainStart > body.epoch) return;
-    if (body.epoch <= this.sendingEpoch) return;
+    if (body.epoch <= (this.current?.epoch ?? 0)) return;
     if (!this.accepts(from, body.epoch, body.leaderSeq)) return;
     const pending = this.pending;
     if (body.kind === "commit") {
@@ -559,11 +681,49 @@ export class KeySchedule {
           groupKey,
           chainStart: body.chainStart,
           sourceSeq: body.leaderSeq,
+          holders: base.holders,
         });
         return;
       }
     }
     this.markBehind(body.epoch, now);
+  }
+
+  // ---- lock-out: every member's job (DESIGN §4) ----
+
+  /** Whether the lock-out deadline of someone who may hold `key` has passed. */
+  private lockedOut(key: HeldKey, now: number): boolean {
+    for (const seq of key.holders) {
+      const deadline = this.departed.get(seq);
+      if (deadline !== undefined && deadline <= now) return true;
+    }
+    return false;
+  }
+
+  /** The next lock-out deadline that would stop us sending with the current key. */
+  private nextLockoutAt(): number | undefined {
+    const current = this.current;
+    if (!current || this.sent === 0) return undefined;
+    let next: number | undefined;
+    for (const seq of current.holders) {
+      const deadline = this.departed.get(seq);
+      if (deadline !== undefined && (next === undefined || deadline < next)) next = deadline;
+    }
+    return next;
+  }
+
+  /**
+   * Sending follows the current key unless a leaver may hold it and its deadline has passed: then
+   * nothing is sent (fail closed) and the leader is asked, until a key the leaver never had arrives.
+   */
+  private settleSending(now: number): void {
+    const current = this.current;
+    const usable = current !== undefined && !this.lockedOut(current, now);
+    const epoch = usable ? current.epoch : 0;
+    if (current && !usable && !this.isLeader()) this.markBehind(current.epoch + 1, now);
+    if (epoch === this.sent) return;
+    this.sent = epoch;
+    this.out.push({ type: "switch", epoch });
   }
 
   private markBehind(need: number, now: number): void {
@@ -585,6 +745,7 @@ export class KeySchedule {
       groupKey: next.groupKey,
       chainStart: next.chainStart,
       sourceSeq: next.sourceSeq,
+      holders: next.holders,
     };
     this.highestSeen = Math.max(this.highestSeen, next.epoch);
     if (this.pending && this.pending.epoch <= next.epoch) {
@@ -596,7 +757,6 @@ export class KeySchedule {
     if (this.pending?.epoch !== next.epoch + 1) {
       this.setInstalled(next.epoch + 1, ratchetGroupKey(next.groupKey));
     }
-    this.out.push({ type: "switch", epoch: next.epoch, groupKey: next.groupKey });
     // Keep the three epochs before this one for frames still in flight from members that switch a
     // little later (a commit can be followed at once by a join ratchet), and nothing older.
     for (const epoch of [...this.installed.keys()]) {
@@ -643,8 +803,12 @@ export class KeySchedule {
 
   private reset(): void {
     for (const epoch of [...this.installed.keys()]) this.retire(epoch);
+    if (this.sent !== 0) this.out.push({ type: "switch", epoch: 0 });
+    this.sent = 0;
     this.self = undefined;
     this.roster.clear();
+    this.pendingMembers.clear();
+    this.departed.clear();
     this.current = undefined;
     this.pending = undefined;
     this.highestSeen = 0;

@@ -11,6 +11,8 @@ export const LABELS = {
   /** Followed by sender id ‖ recipient id. */
   envelope: "hush/v1 envelope",
   broadcast: "hush/v1 broadcast",
+  /** Liveness proof binding both announcements (liveness.ts). */
+  hello: "hush/v1 hello",
   keyCheck: "hush/v1 key check",
   securityCode: "hush/v1 security code",
 } as const;

@@ -25,8 +25,17 @@ export interface ScheduleConfig {
   readonly maxKeyRequests: number;
   /** Epochs before a fresh key stay installed this long after the switch, for frames in flight. */
   readonly retireGraceMs: number;
-  /** The most ratchet steps a member derives on its own to catch up (bounded look-ahead). */
+  /**
+   * The most ratchet steps a member derives on its own to catch up (bounded look-ahead). Also the
+   * largest step by which any key, broadcast, ack or request may move a known epoch forward.
+   */
   readonly maxRatchetLookahead: number;
+  /**
+   * A member that sees someone leave stops sending with any key the leaver could hold this long
+   * after the leave unless a key the leaver never had has arrived (the leader's coalescing and ack
+   * timeout, plus slack for delivery).
+   */
+  readonly lockoutGraceMs: number;
 }
 
 export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
@@ -39,7 +48,16 @@ export const DEFAULT_SCHEDULE_CONFIG: ScheduleConfig = {
   maxKeyRequests: 10,
   maxRatchetLookahead: 16,
   retireGraceMs: 2_000,
+  lockoutGraceMs: 2_500,
 };
+
+/** Epochs are u32 on the wire; 0 means "no key". */
+export const MAX_EPOCH = 0xffff_ffff;
+/**
+ * The highest epoch a member without any key accepts as its first one. Later epochs move by
+ * bounded steps, so half of the epoch space always remains: running out cannot be forced.
+ */
+export const FIRST_EPOCH_MAX = 0x7fff_ffff;
 
 export interface RosterMember {
   readonly participantId: string;
@@ -47,9 +65,21 @@ export interface RosterMember {
 }
 
 export type ScheduleEvent =
-  /** The room admitted us; `members` are the other members whose announcements verified. */
-  | { type: "joined"; self: RosterMember; members: readonly RosterMember[] }
+  /**
+   * The room admitted us. `members` have proven they are live; `pending` were announced but have
+   * not proven it yet: they get no key but hold back leadership until they prove it or time out.
+   */
+  | {
+      type: "joined";
+      self: RosterMember;
+      members: readonly RosterMember[];
+      pending: readonly RosterMember[];
+    }
+  /** Announced (the MAC verified) but not yet proven live. */
+  | { type: "member-pending"; member: RosterMember }
+  /** Proven live: a verified member from now on. */
   | { type: "member-joined"; member: RosterMember }
+  /** Left, was disconnected, or never proved liveness in time. */
   | { type: "member-left"; participantId: string }
   /** A key message from an opened envelope whose header epoch matched. */
   | { type: "key-message"; from: string; message: KeyMessageBody }
@@ -80,8 +110,8 @@ export type ScheduleAction =
   | { type: "install"; epoch: number; groupKey: Uint8Array }
   /** The key of `epoch` is no longer held. */
   | { type: "retire"; epoch: number }
-  /** Send media with the key of `epoch` from now on. */
-  | { type: "switch"; epoch: number; groupKey: Uint8Array }
+  /** Send media with the key of `epoch` from now on; epoch 0: send nothing (no usable key). */
+  | { type: "switch"; epoch: number }
   /** Leader only, for metrics: a rotation began. */
   | { type: "rotation"; epoch: number; fresh: boolean; reason: RotationReason; recipients: number }
   /** Leader only, for metrics: the commit barrier passed (all acks, or the timeout). */

@@ -62,6 +62,17 @@ export interface SessionMetrics {
   readonly envelopesRejected: number;
   readonly broadcastsRejected: number;
   readonly announcementsRejected: number;
+  /** Announcements seen before for another incarnation, or after their member left: replays. */
+  readonly announcementsReplayed: number;
+  readonly hellosSent: number;
+  /** Hellos that did not verify (wrong key, wrong announcements, unknown sender). */
+  readonly hellosRejected: number;
+  /** Announced peers that did not prove their liveness in time. */
+  readonly livenessTimeouts: number;
+  /** Welcomes refused because they broke the protocol (for example listing our own id). */
+  readonly welcomesRefused: number;
+  /** Exceptions contained while handling an event (the timers kept running). */
+  readonly scheduleErrors: number;
 }
 
 export interface CallSessionState {
@@ -70,8 +81,15 @@ export interface CallSessionState {
   readonly connection: ConnectionState;
   /** Verified members including this client, by join seq. */
   readonly roster: readonly RosterEntry[];
-  /** Ids the server reported whose announcement did not verify: never given keys. */
+  /**
+   * Ids the server reported that are not verified members: the announcement did not verify, was a
+   * replay, or its peer never proved it is live. Never given keys.
+   */
   readonly unverified: readonly string[];
+  /** Announced peers still proving their liveness (not yet on the roster, no keys). */
+  readonly pending: readonly string[];
+  /** Ids the room showed with two incarnations at once (a server lie the UI flags). */
+  readonly conflicts: readonly string[];
   readonly grant: LiveKitGrant | undefined;
   readonly sending: SendingState;
   readonly keys: readonly number[];
@@ -81,7 +99,12 @@ export interface CallSessionState {
 
 export interface CallSessionEvents {
   connection: ConnectionState;
-  roster: { roster: readonly RosterEntry[]; unverified: readonly string[] };
+  roster: {
+    roster: readonly RosterEntry[];
+    unverified: readonly string[];
+    pending: readonly string[];
+    conflicts: readonly string[];
+  };
   grant: LiveKitGrant;
   keys: KeysState;
   sending: SendingState;

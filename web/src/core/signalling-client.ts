@@ -42,12 +42,18 @@ export interface ReconnectPolicy {
   readonly maxDelayMs: number;
   /** Consecutive failed attempts before giving up (status "closed" with an error). */
   readonly maxAttempts: number;
+  /**
+   * An attempt that has no welcome this long after the socket was created is a failed attempt: a
+   * server that accepts the socket and never answers must not keep the client waiting for ever.
+   */
+  readonly joinTimeoutMs: number;
 }
 
 export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   initialDelayMs: 250,
   maxDelayMs: 5_000,
   maxAttempts: 8,
+  joinTimeoutMs: 10_000,
 };
 
 export interface Welcome {
@@ -59,7 +65,8 @@ export interface Welcome {
 export interface SignallingHandlers {
   /** Called on every (re)connection: a fresh join with a fresh announcement each time. */
   joinRequest(): { participantId: string; announcement: string };
-  welcome(welcome: Welcome): void;
+  /** Returns false to refuse a welcome that breaks the protocol: it counts as a failed attempt. */
+  welcome(welcome: Welcome): boolean;
   memberJoined(member: Member): void;
   memberLeft(participantId: string, seq: number): void;
   message(from: string, payload: string): void;
@@ -85,6 +92,7 @@ export class SignallingClient {
   private everJoined = false;
   private attempts = 0;
   private retryTimer: TimerHandle | undefined;
+  private joinTimer: TimerHandle | undefined;
   private lastError: ConnectionError | undefined;
 
   constructor(
@@ -157,6 +165,14 @@ export class SignallingClient {
       return;
     }
     this.socket = socket;
+    this.joinTimer = this.clock.setTimeout(() => {
+      this.joinTimer = undefined;
+      if (this.socket !== socket || this.status === "joined") return;
+      this.lastError = { code: "join_timeout", message: "the room did not answer the join" };
+      this.socket = undefined;
+      socket.close(4000, "join timed out");
+      this.onClose(4000);
+    }, this.policy.joinTimeoutMs);
     socket.addEventListener("open", () => {
       if (this.socket !== socket) return;
       const join = this.handlers.joinRequest();
@@ -186,14 +202,35 @@ export class SignallingClient {
     if (typeof type !== "string" || !KNOWN_TYPES.has(type)) return; // forward compatibility
     const parsed = ServerMessage.safeParse(json);
     if (!parsed.success) return;
-    const message = parsed.data;
+    try {
+      this.dispatch(parsed.data);
+    } catch {
+      // A handler's failure is the handler's (it keeps its own counters); the socket stays usable.
+    }
+  }
+
+  private dispatch(message: ServerMessage): void {
     switch (message.type) {
       case "welcome":
+        if (this.status === "joined") return; // one welcome per socket
+        this.clearJoinTimer();
+        this.status = "joined";
+        if (!this.handlers.welcome(message)) {
+          this.status = this.everJoined ? "reconnecting" : "connecting";
+          this.lastError = {
+            code: "bad_welcome",
+            message: "the room's welcome broke the protocol",
+          };
+          const socket = this.socket;
+          this.socket = undefined;
+          socket?.close(4000, "bad welcome");
+          this.onClose(4000);
+          return;
+        }
         this.everJoined = true;
         this.attempts = 0;
         this.lastError = undefined;
         this.setStatus("joined");
-        this.handlers.welcome(message);
         break;
       case "member-joined":
         this.handlers.memberJoined(message.member);
@@ -219,7 +256,13 @@ export class SignallingClient {
     }
   }
 
+  private clearJoinTimer(): void {
+    if (this.joinTimer !== undefined) this.clock.clearTimeout(this.joinTimer);
+    this.joinTimer = undefined;
+  }
+
   private onClose(code: number): void {
+    this.clearJoinTimer();
     const wasJoined = this.status === "joined";
     this.socket = undefined;
     if (wasJoined) this.handlers.lost();
@@ -248,6 +291,7 @@ export class SignallingClient {
   }
 
   private shutDown(error: ConnectionError | undefined): void {
+    this.clearJoinTimer();
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const socket = this.socket;
