@@ -6,7 +6,6 @@ import type { LocalTrack } from "livekit-client";
 import { type Accessor, batch, createMemo, createSignal } from "solid-js";
 import type { CallSecret } from "../core";
 import { CallMedia } from "../media/callMedia";
-import { wireKeys } from "../media/keyWiring";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
 import { assertNever } from "./assertNever";
 import type { Problem } from "./problems";
@@ -85,7 +84,8 @@ function problemOfSession(snapshot: SessionSnapshot): Problem | undefined {
 export function createCallStore(input: CallStoreInput): CallStore {
   const session = input.openSession(input.secret, input.displayName, input.options);
   const media = new CallMedia(input.options.video);
-  const unwire = wireKeys(session, media.keys);
+  // The one path keys take to livekit: the media layer plans them from the session's state.
+  const unwire = media.attachKeys(session);
 
   const [snapshot, setSnapshot] = createSignal(session.snapshot(), { equals: false });
   const [mediaTick, setMediaTick] = createSignal(0);
@@ -211,6 +211,8 @@ export function createCallStore(input: CallStoreInput): CallStore {
     return buildTiles(media.room.localParticipant, media.remoteParticipants(), s.roster, {
       epoch: s.epoch,
       sendingEpoch: s.sendingEpoch,
+      waitingForNewKey: s.waitingForNewKey,
+      lastRefusedAt: media.refused,
       previous: previous(),
       latest: latest(),
       lastDecryptErrorAt: media.decryptErrors,
@@ -271,6 +273,8 @@ export function createCallStore(input: CallStoreInput): CallStore {
     leaveSignallingOnly() {
       if (!input.options.testHooks) return;
       offSession();
+      // Like a leaver colluding with the SFU: its media keeps every key and its send key.
+      unwire();
       session.leave();
     },
     toggleMic: () => media.setMicrophone(!media.room.localParticipant.isMicrophoneEnabled),

@@ -3,13 +3,8 @@
 // device id that never leave this browser (only their keyed hash, the participant id, does).
 import { type CallSecret, CallSession, type CallSessionState } from "../core";
 import { assertNever } from "./assertNever";
-import type {
-  KeyEvent,
-  SessionFailure,
-  SessionPort,
-  SessionSnapshot,
-  SignallingState,
-} from "./sessionPort";
+import type { KeyState } from "../media/keyPlan";
+import type { SessionFailure, SessionPort, SessionSnapshot, SignallingState } from "./sessionPort";
 import type { PageOptions } from "./settings";
 
 const USER_ID_KEY = "hush.userId";
@@ -97,7 +92,13 @@ export function openCoreSession(
       : {}),
   });
   const listeners = new Set<() => void>();
-  const keyListeners = new Set<(event: KeyEvent) => void>();
+  /**
+   * A number per held epoch that changes whenever that epoch's key changes (a fresh key replacing
+   * a look-ahead ratchet): the media plan reinstalls a slot when its generation moves.
+   */
+  const generations = new Map<number, number>();
+  let generation = 0;
+  let everSent = false;
   const rotations: SessionSnapshot["rotations"] = [];
   const connectionLog: string[] = [];
   let everJoined = false;
@@ -105,9 +106,6 @@ export function openCoreSession(
 
   const changed = () => {
     for (const listener of listeners) listener();
-  };
-  const keyEvent = (event: KeyEvent) => {
-    for (const listener of keyListeners) listener(event);
   };
 
   session.on("connection", (state) => {
@@ -120,11 +118,14 @@ export function openCoreSession(
   session.on("grant", changed);
   session.on("securityCode", changed);
   session.on("keys", (keys) => {
-    for (const epoch of keys.added) keyEvent({ kind: "receive", epoch });
+    for (const epoch of keys.removed) generations.delete(epoch);
+    for (const epoch of keys.added) generations.set(epoch, ++generation);
     changed();
   });
+  // Every switch reaches the media layer, "send nothing" (epoch 0) included: the key plan reads
+  // the sending epoch from the session on each change.
   session.on("sending", (sending) => {
-    if (sending.epoch > 0) keyEvent({ kind: "send", epoch: sending.epoch });
+    if (sending.epoch > 0) everSent = true;
     changed();
   });
   session.on("metric", (metric) => {
@@ -151,6 +152,7 @@ export function openCoreSession(
         // The call's current epoch is the one we send with; keyEpochs also holds the look-ahead.
         epoch: state.sending.epoch > 0 ? state.sending.epoch : undefined,
         sendingEpoch: state.sending.epoch > 0 ? state.sending.epoch : undefined,
+        waitingForNewKey: everSent && state.sending.epoch === 0,
         lastRotationAt: state.sending.epoch > 0 ? state.sending.at : undefined,
         securityCode: state.securityCode === "" ? undefined : state.securityCode,
         keyEpochs: [...state.keys],
@@ -163,9 +165,14 @@ export function openCoreSession(
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    onKeyEvent(listener) {
-      keyListeners.add(listener);
-      return () => keyListeners.delete(listener);
+    keyState(): KeyState {
+      const state = session.snapshot();
+      return {
+        selfId: state.participantId,
+        senders: state.roster.filter((entry) => !entry.self).map((entry) => entry.participantId),
+        held: state.keys.map((epoch) => ({ epoch, generation: generations.get(epoch) ?? 0 })),
+        sendingEpoch: state.sending.epoch,
+      };
     },
     senderKey: (epoch, participantId) => session.senderKey(epoch, participantId),
     reportDecryptFailures: () => session.reportDecryptFailures(),

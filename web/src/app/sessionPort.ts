@@ -1,5 +1,7 @@
 // What the app needs from the crypto core's CallSession, in the app's own words. The adapter in
-// coreSession.ts maps the core onto this; the store and the key wiring depend only on this file.
+// coreSession.ts maps the core onto this; the store depends only on this file, and the media layer
+// only on the KeySource part (media terms, defined in media/keyPlan.ts).
+import type { KeySource } from "../media/keyPlan";
 import type { RosterEntry } from "./tiles";
 
 export type SignallingState = "connecting" | "connected" | "reconnecting" | "closed";
@@ -21,8 +23,10 @@ export interface SessionSnapshot {
   livekit: { url: string; token: string } | undefined;
   /** Current epoch (undefined before the first key). */
   epoch: number | undefined;
-  /** Epoch we encrypt with (undefined until told to switch). */
+  /** Epoch we encrypt with (undefined: send nothing, before the first key or after a lock-out). */
   sendingEpoch: number | undefined;
+  /** We sent before and now send nothing until a key the core trusts arrives. */
+  waitingForNewKey: boolean;
   lastRotationAt: number | undefined;
   securityCode: string | undefined;
   /** Epochs whose keys the session holds for decryption, ascending. */
@@ -34,18 +38,10 @@ export interface SessionSnapshot {
   connectionLog: string[];
 }
 
-export type KeyEvent =
-  /** Decryption keys for `epoch` are available: install K_{epoch,P} for every verified P. */
-  | { kind: "receive"; epoch: number }
-  /** Switch our own sending key to K_{epoch,self}. */
-  | { kind: "send"; epoch: number };
-
-export interface SessionPort {
+/** keyState(), senderKey() and onChange() are what the media layer reads to plan livekit's keys. */
+export interface SessionPort extends KeySource {
   snapshot(): SessionSnapshot;
   onChange(listener: () => void): () => void;
-  onKeyEvent(listener: (event: KeyEvent) => void): () => void;
-  /** Sender key K_{epoch,P}, or undefined when the session no longer holds that epoch. */
-  senderKey(epoch: number, participantId: string): Uint8Array | undefined;
   /** The media layer saw decrypt failures for over a second: ask the leader for the key. */
   reportDecryptFailures(): void;
   join(): Promise<void>;

@@ -38,8 +38,30 @@ export interface HushTestView {
   rotations: { epoch: number; fresh: boolean; reason: string }[];
   /** Frames we could not encrypt yet (no sending key): dropped, never sent in clear. */
   sendErrors: number;
+  /**
+   * Frames the E2EE worker's guard refused, by sender id and reason: key index not in that
+   * sender's allowed set, replayed IV, not decrypted. Apart from decryptErrors (livekit's failures).
+   */
+  refused: Record<string, { keyNotAllowed: number; replay: number; notDecrypted: number }>;
+  /** Our frames the guard kept from leaving ("send nothing", or not under the allowed send key). */
+  sendBlocked: number;
+  /** The media key plan in force: per sender the epochs livekit holds; our send epoch or null. */
+  mediaPlan: { send: number | null; receive: Record<string, number[]> };
   /** Crypto state shown on each tile, by participant id. */
   tileStates: Record<string, string>;
+}
+
+function planView(store: CallStore): HushTestView["mediaPlan"] {
+  const plan = store.media.keys.plan();
+  return {
+    send: plan.send?.epoch ?? null,
+    receive: Object.fromEntries(
+      [...plan.receive].map(([id, ring]) => [
+        id,
+        [...ring.values()].map((k) => k.epoch).sort((a, b) => a - b),
+      ]),
+    ),
+  };
 }
 
 export function installTestHooks(screen: () => string, store: () => CallStore | undefined) {
@@ -80,6 +102,16 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
           }))
         : [],
       sendErrors: s ? s.media.sendErrors : 0,
+      refused: s
+        ? Object.fromEntries(
+            [...s.media.refused].map(([id, c]) => [
+              id,
+              { keyNotAllowed: c.keyNotAllowed, replay: c.replay, notDecrypted: c.notDecrypted },
+            ]),
+          )
+        : {},
+      sendBlocked: s ? s.media.sendBlocked : 0,
+      mediaPlan: s ? planView(s) : { send: null, receive: {} },
       tileStates,
     };
   };

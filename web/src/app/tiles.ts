@@ -5,7 +5,9 @@
 //   its tile shows no media and never a name;
 // - a publication the SFU marks as unencrypted is refused (not rendered);
 // - a tile is "encrypted" only while frames from that sender actually decrypt and decode;
-//   otherwise it says "waiting for key" or "decrypt errors", never a silent black tile.
+//   otherwise it says "waiting for key", "waiting for a new key" (its frames name a key we do not
+//   hold: retired, or not yet received) or "decrypt errors", never a silent black tile;
+// - our own tile says "waiting for a new key" while the core has us send nothing after a leave.
 import type { Participant, RemoteParticipant, Track, TrackPublication } from "livekit-client";
 import { Track as LkTrack } from "livekit-client";
 import type { ReceiveStats } from "../media/receiveStats";
@@ -20,6 +22,8 @@ export interface RosterEntry {
 export type CryptoState =
   | { kind: "sending"; epoch: number | undefined }
   | { kind: "waiting-for-key" }
+  /** We send nothing until the core holds a key no leaver had; or a sender's key is not allowed. */
+  | { kind: "waiting-for-new-key" }
   | { kind: "encrypted"; epoch: number }
   | { kind: "decrypt-errors"; count: number }
   | { kind: "refused-unencrypted" }
@@ -44,6 +48,10 @@ export interface TileModel {
 export interface CryptoEvidence {
   epoch: number | undefined;
   sendingEpoch: number | undefined;
+  /** We sent before and now send nothing (the core's "stop sending"). */
+  waitingForNewKey: boolean;
+  /** Time of the latest frame the worker's guard refused per sender (not decrypt errors). */
+  lastRefusedAt: ReadonlyMap<string, { lastAt: number }>;
   /** Stats of the previous and the latest sample, per sender. */
   previous: ReadonlyMap<string, ReceiveStats>;
   latest: ReadonlyMap<string, ReceiveStats>;
@@ -82,6 +90,10 @@ export function remoteCryptoState(participantId: string, evidence: CryptoEvidenc
     return { kind: "decrypt-errors", count: error.count };
   }
   if (decoding && evidence.epoch !== undefined) return { kind: "encrypted", epoch: evidence.epoch };
+  const refused = evidence.lastRefusedAt.get(participantId);
+  if (!decoding && refused && evidence.now - refused.lastAt < ERROR_WINDOW_MS) {
+    return { kind: "waiting-for-new-key" };
+  }
   return { kind: "waiting-for-key" };
 }
 
@@ -136,7 +148,10 @@ export function buildTiles(
         self: true,
         leader: self.leader,
         speaking: local.isSpeaking,
-        crypto: { kind: "sending", epoch: evidence.sendingEpoch },
+        crypto:
+          evidence.sendingEpoch === undefined && evidence.waitingForNewKey
+            ? { kind: "waiting-for-new-key" }
+            : { kind: "sending", epoch: evidence.sendingEpoch },
       }),
     );
   }

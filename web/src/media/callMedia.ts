@@ -1,7 +1,7 @@
 // The media side of a call: one livekit Room with end-to-end encryption always on, fed by our
-// SenderKeyProvider. This file owns the Room and the E2EE worker (one of each per call, never per
-// render) and turns livekit's events into one "something changed" callback plus a snapshot that
-// the CallStore reads. It decides nothing about keys: the key wiring installs them.
+// MediaKeys. This file owns the Room and the E2EE worker (one of each per call, never per render)
+// and turns livekit's events into one "something changed" callback plus a snapshot that the
+// CallStore reads. It decides nothing about keys: MediaKeys applies the core's key plan.
 import {
   ConnectionState,
   type LocalTrack,
@@ -17,7 +17,9 @@ import {
   VideoPresets,
 } from "livekit-client";
 import type { VideoQuality } from "../app/settings";
-import { SenderKeyProvider } from "./senderKeyProvider";
+import { type RefusedCounts, RefusedMessageSchema } from "./guardProtocol";
+import type { KeySource } from "./keyPlan";
+import { MediaKeys } from "./mediaKeys";
 
 export type MediaConnection = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
 
@@ -40,8 +42,16 @@ setLogLevel("error", LoggerNames.E2EE);
 
 export class CallMedia {
   readonly room: Room;
-  readonly keys = new SenderKeyProvider();
+  readonly keys = new MediaKeys();
+  /** Real decrypt failures (livekit's EncryptionError): frames under a key we allow that fail. */
   readonly decryptErrors = new Map<string, DecryptErrors>();
+  /**
+   * Frames the E2EE worker's guard refused, per sender id ("" = a track with no sender): not in
+   * the sender's allowed key set, replayed, or not decrypted. Counted apart from decrypt errors.
+   */
+  refused: ReadonlyMap<string, RefusedCounts & { lastAt: number }> = new Map();
+  /** Our frames the guard kept from leaving (no allowed send key: "send nothing", or not encrypted). */
+  sendBlocked = 0;
   /** Failures to encrypt our own frames (no sending key yet): those frames are dropped, not sent. */
   sendErrors = 0;
   /** The latest error messages from the E2EE worker (key indexes and ids only, no key bytes). */
@@ -56,8 +66,12 @@ export class CallMedia {
       adaptiveStream: false,
       dynacast: false,
       videoCaptureDefaults: { resolution: videoResolution(quality) },
+      // VP8 for camera and screen share alike (screen share uses these defaults too), and no
+      // backup codec: the worker's frame guard checks livekit's frame layout for VP8 and Opus and
+      // refuses the RBSP-escaped H.264/H.265 layout (frameGuard.ts).
       publishDefaults: { simulcast: false, videoCodec: "vp8", dtx: true, red: false },
     });
+    this.worker.addEventListener("message", (event: MessageEvent) => this.onWorkerMessage(event));
     const changed = () => this.notify();
     this.room
       .on(RoomEvent.ConnectionStateChanged, changed)
@@ -91,6 +105,31 @@ export class CallMedia {
         }
         this.notify();
       });
+  }
+
+  /** Applies the core's key plan to livekit from now on (the only path keys take). */
+  attachKeys(source: KeySource): () => void {
+    return this.keys.attach(source, (message) => this.worker.postMessage(message));
+  }
+
+  /** Our guard's reports; livekit's own messages are handled by livekit on `onmessage`. */
+  private onWorkerMessage(event: MessageEvent) {
+    const parsed = RefusedMessageSchema.safeParse(event.data);
+    if (!parsed.success) return;
+    const now = Date.now();
+    const refused = new Map(this.refused);
+    for (const { participantId, ...counts } of parsed.data.data.receive) {
+      const before = refused.get(participantId);
+      const changed =
+        !before ||
+        before.keyNotAllowed !== counts.keyNotAllowed ||
+        before.replay !== counts.replay ||
+        before.notDecrypted !== counts.notDecrypted;
+      refused.set(participantId, { ...counts, lastAt: changed ? now : (before?.lastAt ?? now) });
+    }
+    this.refused = refused;
+    this.sendBlocked = parsed.data.data.sendBlocked;
+    this.notify();
   }
 
   onChange(listener: () => void): () => void {

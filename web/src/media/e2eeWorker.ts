@@ -1,30 +1,260 @@
-// The E2EE worker: livekit-client's frame cryptor with two rules of ours on top, because the SFU
-// that drives livekit's signalling is not trusted (DESIGN §4, Fail closed):
-// - livekit lets the SFU name a "server injected frame" trailer (SIF) and then passes frames ending
-//   with it through undecrypted; the trailer is never installed, so no frame skips decryption.
-// - livekit turns decryption off for every track of a participant as soon as the SFU reports one
-//   of its tracks as unencrypted; here decryption is always on, so a frame that does not decrypt
-//   with a key from our schedule is dropped, whatever the SFU says.
+// The E2EE worker: livekit-client's frame cryptor, wrapped so that only what our key plan allows
+// gets through (DESIGN §4, "The media layer holds exactly the core's keys" and "Fail closed"). The
+// SFU that drives livekit's signalling is not trusted, and livekit's own rules would let it, or a
+// locked-out member, get frames accepted:
+// - every frame passes our FrameGuard before and after livekit's transform (frameGuard.ts): key
+//   index in the sender's allowed set, really decrypted, never replayed; our own frames leave only
+//   under the allowed send key, and not at all with "send nothing";
+// - livekit passes frames through in plaintext for a participant whose encryption is not
+//   "enabled" (unknown sender, or one the SFU reported as unencrypted): here it is enabled for every
+//   participant before livekit sees any of its tracks, and `enable` messages are forced to true;
+// - livekit lets the SFU name a "server injected frame" trailer (SIF) and then passes frames
+//   ending with it through undecrypted: the trailer is never installed;
+// - livekit would ratchet keys on request and strip "packet trailers" the SFU says a track has:
+//   ratchet requests are dropped and packet trailers switched off (we never publish them);
+// - data-channel encryption is not used: such requests are refused.
+//
+// Ordering: livekit handles its messages one after another (an async queue; setKey awaits the key
+// derivation). A plan's new keys are allowed only once livekit holds them: after the page's key
+// messages it sends a barrier, which we pass to livekit as a marked `enable`; livekit echoes an
+// `enable` after handling it in order, and our postMessage wrapper takes that echo as "the keys
+// before this are installed" and keeps it from the page.
 import "livekit-client/e2ee-worker";
+import { FrameGuard, type GuardedFrame } from "./frameGuard";
+import { BarrierMessageSchema, PlanMessageSchema, type RefusedMessage } from "./guardProtocol";
 
-const livekitOnMessage = self.onmessage;
+/** The parts of the worker global scope livekit and we use (web/ is type-checked with DOM libs). */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent) => void) | null;
+  onrtctransform?: ((event: { transformer: unknown }) => void) | null;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+const BARRIER = "hushBarrier";
+const INTERNAL = "hushInternal";
+const REPORT_DELAY_MS = 250;
+
+const scope = self as unknown as WorkerScope;
+const livekitOnMessage = scope.onmessage;
+const livekitOnTransform = scope.onrtctransform ?? undefined;
+const postToPage = scope.postMessage.bind(scope);
+const guard = new FrameGuard();
+// Refusal counts go to the page shortly after they change (ids and numbers only).
+guard.onRefused = () => scheduleReport();
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;
 }
 
-self.onmessage = (event: MessageEvent) => {
-  const data: unknown = event.data;
-  switch (isRecord(data) ? data.kind : undefined) {
-    case "setSifTrailer":
-      return;
-    case "enable": {
-      const fields = isRecord(data) && isRecord(data.data) ? data.data : {};
-      const forced = { kind: "enable", data: { ...fields, enabled: true } };
-      livekitOnMessage?.call(self, new MessageEvent("message", { data: forced }));
+function toLivekit(data: unknown) {
+  livekitOnMessage?.call(scope, new MessageEvent("message", { data }));
+}
+
+/** livekit's per-participant "encryption enabled" flag, set before it sees that participant. */
+function forceEncryption(participantIdentity: string) {
+  toLivekit({ kind: "enable", data: { enabled: true, participantIdentity, [INTERNAL]: true } });
+}
+
+interface Pipeline {
+  participantId: string | undefined;
+  trackId: string;
+}
+/** Decode pipelines by livekit track id: livekit re-assigns a track's cryptor to a new sender. */
+const decodePipelines = new Map<string, Set<Pipeline>>();
+
+function guarded(
+  transform: (frame: GuardedFrame) => boolean,
+): TransformStream<GuardedFrame, GuardedFrame> {
+  return new TransformStream({
+    transform(frame, controller) {
+      if (transform(frame)) controller.enqueue(frame);
+    },
+  });
+}
+
+/** Our filters around livekit's transform: livekit gets the inner ends. */
+function interpose(
+  kind: "encode" | "decode",
+  participantId: string,
+  trackId: string,
+  readable: ReadableStream<GuardedFrame>,
+  writable: WritableStream<GuardedFrame>,
+): { readable: ReadableStream<GuardedFrame>; writable: WritableStream<GuardedFrame> } {
+  let before: TransformStream<GuardedFrame, GuardedFrame>;
+  let after: TransformStream<GuardedFrame, GuardedFrame>;
+  if (kind === "decode") {
+    const pipeline: Pipeline = { participantId, trackId };
+    const pipelines = decodePipelines.get(trackId) ?? new Set();
+    pipelines.add(pipeline);
+    decodePipelines.set(trackId, pipelines);
+    before = guarded((frame) => guard.beforeDecrypt(pipeline.participantId, frame));
+    after = guarded((frame) => guard.afterDecrypt(frame));
+  } else {
+    before = guarded((frame) => {
+      guard.beforeEncrypt(frame);
+      return true;
+    });
+    after = guarded((frame) => guard.afterEncrypt(participantId, frame));
+  }
+  // Stream ends and errors propagate through both pipes; nothing to report beyond livekit's own.
+  readable.pipeTo(before.writable).catch(() => {});
+  after.readable.pipeTo(writable).catch(() => {});
+  return { readable: before.readable, writable: after.writable };
+}
+
+function setPipelineSender(trackId: string, participantId: string | undefined, only?: string) {
+  for (const pipeline of decodePipelines.get(trackId) ?? []) {
+    if (only === undefined || pipeline.participantId === only) {
+      pipeline.participantId = participantId;
+    }
+  }
+}
+
+let reportTimer: ReturnType<typeof setTimeout> | undefined;
+let reportedVersion = 0;
+function scheduleReport() {
+  if (reportTimer !== undefined || guard.version === reportedVersion) return;
+  reportTimer = setTimeout(() => {
+    reportTimer = undefined;
+    reportedVersion = guard.version;
+    postToPage({ kind: "hush:refused", data: guard.counts() } satisfies RefusedMessage);
+  }, REPORT_DELAY_MS);
+}
+
+function isStreamPair(data: Record<string, unknown>) {
+  return (
+    data.readableStream instanceof ReadableStream &&
+    data.writableStream instanceof WritableStream &&
+    typeof data.participantIdentity === "string" &&
+    typeof data.trackId === "string"
+  );
+}
+
+function onTransformMessage(kind: "encode" | "decode", data: Record<string, unknown>) {
+  if (!isStreamPair(data)) return;
+  const participantId = data.participantIdentity as string;
+  const trackId = data.trackId as string;
+  forceEncryption(participantId);
+  const streams = interpose(
+    kind,
+    participantId,
+    trackId,
+    data.readableStream as ReadableStream<GuardedFrame>,
+    data.writableStream as WritableStream<GuardedFrame>,
+  );
+  toLivekit({
+    kind,
+    data: {
+      ...data,
+      readableStream: streams.readable,
+      writableStream: streams.writable,
+      isReuse: false,
+      hasPacketTrailer: false,
+      packetTrailer: undefined,
+    },
+  });
+}
+
+scope.onmessage = (event: MessageEvent) => {
+  const message: unknown = event.data;
+  if (!isRecord(message)) return;
+  const data = isRecord(message.data) ? message.data : {};
+  switch (message.kind) {
+    case "hush:plan": {
+      const parsed = PlanMessageSchema.safeParse(message);
+      if (parsed.success) guard.restrict(parsed.data.data.id, parsed.data.data.plan);
       return;
     }
+    case "hush:barrier": {
+      const parsed = BarrierMessageSchema.safeParse(message);
+      if (!parsed.success) return;
+      const local = guard.pendingLocal() ?? "";
+      toLivekit({
+        kind: "enable",
+        data: { enabled: true, participantIdentity: local, [BARRIER]: parsed.data.data.id },
+      });
+      return;
+    }
+    case "setSifTrailer":
+    case "ratchetRequest":
+      return;
+    case "encryptDataRequest":
+    case "decryptDataRequest":
+      postToPage({
+        kind: "error",
+        data: { error: new Error("data channel encryption is not used"), uuid: data.uuid },
+      });
+      return;
+    case "enable":
+      if (typeof data.participantIdentity !== "string") return;
+      toLivekit({
+        kind: "enable",
+        data: { enabled: true, participantIdentity: data.participantIdentity },
+      });
+      return;
+    case "decode":
+    case "encode":
+      onTransformMessage(message.kind, data);
+      return;
+    case "updateCodec":
+      if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
+      setPipelineSender(data.trackId, data.participantIdentity);
+      toLivekit({ kind: "updateCodec", data: { ...data, hasPacketTrailer: false } });
+      return;
+    case "removeTransform":
+      if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
+      setPipelineSender(data.trackId, undefined, data.participantIdentity);
+      toLivekit(message);
+      return;
     default:
-      livekitOnMessage?.call(self, event);
+      toLivekit(message);
   }
 };
+
+// Our marked `enable` echoes are ours: a barrier commits the pending plan, the others are dropped.
+scope.postMessage = (message: unknown, transfer?: Transferable[]) => {
+  if (isRecord(message) && message.kind === "enable" && isRecord(message.data)) {
+    const barrier = message.data[BARRIER];
+    if (typeof barrier === "number") {
+      guard.commit(barrier);
+      return;
+    }
+    if (message.data[INTERNAL] === true) return;
+  }
+  postToPage(message, transfer);
+};
+
+// Firefox and Safari: RTCRtpScriptTransform hands livekit the streams in an event instead.
+if (livekitOnTransform) {
+  scope.onrtctransform = (event: { transformer: unknown }) => {
+    const transformer = event.transformer;
+    if (!isRecord(transformer) || !isRecord(transformer.options)) return;
+    const options = transformer.options;
+    const kind = options.kind;
+    if (kind !== "encode" && kind !== "decode") return;
+    if (typeof options.participantIdentity !== "string" || typeof options.trackId !== "string") {
+      return;
+    }
+    if (
+      !(transformer.readable instanceof ReadableStream) ||
+      !(transformer.writable instanceof WritableStream)
+    ) {
+      return;
+    }
+    forceEncryption(options.participantIdentity);
+    const streams = interpose(
+      kind,
+      options.participantIdentity,
+      options.trackId,
+      transformer.readable,
+      transformer.writable,
+    );
+    livekitOnTransform.call(scope, {
+      transformer: {
+        readable: streams.readable,
+        writable: streams.writable,
+        options: { ...options, hasPacketTrailer: false, packetTrailer: undefined },
+      },
+    });
+  };
+}

@@ -14,6 +14,8 @@ export function cryptoLabel(state: CryptoState): { text: string; tone: "ok" | "w
         : { text: `Encrypting, epoch ${state.epoch}`, tone: "ok" };
     case "waiting-for-key":
       return { text: "Waiting for key", tone: "wait" };
+    case "waiting-for-new-key":
+      return { text: "Waiting for a new key", tone: "wait" };
     case "encrypted":
       return { text: `Encrypted, epoch ${state.epoch}`, tone: "ok" };
     case "decrypt-errors":
@@ -35,6 +37,10 @@ function placeholderText(tile: TileModel): string {
       return "This participant's media arrived unencrypted and is not shown.";
     case "waiting-for-key":
       return tile.cameraOff ? "Camera off" : "Waiting for key…";
+    case "waiting-for-new-key":
+      return tile.self
+        ? "Not sending: waiting for a new key after someone left."
+        : "Waiting for a new key…";
     case "decrypt-errors":
       return "Media cannot be decrypted.";
     case "sending":

@@ -1,0 +1,263 @@
+// The frame guard inside the E2EE worker (DESIGN §4, "The media layer holds exactly the core's
+// keys" and "Fail closed"): it stands before and after livekit's frame cryptor and lets a frame
+// through only when our key plan allows it. livekit alone would decrypt with whatever its key ring
+// holds and pass frames through in plaintext in several cases; the guard does not trust that:
+// - before decryption: a frame must name a key index in its sender's allowed set (a sender we were
+//   never told about has none), with livekit's 12-byte IV, and an IV not yet accepted on its stream;
+// - after decryption: the very frame object must come back exactly ENCRYPTION_OVERHEAD bytes
+//   shorter (livekit decrypted it; a pass-through keeps its length), its key must still be allowed,
+//   and only then is its IV recorded in the stream's replay window;
+// - after encryption: one of our frames leaves only when livekit encrypted it (ENCRYPTION_OVERHEAD
+//   bytes longer) under an allowed send key; with "send nothing" no frame leaves.
+//
+// Codecs: the length rule holds for VP8 and Opus, which is all we publish (callMedia.ts). livekit
+// RBSP-escapes H.264/H.265 ciphertext, which changes lengths: such frames are refused in both
+// directions (fail closed) rather than parsed.
+//
+// Plans arrive in two steps so that a key is allowed only once livekit holds it: `restrict` (on the
+// plan message, at once) keeps only what the new plan still allows; `commit` (when the barrier
+// comes back through livekit's message queue, i.e. after livekit installed the plan's keys) allows
+// the whole plan. Retirements and "send nothing" therefore act at once, additions after the keys.
+import {
+  ENCRYPTION_OVERHEAD,
+  type GuardPlan,
+  IV_LENGTH,
+  type PlannedKey,
+  type RefusedCounts,
+  sameKey,
+} from "./guardProtocol";
+
+/** IVs remembered per stream; older ones are covered by the stream's timestamp floor. */
+export const REPLAY_WINDOW = 8192;
+/** Streams (SSRCs) tracked per sender key; frames of further streams are refused. */
+export const STREAMS_PER_KEY = 32;
+
+/** The part of RTCEncodedVideoFrame / RTCEncodedAudioFrame the guard reads. */
+export interface GuardedFrame {
+  data: ArrayBuffer;
+}
+
+function hex(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
+  return text;
+}
+
+/** RFC 1982 serial arithmetic on 32-bit RTP timestamps: a at or before b. */
+function notAfter(a: number, b: number): boolean {
+  return (b - a) >>> 0 < 0x80000000;
+}
+
+/**
+ * Accepted IVs of one stream (one sender key, one SSRC). livekit's IV is SSRC || RTP timestamp ||
+ * (timestamp - frame counter): unique per frame. The newest REPLAY_WINDOW IVs are kept exactly;
+ * anything at or before the timestamp of an evicted one is refused as a replay.
+ */
+class ReplayWindow {
+  private readonly seen = new Set<string>();
+  private floor: number | undefined;
+
+  has(iv: Uint8Array): boolean {
+    if (this.seen.has(hex(iv))) return true;
+    return this.floor !== undefined && notAfter(timestampOf(iv), this.floor);
+  }
+
+  add(iv: Uint8Array) {
+    this.seen.add(hex(iv));
+    if (this.seen.size <= REPLAY_WINDOW) return;
+    const oldest = this.seen.values().next().value as string;
+    this.seen.delete(oldest);
+    const timestamp = Number.parseInt(oldest.slice(8, 16), 16);
+    this.floor =
+      this.floor === undefined || notAfter(this.floor, timestamp) ? timestamp : this.floor;
+  }
+}
+
+function timestampOf(iv: Uint8Array): number {
+  return new DataView(iv.buffer, iv.byteOffset, iv.byteLength).getUint32(4);
+}
+
+function ssrcOf(iv: Uint8Array): number {
+  return new DataView(iv.buffer, iv.byteOffset, iv.byteLength).getUint32(0);
+}
+
+interface Trailer {
+  slot: number;
+  iv: Uint8Array;
+}
+
+/** livekit's trailer, or undefined when the frame cannot be one livekit encrypted. */
+function trailerOf(data: Uint8Array): Trailer | undefined {
+  const length = data.byteLength;
+  if (length < ENCRYPTION_OVERHEAD) return undefined;
+  const slot = data[length - 1];
+  if (data[length - 2] !== IV_LENGTH || slot === undefined) return undefined;
+  return {
+    slot,
+    iv: data.slice(length - 2 - IV_LENGTH, length - 2),
+  };
+}
+
+/** A sender's allowed keys by slot, each with the replay windows of its streams. */
+interface AllowedKey {
+  key: PlannedKey;
+  streams: Map<number, ReplayWindow>;
+}
+
+interface PendingDecrypt {
+  participantId: string;
+  length: number;
+  allowed: AllowedKey;
+  iv: Uint8Array;
+}
+
+const ZERO: RefusedCounts = { keyNotAllowed: 0, replay: 0, notDecrypted: 0 };
+
+export class FrameGuard {
+  private local = "";
+  private readonly receive = new Map<string, Map<number, AllowedKey>>();
+  private send: PlannedKey[] = [];
+  private pending: { id: number; plan: GuardPlan } | undefined;
+  private readonly decrypting = new WeakMap<object, PendingDecrypt>();
+  private readonly encrypting = new WeakMap<object, number>();
+  private readonly refused = new Map<string, RefusedCounts>();
+  private sendBlocked = 0;
+  /** Bumped on every refusal, so the worker reports only when something changed. */
+  version = 0;
+  onRefused: (() => void) | undefined;
+
+  /** Our identity in the plan waiting for its barrier (the barrier goes through livekit as ours). */
+  pendingLocal(): string | undefined {
+    return this.pending?.plan.local;
+  }
+
+  /** A new plan: from now on only what it still allows passes (retirements act at once). */
+  restrict(id: number, plan: GuardPlan) {
+    const next = new Map(plan.senders.map((s) => [s.participantId, s.keys] as const));
+    for (const [participantId, ring] of this.receive) {
+      const keys = next.get(participantId) ?? [];
+      for (const [slot, allowed] of ring) {
+        if (!keys.some((key) => sameKey(key, allowed.key))) ring.delete(slot);
+      }
+      if (ring.size === 0) this.receive.delete(participantId);
+    }
+    // Our previous send key may finish the switch only while the core still holds it.
+    const held = plan.held;
+    this.send =
+      plan.send === null || plan.local !== this.local
+        ? []
+        : this.send.filter((key) =>
+            held.some((h) => h.epoch === key.epoch && h.generation === key.generation),
+          );
+    this.pending = { id, plan };
+  }
+
+  /** livekit has processed every key message sent before plan `id`'s barrier: allow that plan. */
+  commit(id: number): boolean {
+    if (this.pending?.id !== id) return false;
+    const { plan } = this.pending;
+    this.pending = undefined;
+    this.local = plan.local;
+    this.send = plan.send ? [plan.send] : [];
+    for (const { participantId, keys } of plan.senders) {
+      const ring = this.receive.get(participantId) ?? new Map<number, AllowedKey>();
+      for (const key of keys) {
+        // A slot that now carries another epoch (or a new key for it) starts a fresh window.
+        if (!sameKey(ring.get(key.slot)?.key, key)) ring.set(key.slot, { key, streams: new Map() });
+      }
+      this.receive.set(participantId, ring);
+    }
+    return true;
+  }
+
+  /** Before livekit decrypts a frame from `participantId` (undefined: no sender, refuse). */
+  beforeDecrypt(participantId: string | undefined, frame: GuardedFrame): boolean {
+    const data = new Uint8Array(frame.data);
+    // DTX: an empty frame carries nothing and livekit passes it on undecrypted.
+    if (data.byteLength === 0) return true;
+    const trailer = trailerOf(data);
+    if (!trailer) return this.refuse(participantId, "notDecrypted");
+    const allowed =
+      participantId === undefined ? undefined : this.receive.get(participantId)?.get(trailer.slot);
+    if (participantId === undefined || !allowed) return this.refuse(participantId, "keyNotAllowed");
+    if (allowed.streams.get(ssrcOf(trailer.iv))?.has(trailer.iv)) {
+      return this.refuse(participantId, "replay");
+    }
+    this.decrypting.set(frame, {
+      participantId,
+      length: data.byteLength,
+      allowed,
+      iv: trailer.iv,
+    });
+    return true;
+  }
+
+  /** After livekit: only a frame it really decrypted, under a key still allowed, never twice. */
+  afterDecrypt(frame: GuardedFrame): boolean {
+    const pending = this.decrypting.get(frame);
+    this.decrypting.delete(frame);
+    if (!pending) return frame.data.byteLength === 0 || this.refuse(undefined, "notDecrypted");
+    const { participantId, allowed, iv } = pending;
+    if (frame.data.byteLength !== pending.length - ENCRYPTION_OVERHEAD) {
+      return this.refuse(participantId, "notDecrypted");
+    }
+    if (this.receive.get(participantId)?.get(allowed.key.slot) !== allowed) {
+      return this.refuse(participantId, "keyNotAllowed");
+    }
+    const ssrc = ssrcOf(iv);
+    let window = allowed.streams.get(ssrc);
+    if (!window) {
+      if (allowed.streams.size >= STREAMS_PER_KEY) return this.refuse(participantId, "replay");
+      window = new ReplayWindow();
+      allowed.streams.set(ssrc, window);
+    }
+    if (window.has(iv)) return this.refuse(participantId, "replay");
+    window.add(iv);
+    return true;
+  }
+
+  beforeEncrypt(frame: GuardedFrame) {
+    this.encrypting.set(frame, frame.data.byteLength);
+  }
+
+  /** After livekit encrypted one of our frames: does it leave? */
+  afterEncrypt(participantId: string, frame: GuardedFrame): boolean {
+    const before = this.encrypting.get(frame);
+    this.encrypting.delete(frame);
+    const data = new Uint8Array(frame.data);
+    if (this.send.length === 0 || participantId !== this.local) return this.block();
+    // DTX: livekit does not encrypt empty frames; they carry nothing.
+    if (data.byteLength === 0) return true;
+    if (before === undefined || data.byteLength !== before + ENCRYPTION_OVERHEAD) {
+      return this.block();
+    }
+    const trailer = trailerOf(data);
+    if (!trailer || !this.send.some((key) => key.slot === trailer.slot)) return this.block();
+    return true;
+  }
+
+  /** Counts per sender id (ids only, never key bytes). */
+  counts(): { receive: ({ participantId: string } & RefusedCounts)[]; sendBlocked: number } {
+    return {
+      receive: [...this.refused].map(([participantId, c]) => ({ participantId, ...c })),
+      sendBlocked: this.sendBlocked,
+    };
+  }
+
+  private refuse(participantId: string | undefined, reason: keyof RefusedCounts): false {
+    const id = participantId ?? "";
+    const counts = this.refused.get(id) ?? { ...ZERO };
+    counts[reason] += 1;
+    this.refused.set(id, counts);
+    this.version += 1;
+    this.onRefused?.();
+    return false;
+  }
+
+  private block(): false {
+    this.sendBlocked += 1;
+    this.version += 1;
+    this.onRefused?.();
+    return false;
+  }
+}
