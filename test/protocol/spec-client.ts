@@ -39,9 +39,10 @@ export class SpecClient {
     });
   }
 
-  static connect(url: string): Promise<SpecClient> {
+  /** `headers` lets a test speak for a given client (e.g. its address, as the platform would). */
+  static connect(url: string, headers?: Record<string, string>): Promise<SpecClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url);
+      const socket = new WebSocket(url, { headers });
       const timer = setTimeout(() => reject(new Error(`no connection to ${url}`)), WAIT_MS);
       socket.once("open", () => {
         clearTimeout(timer);
@@ -55,9 +56,19 @@ export class SpecClient {
   }
 
   /** Connects, joins and returns the welcome. */
-  static async join(url: string, announcement = bytes("announcement")) {
-    const client = await SpecClient.connect(url);
-    client.send({ type: "join", v: 1, participantId: client.participantId, announcement });
+  static async join(
+    url: string,
+    announcement = bytes("announcement"),
+    headers?: Record<string, string>,
+    participantId?: string,
+  ) {
+    const client = await SpecClient.connect(url, headers);
+    client.send({
+      type: "join",
+      v: 1,
+      participantId: participantId ?? client.participantId,
+      announcement,
+    });
     const welcome = await client.next("welcome");
     return { client, welcome };
   }
@@ -76,8 +87,8 @@ export class SpecClient {
     this.socket.send(data, { binary: true });
   }
 
-  private async waitFor(what: string, ready: () => boolean): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
+  private async waitFor(what: string, ready: () => boolean, ms = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
     while (!ready()) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}`);
@@ -113,8 +124,8 @@ export class SpecClient {
     return message;
   }
 
-  async closed(): Promise<{ code: number; reason: string }> {
-    await this.waitFor("close", () => this.closedWith !== null);
+  async closed(ms = WAIT_MS): Promise<{ code: number; reason: string }> {
+    await this.waitFor("close", () => this.closedWith !== null, ms);
     return this.closedWith as { code: number; reason: string };
   }
 
@@ -124,5 +135,23 @@ export class SpecClient {
 
   terminate(): void {
     this.socket.terminate();
+  }
+
+  /** Stops reading from the TCP connection, as a frozen or hostile peer would; `resume` undoes it. */
+  stopReading(): void {
+    (this.socket as unknown as { _socket?: { pause(): void } })._socket?.pause();
+  }
+
+  resume(): void {
+    (this.socket as unknown as { _socket?: { resume(): void } })._socket?.resume();
+  }
+
+  get isClosed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  /** Messages received and not yet taken. */
+  pending(): number {
+    return this.inbox.length;
   }
 }

@@ -26,7 +26,10 @@ export interface StartedWorker {
 }
 
 export interface StartWorkerOptions {
-  /** Overrides of the Worker vars in worker/wrangler.jsonc (e.g. ROOM_CAPACITY, LIVEKIT_URL). */
+  /**
+   * Overrides of the Worker vars in worker/wrangler.jsonc (e.g. ROOM_CAPACITY, LIVEKIT_URL).
+   * CLIENT_CONNECT_LIMIT defaults to "off" here: every local client shares one address.
+   */
   vars?: Record<string, string>;
   /** How long to wait for GET /v1/health (default 90 s). */
   timeoutMs?: number;
@@ -69,10 +72,10 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "hush-worker-"));
   const config = opts.snapshot ? snapshotInto(join(stateDir, "snapshot")) : CONFIG;
-  const varArgs = Object.entries(opts.vars ?? {}).flatMap(([key, value]) => [
-    "--var",
-    `${key}:${value}`,
-  ]);
+  // Every client of a test or benchmark is 127.0.0.1, i.e. one client to the per-client upgrade
+  // limit; it is off unless a caller asks for it (test/protocol/abuse.test.ts does).
+  const vars = { CLIENT_CONNECT_LIMIT: "off", ...opts.vars };
+  const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child = spawn(
     WRANGLER,
     [

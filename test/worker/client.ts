@@ -17,6 +17,12 @@ export function randomId(): string {
     .replace(/=+$/, "");
 }
 
+/** A made-up client address (documentation and private ranges only). */
+export function randomAddress(): string {
+  const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
+}
+
 /** base64url of `length` bytes (content irrelevant to the server, which only checks size). */
 export function opaque(length: number, fill = 0x61): string {
   const bytes = new Uint8Array(length).fill(fill);
@@ -49,9 +55,13 @@ export class TestClient {
     });
   }
 
-  static async connect(roomId: string): Promise<TestClient> {
+  /**
+   * Every socket comes from its own client address unless `address` names one, so that only the
+   * tests of the per-client limit run into it (the platform sets this header in production).
+   */
+  static async connect(roomId: string, address = randomAddress()): Promise<TestClient> {
     const response = await exports.default.fetch(`http://hush.test/v1/rooms/${roomId}/ws`, {
-      headers: { Upgrade: "websocket" },
+      headers: { Upgrade: "websocket", "CF-Connecting-IP": address },
     });
     const socket = response.webSocket;
     if (response.status !== 101 || socket === null)

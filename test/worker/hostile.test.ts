@@ -34,7 +34,10 @@ describe("hostile input", () => {
     a.sendRaw(`{"type":"send","messages":[${'{"a":'.repeat(50_000)}1${"}".repeat(50_000)}]}`);
     await a.nextError("bad_message");
     a.sendRaw(`{"type":"broadcast","payload":"AA","x":${"[".repeat(depth)}${"]".repeat(depth)}}`);
-    // Unknown fields are ignored (protocol additions), however deep: the broadcast goes through.
+    // Nesting is bounded before parsing (issue 10), in unknown fields too.
+    await a.nextError("bad_message");
+    // Unknown fields within the bounds are ignored (protocol additions): the broadcast goes through.
+    a.sendRaw(`{"type":"broadcast","payload":"AA","x":{"y":[[[1,2],{"z":null}]]}}`);
     expect(await b.next()).toEqual({ type: "broadcast", from: a.participantId, payload: "AA" });
     expect(await c.next()).toEqual({ type: "broadcast", from: a.participantId, payload: "AA" });
     await othersSawNothing(a, [b, c]);

@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { RateLimit } from "../../worker/src/config";
 import { type Bucket, fullBucket, takeToken } from "../../worker/src/rate-limit";
 
-const rate: RateLimit = { perSecond: 10, burst: 5, strikes: 3 };
+const rate: RateLimit = {
+  perSecond: 10,
+  burst: 5,
+  strikes: 3,
+  bytesPerSecond: 1_000,
+  bytesBurst: 4_000,
+};
 
 function drain(bucket: Bucket, frames: number, now: number) {
   const verdicts: string[] = [];

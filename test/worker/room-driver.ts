@@ -33,14 +33,16 @@ export class RoomDriver {
   }
 
   private view() {
-    const members: Member[] = [];
+    const joined: Member[] = [];
     for (const state of this.sockets.values())
       if (state.phase === "joined")
-        members.push({
+        joined.push({
           participantId: state.participantId,
           seq: state.seq,
           announcement: state.announcement,
         });
+    joined.sort((a, b) => a.seq - b.seq);
+    const members = new Map(joined.map((member) => [member.participantId, member]));
     return { members, nextSeq: this.nextSeq ?? FIRST_SEQ };
   }
 

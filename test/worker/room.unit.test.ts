@@ -6,7 +6,20 @@ import { FIRST_SEQ, LEAVE_CLOSE_CODE } from "../../worker/src/room";
 import { opaque, randomId } from "./client";
 import { RoomDriver } from "./room-driver";
 
-const config: RoomConfig = { capacity: 3, rate: { perSecond: 1, burst: 50, strikes: 5 } };
+const config: RoomConfig = {
+  capacity: 3,
+  maxSockets: 100,
+  rate: {
+    perSecond: 1,
+    burst: 50,
+    strikes: 5,
+    bytesPerSecond: 1_000_000_000,
+    bytesBurst: 1_000_000_000,
+  },
+  recipient: { perSecond: 1_000_000_000, burst: 1_000_000_000 },
+  joinDeadlineMs: 5_000,
+  heartbeatTimeoutMs: 45_000,
+};
 
 describe("room rules", () => {
   it("admits members with strictly increasing seq and tells everyone in order", () => {

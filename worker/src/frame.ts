@@ -3,6 +3,7 @@
 // messages describe the problem but never echo the client's bytes back (or into a log).
 import type { z } from "zod";
 import { assertNever } from "./assert-never";
+import { STRUCTURE_LIMITS, scanStructure } from "./frame-scan";
 import { ClientMessage, decodedLength, LIMITS, PROTOCOL_VERSION } from "./protocol";
 
 export type FrameRefusalCode = "bad_message" | "payload_too_large" | "unsupported_version";
@@ -74,11 +75,32 @@ function checkSizes(message: ClientMessage): FrameResult {
   return { ok: true, message };
 }
 
+/**
+ * Every step before the schema is bounded by the frame's size or structure, so no frame costs more
+ * than a small constant; and whatever goes wrong inside, the answer is `bad_message`, never a throw
+ * that would close the socket as an internal error.
+ */
 export function parseClientFrame(data: string | ArrayBuffer): FrameResult {
+  try {
+    return parseBounded(data);
+  } catch {
+    return refuse("bad_message", "malformed message");
+  }
+}
+
+function parseBounded(data: string | ArrayBuffer): FrameResult {
   if (typeof data !== "string")
     return refuse("bad_message", "binary frames are not part of the protocol; send JSON text");
   if (exceedsFrameLimit(data))
     return refuse("payload_too_large", `frame exceeds ${LIMITS.frameBytes} bytes`);
+  switch (scanStructure(data)) {
+    case "too_deep":
+      return refuse("bad_message", `JSON nests deeper than ${STRUCTURE_LIMITS.depth} levels`);
+    case "too_many_values":
+      return refuse("payload_too_large", `frame holds more than ${STRUCTURE_LIMITS.values} values`);
+    case "ok":
+      break;
+  }
   let json: unknown;
   try {
     json = JSON.parse(data);
@@ -92,6 +114,13 @@ export function parseClientFrame(data: string | ArrayBuffer): FrameResult {
       "unsupported_version",
       `protocol version ${PROTOCOL_VERSION} only; this server does not speak the version sent`,
     );
+  // Cheap before the schema, which would check every item first.
+  if (
+    json.type === "send" &&
+    Array.isArray(json.messages) &&
+    json.messages.length > LIMITS.sendItems
+  )
+    return refuse("payload_too_large", `send carries more than ${LIMITS.sendItems} items`);
   const parsed = ClientMessage.safeParse(json);
   if (!parsed.success) return refuse("bad_message", describeIssues(parsed.error));
   return checkSizes(parsed.data);

@@ -1,9 +1,10 @@
 // The signalling Worker's entry: the HTTP routes of PROTOCOL.md. It validates the room id and the
 // upgrade, then hands the WebSocket to the one Room Durable Object of that room id. Static assets
 // (the web app) never reach this code: wrangler serves them unless the path is under /v1/.
-import { type Env, readLiveKitConfig, readRoomConfig } from "./config";
+import { admitClient } from "./client-key";
+import { type Env, readClientConfig, readLiveKitConfig, readRoomConfig } from "./config";
 import { errorResponse, jsonResponse } from "./http";
-import { ID_PATTERN } from "./protocol";
+import { CANONICAL_ID_PATTERN } from "./protocol";
 import { ROOM_ID_HEADER } from "./room-object";
 
 export { Room } from "./room-object";
@@ -22,11 +23,11 @@ export default {
     const route = ROOM_WS_ROUTE.exec(pathname);
     if (route === null) return errorResponse(404, "not_found", "no such route; see PROTOCOL.md");
     const roomId = route[1] ?? "";
-    if (!ID_PATTERN.test(roomId))
+    if (!CANONICAL_ID_PATTERN.test(roomId))
       return errorResponse(
         400,
         "bad_room_id",
-        "the room id must be 22 base64url characters (16 bytes)",
+        "the room id must be 16 bytes as 22 canonical base64url characters",
       );
     if (request.method !== "GET") return errorResponse(405, "method_not_allowed", "use GET");
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket")
@@ -41,6 +42,14 @@ export default {
     if (!livekit.ok) return errorResponse(503, "livekit_not_configured", livekit.error);
     const rooms = readRoomConfig(env);
     if (!rooms.ok) return errorResponse(500, "bad_configuration", rooms.error);
+    const clients = readClientConfig(env);
+    if (!clients.ok) return errorResponse(500, "bad_configuration", clients.error);
+    if (!(await admitClient(request, env.CLIENT_LIMITER, clients.value)))
+      return errorResponse(
+        429,
+        "rate_limited",
+        "this client opened too many sockets in a short time; wait a few seconds",
+      );
 
     // Only the room id crosses over: no client headers, so no client address reaches the object.
     const room = env.ROOMS.get(env.ROOMS.idFromName(roomId));

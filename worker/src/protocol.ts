@@ -20,6 +20,13 @@ export const LIMITS = {
 
 /** Room and participant ids: 22 base64url characters, i.e. 16 bytes. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/**
+ * What the Worker accepts as a room id or a joining participant id: the canonical spelling only.
+ * 22 characters carry 132 bits; the last character's 4 low bits are unused and must be zero (it is
+ * one of A, Q, g, w), so 16 bytes have exactly one spelling and `duplicate_participant` holds byte
+ * for byte. Standard base64url encoders of 16 bytes always produce this form.
+ */
+export const CANONICAL_ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Decoded length of unpadded base64url text, or -1 when the text cannot be base64url. */
@@ -29,6 +36,10 @@ export function decodedLength(text: string): number {
 }
 
 export const Id = z.string().regex(ID_PATTERN, "must be 22 base64url characters (16 bytes)");
+/** An id the Worker admits: 16 bytes in their one canonical base64url spelling. */
+export const CanonicalId = z
+  .string()
+  .regex(CANONICAL_ID_PATTERN, "must be 16 bytes as 22 canonical base64url characters");
 /** Opaque bytes as unpadded base64url; size limits are checked separately so they get their own code. */
 export const Opaque = z
   .string()
@@ -40,7 +51,7 @@ export const Opaque = z
 export const JoinMessage = z.object({
   type: z.literal("join"),
   v: z.number(),
-  participantId: Id,
+  participantId: CanonicalId,
   announcement: Opaque,
 });
 export const SendMessage = z.object({
@@ -86,13 +97,31 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** WebSocket close codes of PROTOCOL.md, by the error that causes them. */
+/**
+ * WebSocket close codes of PROTOCOL.md, by the error that causes them, and the additions of
+ * worker/README.md ("Limits beyond PROTOCOL.md"), which come without an `error` message first
+ * (old clients see an unknown close code and reconnect, which is what these codes ask for).
+ */
 export const CLOSE_CODES = {
   unsupported_version: 4400,
   persistent_abuse: 4408,
   duplicate_participant: 4409,
   room_full: 4429,
+  /** Addition: the socket sent no `join` within the join deadline. */
+  join_timeout: 4440,
+  /** Addition: a member sent neither a frame nor a heartbeat ping for too long. */
+  heartbeat_timeout: 4441,
+  /** Addition: more was relayed to this member than it may receive in the time (it is not reading). */
+  recipient_overloaded: 4442,
 } as const;
+
+/**
+ * Heartbeat (an addition to PROTOCOL.md): a client may send exactly this text frame at any time;
+ * the runtime itself answers with `HEARTBEAT.pong` without waking the room, so it costs nothing under
+ * hibernation. A joined member that sends neither a frame nor a ping for the server's heartbeat
+ * timeout (45 s by default) is disconnected with 4441. Clients ignore the pong (an unknown type).
+ */
+export const HEARTBEAT = { ping: '{"type":"ping"}', pong: '{"type":"pong"}' } as const;
 
 export const WelcomeMessage = z.object({
   type: z.literal("welcome"),

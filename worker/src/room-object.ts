@@ -1,21 +1,33 @@
 // The Room Durable Object: a thin shell around the pure rules in room.ts. It accepts hibernatable
-// WebSockets, rebuilds the room from the sockets' attachments and one stored counter for every event,
-// applies the outcome (attachment, counter, sends, close) and deletes all storage when the room
-// empties. Nothing needed between two events lives only in memory, so eviction changes nothing.
+// WebSockets, keeps the roster (roster.ts) in memory and rebuilds it from the sockets' attachments
+// and one stored counter after an eviction, applies each outcome (attachment, counter, sends, close),
+// and deletes all storage when the room empties. The runtime answers heartbeat pings itself; one
+// alarm enforces the join deadline and the heartbeat timeout (liveness.ts).
 import { DurableObject } from "cloudflare:workers";
 import { assertNever } from "./assert-never";
 import { type Env, type RoomConfig, readLiveKitConfig, readRoomConfig } from "./config";
 import { mintLiveKitGrant } from "./livekit-token";
-import { ID_PATTERN, type LiveKitGrant, type Member, type ServerMessage } from "./protocol";
+import { dueAt, overdue } from "./liveness";
+import {
+  CANONICAL_ID_PATTERN,
+  CLOSE_CODES,
+  HEARTBEAT,
+  type LiveKitGrant,
+  type ServerMessage,
+} from "./protocol";
+import { type Allowance, chargeDelivery, fullAllowance } from "./recipient-budget";
 import {
   type Delivery,
   FIRST_SEQ,
+  type KickReason,
   newSocket,
   type Outcome,
   onDisconnect,
   onFrame,
+  onKick,
   type RoomView,
 } from "./room";
+import { Roster } from "./roster";
 import { readSocketState, type SocketState } from "./socket-state";
 
 /** The Worker passes the (already validated) room id to its object in this header. */
@@ -23,28 +35,53 @@ export const ROOM_ID_HEADER = "x-hush-room-id";
 
 const NEXT_SEQ_KEY = "nextSeq";
 
-/** How often a room with stored state checks that it still has members (see alarm()). */
-const SWEEP_INTERVAL_MS = 15 * 60 * 1000;
+/** The alarm never fires more often than this, however many sockets fall due. */
+const ALARM_GRANULARITY_MS = 1_000;
 
 /** RFC 6455 section 7.4.1: the server hit a condition it cannot recover from. */
 const INTERNAL_ERROR_CLOSE = 1011;
 
 export class Room extends DurableObject<Env> {
+  /** Parsed once per instance: the vars cannot change while it lives. */
+  private readonly config = readRoomConfig(this.env);
+  private roster: Roster | null = null;
+  /** What each member may still receive (recipient-budget.ts); in memory only, by design. */
+  private readonly allowances = new Map<string, Allowance>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Heartbeats never wake the object: the runtime answers them and records when it did.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT.ping, HEARTBEAT.pong));
+  }
+
   override async fetch(request: Request): Promise<Response> {
     const roomId = request.headers.get(ROOM_ID_HEADER);
     if (
       roomId === null ||
-      !ID_PATTERN.test(roomId) ||
+      !CANONICAL_ID_PATTERN.test(roomId) ||
       request.headers.get("Upgrade") !== "websocket"
     )
       return new Response("the Room only accepts WebSocket upgrades from the Worker", {
         status: 400,
       });
-    const config = readRoomConfig(this.env);
+    const config = this.config;
     if (!config.ok) return new Response(config.error, { status: 500 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    if (this.ctx.getWebSockets().length >= config.value.maxSockets) {
+      // Refused with the protocol's own words, without ever becoming one of the room's sockets.
+      server.accept();
+      sendQuietly(server, {
+        type: "error",
+        code: "room_full",
+        message: `the room has too many connections (${config.value.maxSockets})`,
+      });
+      closeQuietly(server, CLOSE_CODES.room_full, "room_full");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const now = Date.now();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(newSocket(roomId, config.value, Date.now()));
+    server.serializeAttachment(newSocket(roomId, config.value, now));
+    await this.alarmBy(now + config.value.joinDeadlineMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -65,22 +102,40 @@ export class Room extends DurableObject<Env> {
   }
 
   /**
-   * A runtime restart (a deploy, a crash) drops every socket without a close event, which would
-   * leave an empty room's counter behind forever. While the room has stored state, an alarm checks
-   * now and then that somebody is still in it, and forgets the room otherwise.
+   * Liveness: closes sockets past their join deadline and members silent past the heartbeat
+   * timeout (the others hear `member-left`), then sets the alarm for the next socket to fall due.
+   * A runtime restart drops every socket without close events; the alarm then finds no member and
+   * forgets the room.
    */
   override async alarm(): Promise<void> {
     await this.enqueue(async () => {
-      if (this.load().view.members.length === 0) await this.forget();
-      else await this.ctx.storage.setAlarm(Date.now() + SWEEP_INTERVAL_MS);
+      const config = this.roomConfig();
+      const now = Date.now();
+      let next = Number.POSITIVE_INFINITY;
+      for (const ws of this.ctx.getWebSockets()) {
+        const socket = readSocketState(ws.deserializeAttachment());
+        if (socket === null) continue;
+        const pingAt = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null;
+        const reason = overdue(socket, pingAt, config, now);
+        if (reason !== null) {
+          await this.kickSocket(ws, socket, reason);
+          continue;
+        }
+        const due = dueAt(socket, pingAt, config);
+        if (due !== null) next = Math.min(next, due);
+      }
+      if (this.loadRoster().size === 0 && this.ctx.storage.kv.get(NEXT_SEQ_KEY) !== undefined)
+        await this.forget();
+      if (Number.isFinite(next))
+        await this.ctx.storage.setAlarm(Math.max(next, now + ALARM_GRANULARITY_MS));
     });
   }
 
   /**
    * Runs events one at a time, in the order the runtime delivered them, even across the await of
    * token minting: every member then sees joins, leaves and payloads in one order, and a client's
-   * frames are handled in the order it sent them. Only this queue of in-flight work lives in
-   * memory, and the runtime does not evict an object while work is in flight.
+   * frames are handled in the order it sent them. The runtime does not evict an object while work
+   * is in flight.
    */
   private queue: Promise<void> = Promise.resolve();
 
@@ -103,6 +158,11 @@ export class Room extends DurableObject<Env> {
     );
   }
 
+  private roomConfig(): RoomConfig {
+    if (!this.config.ok) throw new Error(this.config.error);
+    return this.config.value;
+  }
+
   private async handle(
     ws: WebSocket,
     decide: (room: RoomView, socket: SocketState, config: RoomConfig) => Outcome,
@@ -112,10 +172,11 @@ export class Room extends DurableObject<Env> {
       closeQuietly(ws, INTERNAL_ERROR_CLOSE, "session state lost; reconnect");
       return;
     }
-    const config = readRoomConfig(this.env);
-    if (!config.ok) throw new Error(config.error);
-    const { view, sockets } = this.load();
-    let outcome = decide(view, socket, config.value);
+    const config = this.roomConfig();
+    const roster = this.loadRoster();
+    const view = roster.view();
+    const seqBefore = view.nextSeq;
+    let outcome = decide(view, socket, config);
 
     let grant: LiveKitGrant | null = null;
     if (outcome.deliveries.some((d) => d.kind !== "message")) {
@@ -123,46 +184,57 @@ export class Room extends DurableObject<Env> {
       if (grant === null) {
         // Refuse without admitting: the member could not reach the SFU anyway.
         outcome = {
-          ...onDisconnect(view, socket),
+          ...onDisconnect(roster.view(), socket),
           close: { code: INTERNAL_ERROR_CLOSE, reason: "server cannot mint LiveKit tokens" },
         };
       }
     }
-    if (outcome.nextSeq !== view.nextSeq && !outcome.forget) {
+    if (outcome.nextSeq !== seqBefore && !outcome.forget) {
       this.ctx.storage.kv.put(NEXT_SEQ_KEY, outcome.nextSeq);
-      if ((await this.ctx.storage.getAlarm()) === null)
-        await this.ctx.storage.setAlarm(Date.now() + SWEEP_INTERVAL_MS);
+      await this.alarmBy(Date.now() + config.heartbeatTimeoutMs);
     }
-    this.apply(ws, outcome, sockets, grant);
-    if (outcome.forget) await this.forget();
+    await this.apply(ws, socket, outcome, grant);
+  }
+
+  /** The room drops a socket on its own; its close event then finds it closed and does nothing. */
+  private async kickSocket(ws: WebSocket, socket: SocketState, reason: KickReason): Promise<void> {
+    await this.apply(ws, socket, onKick(this.loadRoster().view(), socket, reason), null);
   }
 
   /** PROTOCOL.md: when the last member leaves, the room forgets everything it knew. */
   private async forget(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    const roster = this.loadRoster();
+    roster.nextSeq = FIRST_SEQ;
+    // Sockets still waiting to join keep their deadline.
+    const config = this.roomConfig();
+    let next = Number.POSITIVE_INFINITY;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = readSocketState(ws.deserializeAttachment());
+      if (state?.phase === "pending") next = Math.min(next, dueAt(state, null, config) ?? next);
+    }
+    if (Number.isFinite(next))
+      await this.ctx.storage.setAlarm(Math.max(next, Date.now() + ALARM_GRANULARITY_MS));
   }
 
-  /** Rebuilds the room: members from the sockets' attachments, the next seq from storage. */
-  private load(): { view: RoomView; sockets: Map<string, WebSocket> } {
-    const sockets = new Map<string, WebSocket>();
-    const members: Member[] = [];
-    for (const other of this.ctx.getWebSockets()) {
-      const state = readSocketState(other.deserializeAttachment());
-      if (state?.phase !== "joined" || sockets.has(state.participantId)) continue;
-      sockets.set(state.participantId, other);
-      members.push({
-        participantId: state.participantId,
-        seq: state.seq,
-        announcement: state.announcement,
-      });
+  /** Makes sure the alarm fires no later than `at`. */
+  private async alarmBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** The roster of this instance, rebuilt from the attachments on its first event. */
+  private loadRoster(): Roster {
+    if (this.roster === null) {
+      const stored = this.ctx.storage.kv.get(NEXT_SEQ_KEY);
+      const nextSeq =
+        typeof stored === "number" && Number.isSafeInteger(stored) && stored >= FIRST_SEQ
+          ? stored
+          : FIRST_SEQ;
+      this.roster = Roster.rebuild(this.ctx.getWebSockets(), nextSeq);
     }
-    const stored = this.ctx.storage.kv.get(NEXT_SEQ_KEY);
-    const nextSeq =
-      typeof stored === "number" && Number.isSafeInteger(stored) && stored >= FIRST_SEQ
-        ? stored
-        : FIRST_SEQ;
-    return { view: { members, nextSeq }, sockets };
+    return this.roster;
   }
 
   private async mint(socket: SocketState): Promise<LiveKitGrant | null> {
@@ -175,23 +247,72 @@ export class Room extends DurableObject<Env> {
     return mintLiveKitGrant(livekit.value, socket.roomId, socket.participantId);
   }
 
-  private apply(
+  /**
+   * Applies an outcome: the acting socket's attachment and roster entry, the counter, the
+   * deliveries (each charged to its recipient's budget), the close, and the forgetting. A recipient
+   * over its budget gets nothing more and is dropped after the others' deliveries.
+   */
+  private async apply(
     ws: WebSocket,
+    before: SocketState,
     outcome: Outcome,
-    sockets: Map<string, WebSocket>,
     grant: LiveKitGrant | null,
-  ): void {
+  ): Promise<void> {
+    const config = this.roomConfig();
+    const roster = this.loadRoster();
     ws.serializeAttachment(outcome.socket);
+    const after = outcome.socket;
+    if (before.phase === "joined" && after.phase !== "joined") {
+      roster.remove(before.participantId);
+      this.allowances.delete(before.participantId);
+    }
+    if (after.phase === "joined" && before.phase !== "joined")
+      roster.admit(
+        { participantId: after.participantId, seq: after.seq, announcement: after.announcement },
+        ws,
+      );
+    roster.nextSeq = outcome.forget ? FIRST_SEQ : outcome.nextSeq;
+
+    const now = Date.now();
+    const overloaded: string[] = [];
     for (const delivery of outcome.deliveries) {
       const message = render(delivery, grant);
       if (message === null) continue;
+      const recipient =
+        delivery.kind === "message" && delivery.to !== "self"
+          ? delivery.to.participantId
+          : after.phase === "joined"
+            ? after.participantId
+            : null;
       const target =
         delivery.kind === "message" && delivery.to !== "self"
-          ? sockets.get(delivery.to.participantId)
+          ? roster.socketOf(delivery.to.participantId)
           : ws;
-      if (target !== undefined) sendQuietly(target, message);
+      if (target === undefined) continue;
+      const text = JSON.stringify(message);
+      if (recipient !== null) {
+        if (overloaded.includes(recipient)) continue;
+        const allowance = chargeDelivery(
+          this.allowances.get(recipient) ?? fullAllowance(config.recipient, now),
+          config.recipient,
+          text.length,
+          now,
+        );
+        if (allowance === null) {
+          overloaded.push(recipient);
+          continue;
+        }
+        this.allowances.set(recipient, allowance);
+      }
+      sendQuietly(target, text);
     }
     if (outcome.close !== null) closeQuietly(ws, outcome.close.code, outcome.close.reason);
+    if (outcome.forget) await this.forget();
+    for (const participantId of overloaded) {
+      const target = roster.socketOf(participantId);
+      const state = target && readSocketState(target.deserializeAttachment());
+      if (target && state) await this.kickSocket(target, state, "recipient_overloaded");
+    }
   }
 }
 
@@ -217,9 +338,9 @@ function render(delivery: Delivery, grant: LiveKitGrant | null): ServerMessage |
 }
 
 /** A peer may vanish at any moment; its own close event does the bookkeeping. */
-function sendQuietly(ws: WebSocket, message: ServerMessage): void {
+function sendQuietly(ws: WebSocket, message: ServerMessage | string): void {
   try {
-    ws.send(JSON.stringify(message));
+    ws.send(typeof message === "string" ? message : JSON.stringify(message));
   } catch {
     // Already closing: nothing to deliver to.
   }

@@ -9,17 +9,18 @@ import {
   CLOSE_CODES,
   type ClientMessage,
   type ErrorCode,
+  LIMITS,
   type Member,
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "./protocol";
-import { fullBucket, takeToken } from "./rate-limit";
+import { fullBucket, takeBytes, takeToken } from "./rate-limit";
 import type { JoinedSocket, PendingSocket, SocketState } from "./socket-state";
 
-/** The room as the shell rebuilds it for each event. */
+/** The room as the shell keeps it (its roster, rebuilt from the attachments after an eviction). */
 export interface RoomView {
-  /** Every admitted member, the acting socket included if it is one. */
-  members: readonly Member[];
+  /** Every admitted member by participant id, in seq order, the acting socket included if it is one. */
+  members: ReadonlyMap<string, Member>;
   /** The seq the next admitted member gets; strictly increasing within a room's life. */
   nextSeq: number;
 }
@@ -54,8 +55,17 @@ export interface Outcome {
 export const LEAVE_CLOSE_CODE = 1000;
 
 export function newSocket(roomId: string, config: RoomConfig, now: number): PendingSocket {
-  return { phase: "pending", roomId, bucket: fullBucket(config.rate, now) };
+  return { phase: "pending", roomId, bucket: fullBucket(config.rate, now), since: now };
 }
+
+/** Why the room drops a socket on its own (liveness.ts, recipient-budget.ts), with its close code. */
+export type KickReason = "join_timeout" | "heartbeat_timeout" | "recipient_overloaded";
+
+const KICKS: Record<KickReason, string> = {
+  join_timeout: "no join in time",
+  heartbeat_timeout: "no frame or heartbeat in time",
+  recipient_overloaded: "more to relay than the member reads",
+};
 
 function error(code: ErrorCode, message: string): Delivery {
   return { kind: "message", to: "self", message: { type: "error", code, message } };
@@ -65,10 +75,12 @@ function unchanged(room: RoomView, socket: SocketState, deliveries: Delivery[] =
   return { socket, nextSeq: room.nextSeq, deliveries, close: null, forget: false };
 }
 
+/** The other members in seq order (the roster keeps that order). */
 function others(room: RoomView, participantId: string): Member[] {
-  return room.members
-    .filter((member) => member.participantId !== participantId)
-    .sort((a, b) => a.seq - b.seq);
+  const list: Member[] = [];
+  for (const member of room.members.values())
+    if (member.participantId !== participantId) list.push(member);
+  return list;
 }
 
 /** A member is gone: everyone else hears it, and the room forgets everything if it was the last. */
@@ -110,7 +122,7 @@ function join(
   config: RoomConfig,
 ): Outcome {
   const { participantId, announcement } = request;
-  if (room.members.some((member) => member.participantId === participantId))
+  if (room.members.has(participantId))
     return refuseAndClose(
       room,
       socket,
@@ -118,7 +130,7 @@ function join(
       "this participant id is already in the room; join with a fresh id",
       CLOSE_CODES.duplicate_participant,
     );
-  if (room.members.length >= config.capacity)
+  if (room.members.size >= config.capacity)
     return refuseAndClose(
       room,
       socket,
@@ -160,11 +172,10 @@ function memberRequest(room: RoomView, socket: JoinedSocket, request: ClientMess
     case "join":
       return unchanged(room, socket, [error("already_joined", "this socket has already joined")]);
     case "send": {
-      const present = new Set(room.members.map((member) => member.participantId));
       const deliveries: Delivery[] = [];
       const unknown: string[] = [];
       for (const item of request.messages) {
-        if (present.has(item.to))
+        if (room.members.has(item.to))
           deliveries.push({
             kind: "message",
             to: { participantId: item.to },
@@ -234,6 +245,27 @@ export function onFrame(
     ]);
 
   const frame = parseClientFrame(data);
+  const relayed = frame.ok ? relayedBytes(room, charged, frame.message) : 0;
+  // A frame refused for its size was only measured, never read: it costs at most the frame limit.
+  const read = Math.min(frameLength(data), LIMITS.frameBytes);
+  const spent = takeBytes(charged.bucket, config.rate, read + relayed);
+  charged.bucket = spent.bucket;
+  if (spent.verdict === "abusive")
+    return refuseAndClose(
+      room,
+      charged,
+      "rate_limited",
+      "too many bytes for too long; closing",
+      CLOSE_CODES.persistent_abuse,
+    );
+  if (spent.verdict === "limited")
+    return unchanged(room, charged, [
+      error(
+        "rate_limited",
+        `frame dropped: it and what it relays exceed ${config.rate.bytesPerSecond} bytes per second (burst ${config.rate.bytesBurst})`,
+      ),
+    ]);
+
   if (!frame.ok) {
     const { code, message } = frame.refusal;
     if (code === "unsupported_version") {
@@ -259,6 +291,55 @@ export function onFrame(
       CLOSE_CODES.unsupported_version,
     );
   return join(room, charged, request, config);
+}
+
+function frameLength(data: string | ArrayBuffer): number {
+  return typeof data === "string" ? data.length : data.byteLength;
+}
+
+/** What the room relays for a request, beyond the frame itself: payload size times fan-out. */
+function relayedBytes(
+  room: RoomView,
+  socket: PendingSocket | JoinedSocket,
+  request: ClientMessage,
+): number {
+  if (socket.phase !== "joined") {
+    // A join is announced to every member present.
+    return request.type === "join" ? request.announcement.length * room.members.size : 0;
+  }
+  switch (request.type) {
+    case "send": {
+      let total = 0;
+      for (const item of request.messages) total += item.payload.length;
+      return total;
+    }
+    case "broadcast":
+      return request.payload.length * Math.max(0, room.members.size - 1);
+    case "join":
+    case "token":
+    case "leave":
+      return 0;
+    default:
+      return assertNever(request);
+  }
+}
+
+/** The room drops a socket on its own: a member's departure is told to the others. */
+export function onKick(room: RoomView, socket: SocketState, reason: KickReason): Outcome {
+  if (socket.phase === "closed") return unchanged(room, socket);
+  // A socket that never joined is told why in the protocol's words; a member dropped for silence
+  // or for not reading would not read it.
+  const gone =
+    socket.phase === "joined"
+      ? departure(room, socket)
+      : { deliveries: [error("not_joined", `no "join" in time; closing`)], forget: false };
+  return {
+    socket: { phase: "closed" },
+    nextSeq: room.nextSeq,
+    deliveries: gone.deliveries,
+    close: { code: CLOSE_CODES[reason], reason: KICKS[reason] },
+    forget: gone.forget,
+  };
 }
 
 /** The socket closed or failed without a `leave`: the same as leaving. */

@@ -6,12 +6,19 @@ import { Id, Opaque } from "./protocol";
 
 const BucketSchema = z.object({
   tokens: z.number().finite(),
+  bytes: z.number().finite().optional(),
   strikes: z.number().finite().nonnegative(),
   at: z.number().finite(),
 });
 
-/** Connected, not yet admitted: may only send `join`. */
-const PendingSocket = z.object({ phase: z.literal("pending"), roomId: Id, bucket: BucketSchema });
+/** Connected, not yet admitted: may only send `join`, and only until the join deadline. */
+const PendingSocket = z.object({
+  phase: z.literal("pending"),
+  roomId: Id,
+  bucket: BucketSchema,
+  /** When the socket connected (ms since the epoch); absent in older attachments. */
+  since: z.number().finite().optional(),
+});
 /** Admitted member of the room. */
 const JoinedSocket = z.object({
   phase: z.literal("joined"),
