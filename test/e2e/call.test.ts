@@ -369,7 +369,7 @@ describe("a three-person end-to-end encrypted call", () => {
     }
   });
 
-  it("a leaver is locked out: the rest commit a fresh key, keep decoding, and its last keys decrypt nothing new", async () => {
+  it("a leaver is locked out: the rest commit a fresh key, keep decoding, its last keys decrypt nothing new, and nothing it keeps publishing decodes", async () => {
     const carolId = idOf(carol);
     const stayers = [alice, bob];
     const carolBefore = await view(carol);
@@ -451,6 +451,27 @@ describe("a three-person end-to-end encrypted call", () => {
       // Carol, still on the SFU but no longer a member, now shows as an intruder.
       expect(stayedLater[i]?.intruders).toContain(carolId);
     });
+    // Carol keeps publishing, encrypting with the last key she was given: Alice and Bob still
+    // receive her packets, but their key rings no longer hold any key of hers, so not one more
+    // frame of hers decodes, and their E2EE workers count her frames as refused (not as decrypt
+    // errors).
+    stayers.forEach((participant, i) => {
+      expect(baseline[i]?.receive[carolId]?.videoFramesDecoded ?? 0).toBeGreaterThan(0);
+      expect(stayedLater[i]?.receive[carolId]?.videoPacketsReceived ?? 0).toBeGreaterThan(
+        stayed[i]?.receive[carolId]?.videoPacketsReceived ?? Number.POSITIVE_INFINITY,
+      );
+      expect(
+        stayedLater[i]?.receive[carolId]?.videoFramesDecoded,
+        `${participant.name} ← Carol`,
+      ).toBe(stayed[i]?.receive[carolId]?.videoFramesDecoded);
+      expect(stayedLater[i]?.refused[carolId]?.keyNotAllowed ?? 0).toBeGreaterThan(
+        stayed[i]?.refused[carolId]?.keyNotAllowed ?? Number.POSITIVE_INFINITY,
+      );
+      expect(stayedLater[i]?.mediaPlan.receive[carolId]).toBeUndefined();
+    });
+    step(
+      `after the commit, Alice <- Carol frames ${stayed[0]?.receive[carolId]?.videoFramesDecoded} -> ${stayedLater[0]?.receive[carolId]?.videoFramesDecoded}, refused ${JSON.stringify(stayedLater[0]?.refused[carolId])}`,
+    );
     // Leaving through the UI ends her media too.
     await carol.page.getByRole("button", { name: "Leave" }).click();
     await carol.page.getByRole("heading", { name: "You left the call" }).waitFor();

@@ -28,6 +28,8 @@ export interface CallStore {
   tiles: Accessor<TileModel[]>;
   epoch: Accessor<number | undefined>;
   sendingEpoch: Accessor<number | undefined>;
+  /** We send nothing until the core holds a key no leaver had ("waiting for a new key"). */
+  waitingForNewKey: Accessor<boolean>;
   lastRotationAt: Accessor<number | undefined>;
   securityCode: Accessor<string | undefined>;
   rotations: Accessor<{ epoch: number; fresh: boolean; reason: string }[]>;
@@ -244,6 +246,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     tiles,
     epoch: () => snapshot().epoch,
     sendingEpoch: () => snapshot().sendingEpoch,
+    waitingForNewKey: () => snapshot().waitingForNewKey,
     lastRotationAt: () => snapshot().lastRotationAt,
     securityCode: () => snapshot().securityCode,
     rotations: () => snapshot().rotations,

@@ -24,7 +24,11 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
   return (
     <div class="call" data-connection={store.connection()}>
       <header class="call-header">
-        <SecurityBadge epoch={store.epoch()} lastRotationAt={store.lastRotationAt()} />
+        <SecurityBadge
+          epoch={store.epoch()}
+          lastRotationAt={store.lastRotationAt()}
+          waitingForNewKey={store.waitingForNewKey()}
+        />
         <span class="muted" role="status" aria-live="polite">
           {store.roster().length} in call
           {store.intruders().length > 0 ? ` · ${store.intruders().length} unverified` : ""}

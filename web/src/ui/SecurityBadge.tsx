@@ -1,5 +1,6 @@
 // The lock badge: the current media key epoch and how long ago it last rotated, updated every
-// second. Without a key yet it says so instead of showing a lock.
+// second. Without a key yet it says so instead of showing a lock; after a leave whose fresh key
+// has not reached us, it says that we send nothing until a new key arrives.
 import { createSignal, onCleanup, Show } from "solid-js";
 import { LockIcon } from "./Icons";
 
@@ -12,6 +13,7 @@ function ago(ms: number): string {
 export function SecurityBadge(props: {
   epoch: number | undefined;
   lastRotationAt: number | undefined;
+  waitingForNewKey: boolean;
 }) {
   const [now, setNow] = createSignal(Date.now());
   const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -21,7 +23,9 @@ export function SecurityBadge(props: {
       when={props.epoch !== undefined}
       fallback={
         <span class="lock warn" role="status" data-epoch="">
-          Waiting for the call key…
+          {props.waitingForNewKey
+            ? "Not sending: waiting for a new key"
+            : "Waiting for the call key…"}
         </span>
       }
     >
