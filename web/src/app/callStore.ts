@@ -163,8 +163,17 @@ export function createCallStore(input: CallStoreInput): CallStore {
   function reportLastingDecryptFailures(sampled: ReadonlyMap<string, ReceiveStats>) {
     const now = Date.now();
     const verified = new Set(snapshot().roster.map((entry) => entry.participantId));
-    const failing = [...media.decryptErrors].some(([id, errors]) => {
-      if (!verified.has(id) || now - errors.lastAt > STATS_INTERVAL_MS * 1.5) return false;
+    // A verified sender's frames that fail to decrypt, or that the E2EE worker refuses because
+    // they name a key we do not hold (we may have missed a key), both mean "ask for the key".
+    const lastFailureAt = new Map<string, number>();
+    for (const [id, errors] of media.decryptErrors) lastFailureAt.set(id, errors.lastAt);
+    for (const [id, refused] of media.refused) {
+      if (refused.keyNotAllowed > 0) {
+        lastFailureAt.set(id, Math.max(lastFailureAt.get(id) ?? 0, refused.lastAt));
+      }
+    }
+    const failing = [...lastFailureAt].some(([id, lastAt]) => {
+      if (!verified.has(id) || now - lastAt > STATS_INTERVAL_MS * 1.5) return false;
       const before = previousSample.get(id);
       const after = sampled.get(id);
       return !before || !after || after.videoFramesDecoded <= before.videoFramesDecoded;

@@ -24,7 +24,8 @@ export type CryptoState =
   | { kind: "waiting-for-key" }
   /** We send nothing until the core holds a key no leaver had; or a sender's key is not allowed. */
   | { kind: "waiting-for-new-key" }
-  | { kind: "encrypted"; epoch: number }
+  /** epoch: the one we send with; undefined while we send nothing ourselves. */
+  | { kind: "encrypted"; epoch: number | undefined }
   | { kind: "decrypt-errors"; count: number }
   | { kind: "refused-unencrypted" }
   | { kind: "intruder" };
@@ -89,7 +90,7 @@ export function remoteCryptoState(participantId: string, evidence: CryptoEvidenc
   if (error && evidence.now - error.lastAt < ERROR_WINDOW_MS && !decoding) {
     return { kind: "decrypt-errors", count: error.count };
   }
-  if (decoding && evidence.epoch !== undefined) return { kind: "encrypted", epoch: evidence.epoch };
+  if (decoding) return { kind: "encrypted", epoch: evidence.epoch };
   const refused = evidence.lastRefusedAt.get(participantId);
   if (!decoding && refused && evidence.now - refused.lastAt < ERROR_WINDOW_MS) {
     return { kind: "waiting-for-new-key" };

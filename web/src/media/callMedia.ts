@@ -48,6 +48,7 @@ export class CallMedia {
   /**
    * Frames the E2EE worker's guard refused, per sender id ("" = a track with no sender): not in
    * the sender's allowed key set, replayed, or not decrypted. Counted apart from decrypt errors.
+   * lastAt: when that sender's key-not-allowed count last rose.
    */
   refused: ReadonlyMap<string, RefusedCounts & { lastAt: number }> = new Map();
   /** Our frames the guard kept from leaving (no allowed send key: "send nothing", or not encrypted). */
@@ -120,12 +121,10 @@ export class CallMedia {
     const refused = new Map(this.refused);
     for (const { participantId, ...counts } of parsed.data.data.receive) {
       const before = refused.get(participantId);
-      const changed =
-        !before ||
-        before.keyNotAllowed !== counts.keyNotAllowed ||
-        before.replay !== counts.replay ||
-        before.notDecrypted !== counts.notDecrypted;
-      refused.set(participantId, { ...counts, lastAt: changed ? now : (before?.lastAt ?? now) });
+      // lastAt: when frames naming a key we do not hold last arrived (replays and pass-throughs
+      // are attacks, not a sign that we miss a key).
+      const rose = !before || before.keyNotAllowed !== counts.keyNotAllowed;
+      refused.set(participantId, { ...counts, lastAt: rose ? now : before.lastAt });
     }
     this.refused = refused;
     this.sendBlocked = parsed.data.data.sendBlocked;

@@ -17,7 +17,9 @@ export function cryptoLabel(state: CryptoState): { text: string; tone: "ok" | "w
     case "waiting-for-new-key":
       return { text: "Waiting for a new key", tone: "wait" };
     case "encrypted":
-      return { text: `Encrypted, epoch ${state.epoch}`, tone: "ok" };
+      return state.epoch === undefined
+        ? { text: "Encrypted", tone: "ok" }
+        : { text: `Encrypted, epoch ${state.epoch}`, tone: "ok" };
     case "decrypt-errors":
       return { text: `Decrypt errors (${state.count})`, tone: "bad" };
     case "refused-unencrypted":
