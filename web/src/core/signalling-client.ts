@@ -4,6 +4,7 @@
 // compatibility), and reconnects on its own with bounded exponential backoff after a dropped socket.
 import {
   CLOSE_CODES,
+  HEARTBEAT,
   type LiveKitGrant,
   type Member,
   PROTOCOL_VERSION,
@@ -28,6 +29,11 @@ export interface SocketLike {
 export type SocketConstructor = new (url: string) => SocketLike;
 
 const OPEN = 1;
+/**
+ * Heartbeat pings (worker/README.md): the runtime answers them without waking the room, and the room
+ * drops a member that sends neither a frame nor a ping for 45 s, so a frozen client's seat is freed.
+ */
+export const HEARTBEAT_INTERVAL_MS = 15_000;
 const KNOWN_TYPES = new Set<string>(ServerMessage.options.map((option) => option.shape.type.value));
 
 export type ConnectionStatus = "idle" | "connecting" | "joined" | "reconnecting" | "closed";
@@ -177,6 +183,7 @@ export class SignallingClient {
       if (this.socket !== socket) return;
       const join = this.handlers.joinRequest();
       socket.send(JSON.stringify({ type: "join", v: PROTOCOL_VERSION, ...join }));
+      this.heartbeat(socket);
     });
     socket.addEventListener("message", (event) => {
       if (this.socket === socket) this.receive(event.data);
@@ -187,6 +194,15 @@ export class SignallingClient {
     socket.addEventListener("error", () => {
       // A "close" event always follows; that is where recovery happens.
     });
+  }
+
+  /** Pings while `socket` is this client's open socket; stops by itself once it is not. */
+  private heartbeat(socket: SocketLike): void {
+    this.clock.setTimeout(() => {
+      if (this.socket !== socket || socket.readyState !== OPEN) return;
+      socket.send(HEARTBEAT.ping);
+      this.heartbeat(socket);
+    }, HEARTBEAT_INTERVAL_MS);
   }
 
   private receive(data: unknown): void {
