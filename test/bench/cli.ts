@@ -8,6 +8,8 @@ export interface BenchOptions {
   /** Where latest.json, README-table.md and lockout.svg go. */
   outDir: string;
   media: boolean;
+  /** Run only the abuse section (issue 10); writes abuse.json and abuse-table.md. */
+  abuseOnly: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR] [--no-media]
@@ -16,13 +18,15 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR
   --out DIR    directory for latest.json, README-table.md and lockout.svg
                (default: test/bench/results, or bench-results/ with --quick)
   --no-media   skip the Chromium + LiveKit media part
-  --media      run the media part with --quick too (it needs several minutes of four browsers)`;
+  --media      run the media part with --quick too (it needs several minutes of four browsers)
+  --abuse-only only the abuse section (issue 10): abuse.json and abuse-table.md in DIR`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let quick = false;
   let jsonFile: string | null = null;
   let outDir: string | null = null;
   let media: boolean | null = null;
+  let abuseOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -46,6 +50,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--media":
         media = true;
         break;
+      case "--abuse-only":
+        abuseOnly = true;
+        break;
       case "--help":
       case "-h":
         console.log(USAGE);
@@ -60,5 +67,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     jsonFile,
     outDir: outDir ?? (quick ? "bench-results" : "test/bench/results"),
     media: media ?? !quick,
+    abuseOnly,
   };
 }

@@ -1,7 +1,7 @@
 // Turns a BenchResults into the two human forms: a plain-text table for the terminal and the
 // markdown section the README carries (README-table.md). Pure: results in, text out.
 import { machineLine } from "./machine";
-import type { BenchResults, SignallingResult } from "./results";
+import type { AbuseResult, BenchResults, SignallingResult } from "./results";
 import { roundMs } from "./stats";
 
 /** Targets of issue 6: shown beside the figures, never asserted by a timed test. */
@@ -219,6 +219,46 @@ function othersTable(results: BenchResults): string {
   );
 }
 
+/** Issue 10's targets for the abuse section: shown beside the figures, never asserted by a test. */
+export const ABUSE_TARGETS = { ratio: 2, memoryGrowthMB: 32 } as const;
+
+const ABUSE_HEADER = [
+  "attack",
+  "round trip p50 / p95",
+  "ratio to quiet p50 / p95",
+  "workerd memory",
+];
+
+function abuseRows(abuse: AbuseResult): string[][] {
+  const mb = (bytes: number | null) =>
+    bytes === null ? "–" : `+${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return [
+    ["quiet", pair({ p50: abuse.quiet.p50Ms, p95: abuse.quiet.p95Ms }), "1 / 1", "–"],
+    ...abuse.attacks.map((a) => [
+      a.lost > 0 ? `${a.attack} (${a.lost} lost)` : a.attack,
+      pair({ p50: a.p50Ms, p95: a.p95Ms }),
+      `${a.p50Ratio.toFixed(2)} / ${a.p95Ratio.toFixed(2)}`,
+      mb(a.memoryGrowthBytes),
+    ]),
+  ];
+}
+
+function abuseVerdict(abuse: AbuseResult): string {
+  const worst = Math.max(...abuse.attacks.flatMap((a) => [a.p50Ratio, a.p95Ratio]));
+  const memory = Math.max(0, ...abuse.attacks.map((a) => a.memoryGrowthBytes ?? 0)) / 1024 / 1024;
+  return `worst ratio ${worst.toFixed(2)} (target < ${ABUSE_TARGETS.ratio}: ${worst < ABUSE_TARGETS.ratio ? "met" : "missed"}), memory growth ${memory.toFixed(1)} MB (target < ${ABUSE_TARGETS.memoryGrowthMB} MB: ${memory < ABUSE_TARGETS.memoryGrowthMB ? "met" : "missed"})`;
+}
+
+/** The abuse section as markdown (also written on its own by `npm run bench -- --abuse-only`). */
+export function renderAbuseMarkdown(abuse: AbuseResult): string {
+  return [
+    `**Abuse** (issue 10): an honest member's unicast round trip (sent, echoed at once, received) in a room of ${abuse.roomSize}, sampled for ${abuse.secondsPerPhase} s quiet and then during each attack, against the Worker with its production limits (every client is 127.0.0.1, so the attacker is one client to the per-client upgrade limit; the honest members never reconnect). Attacks: 100,000-item and 200,000-deep frames at 60/s from three strangers; up to 1,500 never-joining sockets each sending junk; a member broadcasting 64 KiB payloads as fast as its socket takes them; a member that stops reading while an accomplice sends it 60 KB unicasts (workerd's resident memory sampled meanwhile). Attackers reconnect whenever the room closes them, 100 ms after a refused upgrade. ${abuseVerdict(abuse)}.`,
+    "",
+    markdownTable(ABUSE_HEADER, abuseRows(abuse)),
+    "",
+  ].join("\n");
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const vars = Object.entries(results.workerVars)
     .map(([k, v]) => `\`${k}=${v}\``)
@@ -249,6 +289,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     `**Media**: ${mediaLines(results).join(" ")}`,
     "",
+    ...(results.abuse ? [renderAbuseMarkdown(results.abuse)] : []),
     ...(results.failures.length > 0
       ? [`**Failed sections** (no figures): ${results.failures.join("; ")}.`, ""]
       : []),
@@ -281,6 +322,13 @@ export function renderConsole(results: BenchResults): string {
     `Relay: ${relayLine(results)}`,
     `Churn: ${churnLines(results).join("\n       ")}`,
     `Media: ${mediaLines(results).join("\n       ")}`,
+    ...(results.abuse
+      ? [
+          "",
+          `Abuse (room of ${results.abuse.roomSize}): ${abuseVerdict(results.abuse)}`,
+          plainTable(ABUSE_HEADER, abuseRows(results.abuse)),
+        ]
+      : []),
     ...results.failures.map((failure) => `FAILED ${failure}`),
     "",
     "Targets",

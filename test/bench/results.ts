@@ -63,6 +63,28 @@ export const RelayResult = z.object({
 });
 export type RelayResult = z.infer<typeof RelayResult>;
 
+/** Issue 10: an honest member's unicast round trip in a room of 10, quiet and under each attack. */
+export const AbuseResult = z.object({
+  roomSize: z.number().int().positive(),
+  secondsPerPhase: z.number().positive(),
+  quiet: z.object({ p50Ms: z.number(), p95Ms: z.number(), samples: z.number().int() }),
+  attacks: z.array(
+    z.object({
+      attack: z.enum(["malformed frames", "idle-socket flood", "byte flood", "non-reader"]),
+      p50Ms: z.number(),
+      p95Ms: z.number(),
+      p50Ratio: z.number(),
+      p95Ratio: z.number(),
+      samples: z.number().int(),
+      /** Round trips that never completed (counted as the 10 s timeout). */
+      lost: z.number().int(),
+      /** Growth of workerd's resident memory over the phase (non-reader only). */
+      memoryGrowthBytes: z.number().nullable(),
+    }),
+  ),
+});
+export type AbuseResult = z.infer<typeof AbuseResult>;
+
 export const ChurnResult = z.object({
   seconds: z.number().positive(),
   joins: z.number().int().nonnegative(),
@@ -155,6 +177,8 @@ export const BenchResults = z.object({
   relay: RelayResult.nullable(),
   churn: ChurnResult.nullable(),
   media: MediaResult,
+  /** Absent in results written before the abuse section existed. */
+  abuse: AbuseResult.nullable().optional(),
   /** Sections that failed, with their reason (their figures are absent, never invented). */
   failures: z.array(z.string()),
 });

@@ -6,29 +6,67 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { startWorker } from "../support/worker";
+import { runAbuseBench } from "./abuse";
 import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
 import { describeMachine } from "./machine";
 import { runMediaBench } from "./media";
 import { runRelayBench } from "./relay";
 import { writeReport } from "./render";
-import { renderConsole } from "./report";
-import { BenchResults, type ChurnResult, type RelayResult, type SignallingResult } from "./results";
+import { renderAbuseMarkdown, renderConsole } from "./report";
+import {
+  type AbuseResult,
+  BenchResults,
+  type ChurnResult,
+  type RelayResult,
+  type SignallingResult,
+} from "./results";
 import { runSignallingBench } from "./signalling";
 import { hookSignals, onTeardown, teardownAll } from "./teardown";
 
 /** Room sizes and sample counts; --quick keeps the shape with smaller numbers. */
 const PLAN = {
-  full: { sizes: [10, 50, 200], cycles: 20, relaySeconds: 5, churnSeconds: 60, churnMembers: 30 },
-  quick: { sizes: [5, 20], cycles: 5, relaySeconds: 2, churnSeconds: 10, churnMembers: 12 },
+  full: {
+    sizes: [10, 50, 200],
+    cycles: 20,
+    relaySeconds: 5,
+    churnSeconds: 60,
+    churnMembers: 30,
+    abuseSeconds: 8,
+  },
+  quick: {
+    sizes: [5, 20],
+    cycles: 5,
+    relaySeconds: 2,
+    churnSeconds: 10,
+    churnMembers: 12,
+    abuseSeconds: 3,
+  },
 } as const;
 
-/** Worker vars the bench raises: room capacity for N = 200 and no per-socket rate limit for the relay. */
+/** `--abuse-only`: the abuse section alone, written beside (not over) the full results. */
+async function abuseOnly(seconds: number, outDir: string, log: (line: string) => void) {
+  const abuse = await runAbuseBench({ seconds, log });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${outDir}/abuse.json`, `${JSON.stringify(abuse, null, 2)}\n`);
+  writeFileSync(`${outDir}/abuse-table.md`, renderAbuseMarkdown(abuse));
+  console.log(renderAbuseMarkdown(abuse));
+  log(`wrote ${outDir}/abuse.json and abuse-table.md`);
+}
+
+/**
+ * Worker vars the bench raises: room capacity for N = 200 and no per-socket or per-recipient rate
+ * limit for the relay. The abuse section runs its own Worker with the production limits.
+ */
 const WORKER_VARS: Record<string, string> = {
   ROOM_CAPACITY: "1000",
   RATE_LIMIT_PER_SECOND: "1000000",
   RATE_LIMIT_BURST: "1000000",
   RATE_LIMIT_STRIKES: "1000000",
+  RATE_LIMIT_BYTES_PER_SECOND: "1073741824",
+  RATE_LIMIT_BYTES_BURST: "1073741824",
+  RECIPIENT_BYTES_PER_SECOND: "1073741824",
+  RECIPIENT_BYTES_BURST: "1073741824",
 };
 
 async function main(): Promise<void> {
@@ -40,6 +78,11 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
   const log = (line: string) =>
     console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+
+  if (options.abuseOnly) {
+    await abuseOnly(plan.abuseSeconds, options.outDir, log);
+    return;
+  }
 
   log("starting the Worker (wrangler dev, local workerd, from a snapshot of worker/)…");
   const worker = await startWorker({ vars: WORKER_VARS, snapshot: true });
@@ -83,6 +126,11 @@ async function main(): Promise<void> {
   );
   await stopWorker();
 
+  log("abuse: an honest round trip in a room of 10, quiet and under each attack…");
+  const abuse: AbuseResult | null = await attempt("abuse", () =>
+    runAbuseBench({ seconds: plan.abuseSeconds, log }),
+  );
+
   const media = options.media
     ? await runMediaBench({ quick: options.quick, log })
     : {
@@ -103,6 +151,7 @@ async function main(): Promise<void> {
     relay,
     churn,
     media,
+    abuse,
     failures,
   });
 

@@ -23,6 +23,8 @@ export interface StartedWorker {
   wsUrl(roomId: string): string;
   /** Kills wrangler and workerd; safe to call twice. */
   stop(): Promise<void>;
+  /** The process group of wrangler, esbuild and workerd (the benchmarks read workerd's memory). */
+  processGroup: number | undefined;
 }
 
 export interface StartWorkerOptions {
@@ -164,5 +166,6 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
     origin,
     wsUrl: (roomId: string) => `ws://127.0.0.1:${port}/v1/rooms/${roomId}/ws`,
     stop,
+    processGroup: child.pid,
   };
 }

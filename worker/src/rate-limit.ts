@@ -64,3 +64,9 @@ export function takeBytes(
     return { bucket: { ...bucket, bytes: bytes - amount }, verdict: "allowed" };
   return strike({ ...bucket, bytes }, rate);
 }
+
+/** Adds what an allowed frame makes the room relay; the balance may go negative (a debt). */
+export function oweBytes(bucket: Bucket, amount: number): Bucket {
+  if (amount === 0) return bucket;
+  return { ...bucket, bytes: (bucket.bytes ?? 0) - amount };
+}

@@ -14,7 +14,7 @@ import {
   PROTOCOL_VERSION,
   type ServerMessage,
 } from "./protocol";
-import { fullBucket, takeBytes, takeToken } from "./rate-limit";
+import { fullBucket, oweBytes, takeBytes, takeToken } from "./rate-limit";
 import type { JoinedSocket, PendingSocket, SocketState } from "./socket-state";
 
 /** The room as the shell keeps it (its roster, rebuilt from the attachments after an eviction). */
@@ -216,8 +216,41 @@ function memberRequest(room: RoomView, socket: JoinedSocket, request: ClientMess
   }
 }
 
+/**
+ * Refused frames a socket may send before it has joined (an addition to PROTOCOL.md): a client
+ * that means to join sends `join` first, so a stranger sending junk is closed (4408) early instead
+ * of being answered for as long as the join deadline lasts.
+ */
+export const PENDING_REFUSALS = 10;
+
 /** One frame from a socket. */
 export function onFrame(
+  room: RoomView,
+  socket: SocketState,
+  data: string | ArrayBuffer,
+  config: RoomConfig,
+  now: number,
+): Outcome {
+  const outcome = decideFrame(room, socket, data, config, now);
+  if (socket.phase !== "pending" || outcome.socket.phase !== "pending" || outcome.close !== null)
+    return outcome;
+  const refused = outcome.deliveries.some(
+    (d) => d.kind === "message" && d.to === "self" && d.message.type === "error",
+  );
+  if (!refused) return outcome;
+  const refusals = (outcome.socket.refusals ?? 0) + 1;
+  const counted: PendingSocket = { ...outcome.socket, refusals };
+  if (refusals < PENDING_REFUSALS) return { ...outcome, socket: counted };
+  return refuseAndClose(
+    room,
+    counted,
+    "rate_limited",
+    `${PENDING_REFUSALS} refused frames before joining; closing`,
+    CLOSE_CODES.persistent_abuse,
+  );
+}
+
+function decideFrame(
   room: RoomView,
   socket: SocketState,
   data: string | ArrayBuffer,
@@ -244,11 +277,10 @@ export function onFrame(
       ),
     ]);
 
-  const frame = parseClientFrame(data);
-  const relayed = frame.ok ? relayedBytes(room, charged, frame.message) : 0;
-  // A frame refused for its size was only measured, never read: it costs at most the frame limit.
+  // Bytes are checked before parsing, so a socket over its byte rate costs no parse at all. A frame
+  // refused for its size was only measured, never read: it costs at most the frame limit.
   const read = Math.min(frameLength(data), LIMITS.frameBytes);
-  const spent = takeBytes(charged.bucket, config.rate, read + relayed);
+  const spent = takeBytes(charged.bucket, config.rate, read);
   charged.bucket = spent.bucket;
   if (spent.verdict === "abusive")
     return refuseAndClose(
@@ -265,6 +297,11 @@ export function onFrame(
         `frame dropped: it and what it relays exceed ${config.rate.bytesPerSecond} bytes per second (burst ${config.rate.bytesBurst})`,
       ),
     ]);
+
+  const frame = parseClientFrame(data);
+  // What it relays is charged once it is known to be allowed; the debt is paid off before the next.
+  if (frame.ok)
+    charged.bucket = oweBytes(charged.bucket, relayedBytes(room, charged, frame.message));
 
   if (!frame.ok) {
     const { code, message } = frame.refusal;

@@ -18,6 +18,8 @@ const PendingSocket = z.object({
   bucket: BucketSchema,
   /** When the socket connected (ms since the epoch); absent in older attachments. */
   since: z.number().finite().optional(),
+  /** Frames refused so far (room.ts PENDING_REFUSALS). */
+  refusals: z.number().int().nonnegative().optional(),
 });
 /** Admitted member of the room. */
 const JoinedSocket = z.object({
