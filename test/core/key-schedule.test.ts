@@ -97,14 +97,14 @@ describe("KeySchedule", () => {
 
   it("a leave while a fresh key is in flight cancels it and re-keys above it without the leaver", () => {
     const { leader } = keyedLeader(4);
-    const fresh = leader.handle({ type: "member-left", participantId: ID(4) }, 1_000);
+    const fresh = leader.handle({ type: "member-left", participantId: ID(4), seq: 4 }, 1_000);
     expect(sends(fresh).map((s) => s.to)).toEqual([ID(2), ID(3)]);
     const acked = leader.handle(
       { type: "key-message", from: ID(2), message: { type: "ack", epoch: 2, have: 1 } },
       1_050,
     );
     expect(acked.some((a) => a.type === "commit")).toBe(false);
-    const aborted = leader.handle({ type: "member-left", participantId: ID(3) }, 1_060);
+    const aborted = leader.handle({ type: "member-left", participantId: ID(3), seq: 3 }, 1_060);
     // The re-key waits for the spacing after the aborted rotation's start.
     expect(sends(aborted)).toEqual([]);
     expect(leader.nextWakeAt()).toBe(1_000 + config.coalesceMs);
@@ -129,7 +129,7 @@ describe("KeySchedule", () => {
   it("the commit barrier times out after ackTimeoutMs", () => {
     const { leader } = keyedLeader(3);
     leader.handle({ type: "member-joined", member: { participantId: ID(5), seq: 5 } }, 1_000);
-    leader.handle({ type: "member-left", participantId: ID(3) }, 1_010);
+    leader.handle({ type: "member-left", participantId: ID(3), seq: 3 }, 1_010);
     // The join ratcheted at once (epoch 2); the leave's fresh key waits for the spacing.
     const fresh = leader.handle({ type: "tick" }, 1_000 + config.coalesceMs);
     expect(
@@ -261,7 +261,7 @@ describe("KeySchedule", () => {
 
   it("a stale ack makes the leader re-key above the member's epoch", () => {
     const { leader } = keyedLeader(3);
-    leader.handle({ type: "member-left", participantId: ID(3) }, 1_000);
+    leader.handle({ type: "member-left", participantId: ID(3), seq: 3 }, 1_000);
     leader.handle({ type: "member-joined", member: { participantId: ID(4), seq: 4 } }, 1_000);
     leader.handle({ type: "tick" }, 1_200);
     const out = leader.handle(
@@ -323,7 +323,9 @@ describe("KeySchedule", () => {
     const leftAt = new Map<string, number>();
     [6, 5, 4].forEach((n, i) => {
       leftAt.set(ID(n), actions.length);
-      actions.push(...leader.handle({ type: "member-left", participantId: ID(n) }, 2_000 + 30 * i));
+      actions.push(
+        ...leader.handle({ type: "member-left", participantId: ID(n), seq: n }, 2_000 + 30 * i),
+      );
     });
     // Only ID(2) and ID(3) remain; they ack whatever fresh key reaches them.
     for (let i = 0; i < 6 && leader.sendingEpoch < 3; i++) {

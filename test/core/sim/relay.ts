@@ -2,6 +2,9 @@
 // for the simulator. The room keeps PROTOCOL.md's membership rules honestly (admission, seq, join and
 // leave notices in order); the relay around it is hostile on request: it can drop, delay, duplicate,
 // reorder, replay and inject envelopes and broadcasts, forge announcements (ghosts) and drop sockets.
+// It also lies about membership (issue 9): tamper rules withhold or hold any frame for chosen
+// members (a leave hidden from the leader, split views, a fresh key withheld), joins can be stalled
+// (never answered), and announcements recorded in this or an earlier room life can be replayed.
 
 import type { SocketConstructor, SocketLike } from "../../../web/src/core/signalling-client.js";
 import { ClientMessage } from "../../../worker/src/protocol.js";
@@ -95,6 +98,34 @@ export interface RelayHooks {
   delivered(connection: Connection, frame: ServerFrame): void;
   /** Every frame a client sends, as it leaves the client. */
   sent(connection: Connection, data: string): void;
+  /** A client threw while handling a frame (a browser would log it and keep running). */
+  threw(connection: Connection, error: unknown): void;
+}
+
+/**
+ * What a tamper rule does with a frame on its way down to `to`: "drop" it for good, "hold" it until
+ * heal() (a lie about membership that is later corrected), or undefined to let it pass (a rule may
+ * also return a rewritten frame).
+ */
+export type TamperVerdict = "drop" | "hold" | ServerFrame | undefined;
+export type TamperRule = (to: Connection, frame: ServerFrame) => TamperVerdict;
+
+/** An admission the room made: what a recording server keeps to replay later. */
+export interface Admission {
+  readonly participantId: string;
+  readonly seq: number;
+  readonly announcement: string;
+  /** Room life (1, 2, ...): the room forgets everything and restarts seq when it empties. */
+  readonly life: number;
+  readonly connectionId: number;
+}
+
+/** A replayed announcement the relay pretends is a member (never a real socket). */
+export interface ReplayedMember {
+  readonly participantId: string;
+  readonly seq: number;
+  readonly announcement: string;
+  readonly from: Admission;
 }
 
 export type ServerFrame = { type: string } & Record<string, unknown>;
@@ -106,6 +137,22 @@ interface Recorded {
 
 export class Relay {
   faults: Faults = HONEST;
+  /** Tamper rules, consulted in order for every downlink frame (membership notices included). */
+  rules: TamperRule[] = [];
+  /** Frames held by a rule, delivered in order by heal(). */
+  readonly held: Recorded[] = [];
+  /** Joins from these participant ids are swallowed: never admitted, never answered. */
+  readonly stalledJoins = new Set<string>();
+  /** Join frames that were swallowed (the client waits for a welcome that never comes). */
+  stalledJoinCount = 0;
+  /** PROTOCOL.md: when the last member leaves the room forgets everything; seq may restart. */
+  restartSeqOnEmpty = false;
+  life = 1;
+  readonly admissions: Admission[] = [];
+  /** Recordings currently replayed as members, by participant id. */
+  readonly replayed = new Map<string, ReplayedMember>();
+  /** Envelopes clients addressed to a replayed recording (the server keeps them for its accomplice). */
+  readonly collectedForReplayed: { from: string; to: string; payload: string }[] = [];
   private nextSeq = 1;
   private nextConnection = 1;
   readonly connections: Connection[] = [];
@@ -196,12 +243,18 @@ export class Relay {
     if (!connection.joined) return;
     connection.joined = false;
     this.hooks.removed(connection);
-    for (const other of this.members()) {
+    const others = this.members();
+    for (const other of others) {
       this.deliver(other, {
         type: "member-left",
         participantId: connection.participantId,
         seq: connection.seq,
       });
+    }
+    if (others.length === 0) {
+      // The room empties: a new life begins, with nothing remembered (and seq restarting if asked).
+      this.life += 1;
+      if (this.restartSeqOnEmpty) this.nextSeq = 1;
     }
   }
 
@@ -228,6 +281,10 @@ export class Relay {
           this.deliver(connection, { type: "error", code: "already_joined", message: "again" });
           return;
         }
+        if (this.stalledJoins.has(message.participantId)) {
+          this.stalledJoinCount += 1;
+          return;
+        }
         if (this.members().some((m) => m.participantId === message.participantId)) {
           this.deliver(connection, {
             type: "error",
@@ -242,6 +299,13 @@ export class Relay {
         connection.participantId = message.participantId;
         connection.announcement = message.announcement;
         connection.seq = this.nextSeq++;
+        this.admissions.push({
+          participantId: message.participantId,
+          seq: connection.seq,
+          announcement: message.announcement,
+          life: this.life,
+          connectionId: connection.id,
+        });
         this.hooks.admitted(connection);
         this.deliver(connection, {
           type: "welcome",
@@ -258,10 +322,17 @@ export class Relay {
       case "send":
         for (const item of message.messages) {
           const to = this.members().find((m) => m.participantId === item.to);
+          const replayed = this.replayed.get(item.to);
           if (to) {
             this.deliver(to, {
               type: "message",
               from: connection.participantId,
+              payload: item.payload,
+            });
+          } else if (replayed && connection.participantId) {
+            this.collectedForReplayed.push({
+              from: connection.participantId,
+              to: item.to,
               payload: item.payload,
             });
           } else {
@@ -309,7 +380,22 @@ export class Relay {
   }
 
   /** Sends a server frame down to a client through the (possibly hostile) network. */
-  deliver(connection: Connection, frame: ServerFrame): void {
+  deliver(connection: Connection, original: ServerFrame): void {
+    let frame = original;
+    for (const rule of this.rules) {
+      const verdict = rule(connection, frame);
+      if (verdict === "drop") return;
+      if (verdict === "hold") {
+        this.held.push({ to: connection, frame });
+        return;
+      }
+      if (verdict !== undefined) frame = verdict;
+    }
+    this.transmit(connection, frame);
+  }
+
+  /** The network part of deliver, after the tamper rules. */
+  private transmit(connection: Connection, frame: ServerFrame): void {
     const opaque = frame.type === "message" || frame.type === "broadcast";
     const faults = this.faults;
     if (opaque) {
@@ -340,8 +426,59 @@ export class Relay {
   dispatch(connection: Connection, frame: ServerFrame): void {
     if (!connection.open || connection.socket.readyState !== OPEN) return;
     this.hooks.delivering(connection, frame);
-    connection.socket.dispatch("message", { data: JSON.stringify(frame) });
+    try {
+      connection.socket.dispatch("message", { data: JSON.stringify(frame) });
+    } catch (error) {
+      // A browser's event loop logs an exception in a handler and goes on: so does the simulator,
+      // so a property can observe what the session does next (its timers, its keys).
+      this.hooks.threw(connection, error);
+    }
     this.hooks.delivered(connection, frame);
+  }
+
+  /** The relay stops lying: rules and stalls go, faults off, held frames are delivered in order. */
+  heal(): void {
+    this.rules = [];
+    this.stalledJoins.clear();
+    this.faults = HONEST;
+    for (const { to, frame } of this.held.splice(0)) this.transmit(to, frame);
+  }
+
+  /**
+   * The server replays a recorded announcement as a member joining now, to `targets` (default: every
+   * member), with the seq it chooses (a low one makes the recording everyone's leader).
+   */
+  replayAnnouncement(
+    from: Admission,
+    seq: number,
+    targets?: readonly Connection[],
+  ): ReplayedMember {
+    const replayed: ReplayedMember = {
+      participantId: from.participantId,
+      seq,
+      announcement: from.announcement,
+      from,
+    };
+    this.replayed.set(from.participantId, replayed);
+    for (const member of targets ?? this.members()) {
+      if (member.participantId === from.participantId) continue;
+      this.deliver(member, {
+        type: "member-joined",
+        member: { participantId: replayed.participantId, seq, announcement: replayed.announcement },
+      });
+    }
+    return replayed;
+  }
+
+  /** The recording "leaves" again (so a run can end with an honest room). */
+  retireReplayed(participantId: string): void {
+    const replayed = this.replayed.get(participantId);
+    if (!replayed) return;
+    this.replayed.delete(participantId);
+    for (const member of this.members()) {
+      if (member.participantId === participantId) continue;
+      this.deliver(member, { type: "member-left", participantId, seq: replayed.seq });
+    }
   }
 
   private scheduleReplay(): void {

@@ -14,6 +14,12 @@ export class VirtualClock implements Clock {
   private order = 0;
   private timers: Timer[] = [];
   private readonly cancelled = new Set<number>();
+  /**
+   * Where an exception thrown by a timer callback goes. Unset, it propagates (a test fails at
+   * once); set, the clock carries on like a browser's event loop, which logs the exception and runs
+   * the next task, so a test can see whether the code that threw still keeps its own timers.
+   */
+  onError: ((error: unknown) => void) | undefined;
 
   now(): number {
     return this.time;
@@ -48,7 +54,15 @@ export class VirtualClock implements Clock {
       if (!timer) return false;
       if (this.cancelled.delete(timer.order)) continue;
       this.time = timer.at;
-      timer.callback();
+      if (this.onError) {
+        try {
+          timer.callback();
+        } catch (error) {
+          this.onError(error);
+        }
+      } else {
+        timer.callback();
+      }
       return true;
     }
   }

@@ -1,12 +1,23 @@
 // The simulator: many real CallSessions (the very code browsers run) on a virtual clock, talking
 // through the in-memory relay. It keeps the ground truth (who was admitted when, who left, which key
 // was first used when) and checks the DESIGN §4 properties while the run goes on.
+//
+// With `adversarial: true` it also watches what every honest member DOES (issue 9), not only what
+// the leader decides: the key each one sends with at every moment (its `sending` event and the group
+// key of that epoch) against what every leaver can derive once the lock-out deadline has passed,
+// recordings on anyone's verified roster or addressed by any envelope, epochs far above what honest
+// leaders made, and exceptions escaping a session (caught like a browser's event loop would).
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { toBase64url } from "../../../web/src/core/base64url.js";
+import { fromBase64url, toBase64url } from "../../../web/src/core/base64url.js";
 import { signBroadcast } from "../../../web/src/core/broadcast.js";
 import { CallSession } from "../../../web/src/core/call-session.js";
+import { ENVELOPE_VERSION } from "../../../web/src/core/envelope.js";
 import { generateCallSecret, ratchetGroupKey } from "../../../web/src/core/identifiers.js";
-import type { ScheduleConfig } from "../../../web/src/core/schedule-types.js";
+import {
+  DEFAULT_SCHEDULE_CONFIG,
+  type ScheduleConfig,
+} from "../../../web/src/core/schedule-types.js";
+import { MaliciousMember } from "./malicious.js";
 import { type Connection, type Faults, HONEST, Relay, type ServerFrame } from "./relay.js";
 import { seededRandom } from "./seeded-random.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -16,7 +27,27 @@ export const SIM_SCHEDULE: Partial<ScheduleConfig> = {
   freshEvery: 4,
 };
 
-interface Incarnation {
+/**
+ * DESIGN §4 "the lock-out is every member's job": a member that saw a leave stops sending with any
+ * key the leaver held once this long has passed without the fresh key and its commit (issue 9: "the
+ * ack timeout plus slack"). Read from the core's config (lockoutGraceMs) where it has one, else the
+ * ack timeout plus one second, so the same tests run against the core before and after the fix.
+ */
+export const LOCKOUT_DEADLINE_MS =
+  (DEFAULT_SCHEDULE_CONFIG as Partial<{ lockoutGraceMs: number }>).lockoutGraceMs ??
+  DEFAULT_SCHEDULE_CONFIG.ackTimeoutMs + 1_000;
+
+/**
+ * DESIGN §4 "who may make keys": epochs move forward by at most the ratchet look-ahead (+1 for the
+ * look-ahead slot) above the highest epoch an honest leader produced.
+ */
+export const EPOCH_STEP_BOUND =
+  (SIM_SCHEDULE.maxRatchetLookahead ?? DEFAULT_SCHEDULE_CONFIG.maxRatchetLookahead) + 1;
+
+/** A leaver ratchets forward at most this far when the checks ask what it can derive. */
+const MAX_DERIVE_STEPS = 512;
+
+export interface Incarnation {
   readonly connection: Connection;
   readonly admittedAt: number;
   removedAt?: number;
@@ -24,8 +55,6 @@ interface Incarnation {
   firstEpoch?: number;
   /** Every group key it ever held, by epoch (text → raw), for the lock-out check. */
   readonly everHeld: Map<number, Map<string, Uint8Array>>;
-  /** derivable[e]: keys of epoch e it holds or can ratchet to; grown lazily. */
-  readonly derivable: Map<string, Uint8Array>[];
 }
 
 export interface SimClient {
@@ -37,12 +66,18 @@ export interface SimClient {
   status: string;
   current?: Incarnation;
   left: boolean;
+  /** Set for a member running modified code; the properties are about the others. */
+  malicious?: MaliciousMember;
+  /** Security code, mirrored from the session's event. */
+  securityCode: string;
 }
 
 export interface WorldOptions {
   readonly seed: number;
   readonly schedule?: Partial<ScheduleConfig>;
   readonly checkGlitches?: boolean;
+  /** Turns on issue 9's checks of what every honest member does (see the file header). */
+  readonly adversarial?: boolean;
 }
 
 export class World {
@@ -62,25 +97,82 @@ export class World {
   private readonly glitchesSeen = new Set<string>();
   /** Set by anything that can change the glitch check's outcome, so it runs only then. */
   private keyStateChanged = true;
+  readonly adversarial: boolean;
+  /** Connection id → leaver incarnation → when this member processed its member-left. */
+  private readonly leaveSeenAt = new Map<number, Map<Incarnation, number>>();
+  /** Highest epoch an honest leader started a rotation for (DESIGN §4 bounded step). */
+  maxHonestEpoch = 0;
+  /** (start key text) → its ratchets, index i = i steps on; shared by every derivability check. */
+  private readonly chains = new Map<string, Uint8Array[]>();
+  private readonly reported = new Set<string>();
+  /** Tests that look at raw frames a client sends subscribe here. */
+  readonly sentListeners: ((client: SimClient, connection: Connection, data: string) => void)[] =
+    [];
 
   constructor(private readonly options: WorldOptions) {
     this.random = seededRandom(options.seed);
     this.secret = generateCallSecret(this.random);
     this.checkGlitches = options.checkGlitches ?? false;
+    this.adversarial = options.adversarial ?? false;
     this.relay = new Relay(this.clock, this.random, {
       admitted: (connection) => this.onAdmitted(connection),
       removed: (connection) => this.onRemoved(connection),
       delivering: (connection, frame) => this.onDelivering(connection, frame),
       delivered: () => {},
-      sent: (_, data) => this.checkSentFrame(data),
+      sent: (connection, data) => this.onSentFrame(connection, data),
+      threw: (connection, error) => {
+        if (!this.adversarial) throw error;
+        const client = this.clients[connection.socket.client];
+        this.violations.push(
+          `client ${client?.index} threw handling a frame at t=${this.clock.now()}: ${String(error)}`,
+        );
+      },
     });
+    if (this.adversarial) {
+      this.clock.onError = (error) =>
+        this.violations.push(`a timer threw at t=${this.clock.now()}: ${String(error)}`);
+    }
+  }
+
+  /** Reports a violation once per key (a state that persists is one finding, not thousands). */
+  private violation(key: string, text: string): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.violations.push(text);
   }
 
   setFaults(faults: Faults): void {
     this.relay.faults = faults;
   }
 
-  addClient(): SimClient {
+  /** Adds a member that runs modified code: a real session plus an attacker's side channel. */
+  addMalicious(): SimClient & { malicious: MaliciousMember } {
+    const malicious = new MaliciousMember(
+      this.secret,
+      this.relay,
+      this.random,
+      () => this.clock.now(),
+      (epoch, groupKey) => this.attackerLearnt(malicious, epoch, groupKey),
+    );
+    const client = this.addClient(malicious);
+    return client as SimClient & { malicious: MaliciousMember };
+  }
+
+  private attackerLearnt(malicious: MaliciousMember, epoch: number, groupKey: Uint8Array): void {
+    const client = this.clients.find((c) => c.malicious === malicious);
+    const incarnation = client?.current;
+    if (!incarnation) return;
+    const atEpoch = incarnation.everHeld.get(epoch) ?? new Map<string, Uint8Array>();
+    atEpoch.set(toBase64url(groupKey), groupKey.slice());
+    incarnation.everHeld.set(epoch, atEpoch);
+  }
+
+  /** The URL every simulated session opens (the relay ignores it). */
+  socketUrl(): string {
+    return "ws://relay.invalid/v1/rooms/sim/ws";
+  }
+
+  addClient(malicious?: MaliciousMember): SimClient {
     const index = this.clients.length;
     const session = new CallSession({
       secret: this.secret,
@@ -90,7 +182,7 @@ export class World {
       socketUrl: (roomId) => `ws://relay.invalid/v1/rooms/${roomId}/ws`,
       WebSocket: this.relay.socketClassFor(index),
       clock: this.clock,
-      random: this.random,
+      random: malicious ? malicious.recordingRandom(this.random) : this.random,
       schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
       reconnect: { maxAttempts: 50 },
     });
@@ -101,6 +193,8 @@ export class World {
       sending: 0,
       status: "idle",
       left: false,
+      securityCode: "",
+      ...(malicious ? { malicious } : {}),
     };
     session.on("connection", ({ status }) => {
       client.status = status;
@@ -111,7 +205,12 @@ export class World {
     session.on("sending", ({ epoch }) => this.onSending(client, epoch));
     session.on("metric", (metric) => {
       if (metric.type === "commit") this.onCommit(client, metric.epoch);
+      if (metric.type === "rotation") this.onRotation(client, metric.epoch);
     });
+    session.on("securityCode", (code) => {
+      client.securityCode = code;
+    });
+    session.on("roster", ({ roster }) => this.checkRoster(client, roster));
     session.join().catch(() => {});
     return client;
   }
@@ -276,12 +375,28 @@ export class World {
   checkConvergence(): void {
     // Look at a moment with nothing on the wire (a periodic rotation may have just started).
     for (let steps = 0; this.relay.inFlight > 0 && steps < 100_000; steps++) this.clock.step();
-    const members = this.currentMembers();
+    const current = this.currentMembers();
+    // Issue 9: convergence is the honest members' promise; the room's own count is the truth.
+    const members = this.adversarial ? current.filter((c) => !c.malicious) : current;
     const views = members.map((c) => `${c.sending}:${c.installed.get(c.sending) ?? "none"}`);
     if (new Set(views).size > 1 || views.some((v) => v.startsWith("0:"))) {
       this.violations.push(`no convergence at t=${this.clock.now()}: ${views.join(" | ")}`);
     }
-    const expected = members.length;
+    if (this.adversarial) {
+      const codes = new Set(members.map((c) => c.securityCode));
+      if (codes.size > 1) {
+        this.violations.push(
+          `security codes differ at t=${this.clock.now()}: ${members.map((c) => `${c.index}=${c.securityCode}`).join(" | ")}`,
+        );
+      }
+      for (const client of this.clients) {
+        if (client.left || client.malicious || members.includes(client)) continue;
+        this.violations.push(
+          `client ${client.index} has not left but is no member at t=${this.clock.now()} (status ${client.status})`,
+        );
+      }
+    }
+    const expected = this.adversarial ? this.relay.members().length : members.length;
     for (const client of members) {
       const size = client.session.snapshot().roster.length;
       if (size !== expected) {
@@ -300,7 +415,6 @@ export class World {
       connection,
       admittedAt: this.clock.now(),
       everHeld: new Map(),
-      derivable: [],
     };
     this.incarnations.set(connection.id, incarnation);
     client.current = incarnation;
@@ -313,6 +427,7 @@ export class World {
   }
 
   private onDelivering(connection: Connection, frame: ServerFrame): void {
+    this.clients[connection.socket.client]?.malicious?.observeDelivering(connection, frame);
     if (frame.type !== "member-left") return;
     const leaver = [...this.incarnations.values()]
       .filter(
@@ -323,6 +438,137 @@ export class World {
     const seen = this.leavesSeen.get(connection.id) ?? new Set();
     seen.add(leaver);
     this.leavesSeen.set(connection.id, seen);
+    if (!this.adversarial) return;
+    const seenAt = this.leaveSeenAt.get(connection.id) ?? new Map<Incarnation, number>();
+    if (!seenAt.has(leaver)) seenAt.set(leaver, this.clock.now());
+    this.leaveSeenAt.set(connection.id, seenAt);
+    const client = this.clients[connection.socket.client];
+    // One millisecond after the deadline, so the member's own deadline timer (armed when it handles
+    // this very frame, i.e. after this check was scheduled) has run first.
+    if (client) this.clock.setTimeout(() => this.checkLockout(client), LOCKOUT_DEADLINE_MS + 1);
+  }
+
+  /** Every frame a client sends, as it leaves the client. */
+  private onSentFrame(connection: Connection, data: string): void {
+    this.checkSentFrame(data);
+    const client = this.clients[connection.socket.client];
+    if (client) for (const listener of this.sentListeners) listener(client, connection, data);
+    client?.malicious?.observeSent(connection, data);
+    if (!this.adversarial || !client || client.malicious) return;
+    const frame = JSON.parse(data) as {
+      type: string;
+      messages?: { to: string; payload: string }[];
+    };
+    for (const item of frame.messages ?? []) {
+      // Key envelopes only: a liveness challenge to an unproven member carries no key.
+      // Sent to the incarnation this client still believes in (the relay hid its leave) is the
+      // same membership lie as above, not an envelope to the recording.
+      const listed = client.session.snapshot().roster.find((r) => r.participantId === item.to);
+      const original = listed !== undefined && listed.seq !== this.relay.replayed.get(item.to)?.seq;
+      if (isEnvelope(item.payload) && this.isRecording(item.to) && !original) {
+        this.violation(
+          `envelope>${client.index}>${item.to}`,
+          `client ${client.index} sent an envelope to replayed recording ${item.to} at t=${this.clock.now()}`,
+        );
+      }
+    }
+  }
+
+  /** A participant id the relay replays from a recording and that no live connection holds. */
+  isRecording(participantId: string): boolean {
+    return (
+      this.relay.replayed.has(participantId) &&
+      !this.relay.members().some((m) => m.participantId === participantId)
+    );
+  }
+
+  private checkRoster(
+    client: SimClient,
+    roster: readonly { participantId: string; seq: number; self: boolean; leader: boolean }[],
+  ): void {
+    if (!this.adversarial || client.malicious) return;
+    for (const entry of roster) {
+      // The entry must be the replayed incarnation: a member that still lists the original (the
+      // relay hid its leave from it) is a membership lie the security code shows, not a recording.
+      const replayed = this.relay.replayed.get(entry.participantId);
+      if (entry.self || !this.isRecording(entry.participantId) || replayed?.seq !== entry.seq) {
+        continue;
+      }
+      this.violation(
+        `roster>${client.index}>${entry.participantId}`,
+        `client ${client.index} lists replayed recording ${entry.participantId} (seq ${entry.seq}) as verified${entry.leader ? ", as its leader" : ""} at t=${this.clock.now()}`,
+      );
+    }
+  }
+
+  /** The leader began a rotation: an honest one may step at most EPOCH_STEP_BOUND above the last. */
+  private onRotation(client: SimClient, epoch: number): void {
+    if (!this.adversarial || client.malicious) return;
+    if (epoch > this.maxHonestEpoch + EPOCH_STEP_BOUND) {
+      this.violation(
+        `rotation>${client.index}>${epoch}`,
+        `client ${client.index} rotated to epoch ${epoch}, honest leaders had reached ${this.maxHonestEpoch}`,
+      );
+    }
+    this.maxHonestEpoch = Math.max(this.maxHonestEpoch, epoch);
+  }
+
+  /**
+   * DESIGN §4 lock-out, by what the member does: once LOCKOUT_DEADLINE_MS has passed since it saw a
+   * leave, an honest member sends with nothing or with a key that leaver cannot derive.
+   */
+  checkLockout(client: SimClient): void {
+    const incarnation = client.current;
+    if (client.malicious || !incarnation?.connection.joined || client.sending === 0) return;
+    const seen = this.leaveSeenAt.get(incarnation.connection.id);
+    const key = client.installed.get(client.sending);
+    if (!seen || key === undefined) return;
+    const now = this.clock.now();
+    for (const [leaver, seenAt] of seen) {
+      if (now < seenAt + LOCKOUT_DEADLINE_MS) continue;
+      if (!this.canDerive(leaver, client.sending, key)) continue;
+      this.violation(
+        `lockout>${client.index}>${leaver.connection.id}>${client.sending}`,
+        `client ${client.index} sends with epoch ${client.sending} at t=${now}, which leaver ${leaver.connection.participantId} (seen leaving at t=${seenAt}) can derive`,
+      );
+    }
+  }
+
+  /** Whether the (former) member can hold or ratchet to `keyText` at `epoch`. */
+  canDerive(incarnation: Pick<Incarnation, "everHeld">, epoch: number, keyText: string): boolean {
+    for (const [heldEpoch, keys] of incarnation.everHeld) {
+      const steps = epoch - heldEpoch;
+      if (steps < 0 || steps > MAX_DERIVE_STEPS) continue;
+      for (const [text, raw] of keys) {
+        if (steps === 0 && text === keyText) return true;
+        if (steps > 0 && toBase64url(this.ratchetOf(text, raw, steps)) === keyText) return true;
+      }
+    }
+    return false;
+  }
+
+  private ratchetOf(text: string, raw: Uint8Array, steps: number): Uint8Array {
+    const chain = this.chains.get(text) ?? [raw];
+    this.chains.set(text, chain);
+    while (chain.length <= steps) {
+      const last = chain[chain.length - 1];
+      if (!last) break;
+      chain.push(ratchetGroupKey(last));
+    }
+    return chain[steps] ?? raw;
+  }
+
+  /** Checks the epochs an honest member holds and sends with stay a bounded step above honest ones. */
+  private checkEpochBound(client: SimClient): void {
+    if (!this.adversarial || client.malicious) return;
+    const limit = this.maxHonestEpoch + EPOCH_STEP_BOUND;
+    const highest = Math.max(client.sending, ...client.installed.keys());
+    if (highest > limit) {
+      this.violation(
+        `epoch>${client.index}`,
+        `client ${client.index} holds or sends epoch ${highest} at t=${this.clock.now()}, honest leaders reached ${this.maxHonestEpoch}`,
+      );
+    }
   }
 
   private onKeys(client: SimClient, added: readonly number[], removed: readonly number[]): void {
@@ -346,11 +592,16 @@ export class World {
         );
       }
     }
+    this.checkEpochBound(client);
   }
 
   private onSending(client: SimClient, epoch: number): void {
     this.keyStateChanged = true;
     client.sending = epoch;
+    if (this.adversarial) {
+      this.checkLockout(client);
+      this.checkEpochBound(client);
+    }
     const incarnation = client.current;
     if (epoch === 0 || !incarnation?.connection.joined) return;
     incarnation.firstEpoch ??= epoch;
@@ -369,7 +620,9 @@ export class World {
       return;
     }
     for (const leaver of this.leavesSeen.get(connection.id) ?? []) {
-      if (derivableAt(leaver, epoch).has(key)) {
+      // Bounded ratchet search (canDerive): a pinned epoch such as 2^32-1 must not make the check
+      // itself walk billions of epochs.
+      if (this.canDerive(leaver, epoch, key)) {
         this.violations.push(
           `client ${client.index} committed epoch ${epoch} that leaver ${leaver.connection.participantId} can derive`,
         );
@@ -408,22 +661,13 @@ export class World {
   }
 }
 
-/**
- * Keys of `epoch` the (former) member can hold or compute: its own keys of that epoch plus ratchets
- * of everything it held before. Built epoch by epoch and cached, so each leaver costs a few HKDFs
- * per epoch of the run.
- */
-function derivableAt(incarnation: Incarnation, epoch: number): Map<string, Uint8Array> {
-  const table = incarnation.derivable;
-  for (let e = table.length; e <= epoch; e++) {
-    const keys = new Map<string, Uint8Array>(incarnation.everHeld.get(e) ?? []);
-    for (const previous of (e > 0 ? table[e - 1] : undefined)?.values() ?? []) {
-      const next = ratchetGroupKey(previous);
-      keys.set(toBase64url(next), next);
-    }
-    table.push(keys);
+/** Envelopes start with their version byte; other unicast payloads (hellos) do not. */
+export function isEnvelope(payload: string): boolean {
+  try {
+    return fromBase64url(payload)[0] === ENVELOPE_VERSION;
+  } catch {
+    return false;
   }
-  return table[epoch] ?? new Map();
 }
 
 function flipBit(payload: string, bit: number): string {

@@ -68,10 +68,12 @@ interface Peer {
   readonly announcement: Announcement;
   readonly channel: EnvelopeChannel;
   proven: boolean;
+  /** It did not prove itself in time: shown as unverified, no longer holding back leadership. */
+  expired: boolean;
   /** Hellos we sent asking for an answer (we drive the exchange when it joined after us). */
   asked: number;
-  /** Hellos we sent in answer to its requests: bounded, so replays cannot make us chatty. */
-  answered: number;
+  /** When we last answered its request: at most one answer per HELLO_ANSWER_SPACING_MS. */
+  answeredAt: number;
   retryTimer: TimerHandle | undefined;
   deadlineTimer: TimerHandle | undefined;
 }
@@ -83,11 +85,18 @@ interface SeenAnnouncement {
   left: boolean;
 }
 
-/** Liveness proof timing: a peer that has not proven itself this long after it was announced is unverified. */
+/**
+ * Liveness proof timing. A peer that has not proven itself this long after it was announced is
+ * shown as unverified and stops holding back leadership; a valid hello still verifies it later
+ * (no recording can produce one), so a peer whose hellos a server dropped for a while recovers.
+ */
 const LIVENESS_TIMEOUT_MS = 5_000;
-const HELLO_RETRY_MS = 1_000;
-const HELLO_MAX_ASKS = 4;
-const HELLO_MAX_ANSWERS = 8;
+/** We ask a joiner quickly a few times, then slowly for as long as it is in the room. */
+const HELLO_FAST_ASKS = 4;
+const HELLO_FAST_RETRY_MS = 1_000;
+const HELLO_SLOW_RETRY_MS = 5_000;
+/** Answers are rate-limited per peer, so replayed requests cannot make us chatty. */
+const HELLO_ANSWER_SPACING_MS = 500;
 
 /** Builds the room WebSocket URL from a Worker origin such as "https://hush.example". */
 export function roomSocketUrl(workerOrigin: string, roomId: string): string {
@@ -254,7 +263,7 @@ export class CallSession {
       participantId: this.participantId,
       connection: this.connection,
       roster: this.roster(),
-      unverified: [...this.unverified.keys()],
+      unverified: this.unverifiedIds(),
       pending: this.pendingIds(),
       conflicts: [...this.conflicts],
       grant: this.grant,
@@ -351,6 +360,15 @@ export class CallSession {
     const known = this.members.get(member.participantId);
     // A repeated notice must not reset the member's envelope channel (and with it replay protection).
     if (known?.seq === member.seq) return;
+    // Seqs only grow within a room life (PROTOCOL.md), so a real joiner is younger than every
+    // verified member and us: an older "joiner" is a lie, for example a recording pushed in to
+    // become everyone's key leader.
+    if (member.seq <= this.youngestVerifiedSeq()) {
+      this.counters.announcementsRejected += 1;
+      this.unverified.set(member.participantId, member.seq);
+      this.rosterChanged();
+      return;
+    }
     if (known) {
       // Two incarnations of one id at once: the honest room refuses that, so this is a conflict the
       // UI flags. The old one is treated as gone (keys move on without it); the new one must prove
@@ -371,9 +389,12 @@ export class CallSession {
   }
 
   private onMemberLeft(participantId: string, seq: number): void {
+    if (this.selfSeq === undefined || participantId === this.participantId) return;
     const peer = this.members.get(participantId);
     const known = peer !== undefined && peer.seq === seq;
     if (known) this.removePeer(participantId);
+    // Even an incarnation we never saw may hold our chain (a leader it was shown to gave it one).
+    else this.feed({ type: "member-left", participantId, seq });
     const ghost =
       this.unverified.get(participantId) === seq && this.unverified.delete(participantId);
     if (known || ghost) this.rosterChanged();
@@ -387,7 +408,7 @@ export class CallSession {
     this.clearPeerTimers(peer);
     const seen = this.seenAnnouncements.get(announcementDigest(peer.announcementBytes));
     if (seen) seen.left = true;
-    this.feed({ type: "member-left", participantId });
+    this.feed({ type: "member-left", participantId, seq: peer.seq });
   }
 
   private clearPeers(): void {
@@ -448,18 +469,20 @@ export class CallSession {
       announcement,
       channel,
       proven: false,
+      expired: false,
       asked: 0,
-      answered: 0,
+      answeredAt: Number.NEGATIVE_INFINITY,
       retryTimer: undefined,
       deadlineTimer: undefined,
     };
     peer.deadlineTimer = this.clock.setTimeout(() => {
       peer.deadlineTimer = undefined;
       if (this.members.get(member.participantId) !== peer || peer.proven) return;
-      // No live proof in time: a recording, or a peer the server cut off. Never verified.
+      // No live proof in time: a recording, or a peer the server cut off. Unverified until a valid
+      // hello arrives, which only the live holder of the announced keys can make.
       this.counters.livenessTimeouts += 1;
-      this.removePeer(member.participantId);
-      this.unverified.set(member.participantId, member.seq);
+      peer.expired = true;
+      this.feed({ type: "member-expired", participantId: member.participantId });
       this.rosterChanged();
     }, LIVENESS_TIMEOUT_MS);
     this.members.set(member.participantId, peer);
@@ -499,15 +522,16 @@ export class CallSession {
     }
   }
 
-  /** It joined after us: ask it to prove itself, and repeat a few times in case a hello is lost. */
+  /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
   private askHello(peerId: string, peer: Peer): void {
-    if (peer.proven || this.members.get(peerId) !== peer || peer.asked >= HELLO_MAX_ASKS) return;
+    if (peer.proven || this.members.get(peerId) !== peer) return;
     peer.asked += 1;
     this.sendHello(peerId, peer, true);
+    const delay = peer.asked < HELLO_FAST_ASKS ? HELLO_FAST_RETRY_MS : HELLO_SLOW_RETRY_MS;
     peer.retryTimer = this.clock.setTimeout(() => {
       peer.retryTimer = undefined;
       this.askHello(peerId, peer);
-    }, HELLO_RETRY_MS);
+    }, delay);
   }
 
   private onHello(from: string, bytes: Uint8Array): void {
@@ -524,12 +548,14 @@ export class CallSession {
       this.counters.hellosRejected += 1;
       return;
     }
-    if (answerMe && peer.answered < HELLO_MAX_ANSWERS) {
-      peer.answered += 1;
+    const now = this.clock.now();
+    if (answerMe && now - peer.answeredAt >= HELLO_ANSWER_SPACING_MS) {
+      peer.answeredAt = now;
       this.sendHello(from, peer, false);
     }
     if (peer.proven) return;
     peer.proven = true;
+    peer.expired = false;
     this.clearPeerTimers(peer);
     this.feed({ type: "member-joined", member: { participantId: from, seq: peer.seq } });
     this.rosterChanged();
@@ -759,7 +785,7 @@ export class CallSession {
     const roster = this.roster();
     this.emitter.emit("roster", {
       roster,
-      unverified: [...this.unverified.keys()],
+      unverified: this.unverifiedIds(),
       pending: this.pendingIds(),
       conflicts: [...this.conflicts],
     });
@@ -786,8 +812,24 @@ export class CallSession {
     }
   }
 
+  private youngestVerifiedSeq(): number {
+    let youngest = this.selfSeq ?? 0;
+    for (const member of this.members.values()) {
+      if (member.proven && member.seq > youngest) youngest = member.seq;
+    }
+    return youngest;
+  }
+
   private pendingIds(): string[] {
-    return [...this.members].filter(([, member]) => !member.proven).map(([id]) => id);
+    return [...this.members]
+      .filter(([, member]) => !member.proven && !member.expired)
+      .map(([id]) => id);
+  }
+
+  /** Refused announcements, plus peers that did not prove their liveness in time. */
+  private unverifiedIds(): string[] {
+    const expired = [...this.members].filter(([, m]) => m.expired).map(([id]) => id);
+    return [...new Set([...this.unverified.keys(), ...expired])];
   }
 }
 

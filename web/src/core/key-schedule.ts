@@ -60,6 +60,10 @@ export class KeySchedule {
   private readonly pendingMembers = new Map<string, number>();
   /** Join seq of everyone seen leaving in this membership → when our lock-out deadline passes. */
   private readonly departed = new Map<number, number>();
+  /** Seqs the room said left: final within a room life (a notice that one joined is a replay). */
+  private readonly leftSeqs = new Set<number>();
+  /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
+  private readonly expiredMembers = new Map<string, number>();
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
   private sent = 0;
   private readonly installed = new Map<number, Uint8Array>();
@@ -103,9 +107,20 @@ export class KeySchedule {
       case "member-joined":
         this.onMemberJoined(event.member, now);
         break;
-      case "member-left":
-        this.onMemberLeft(event.participantId, now);
+      case "member-expired":
+        this.onMemberExpired(event.participantId, now);
         break;
+      case "member-left": {
+        this.leftSeqs.add(event.seq);
+        this.depart(event.seq, now);
+        // Only the incarnation that left: a notice for another seq of the same id changes nothing.
+        const id = event.participantId;
+        const incarnations = [this.roster, this.pendingMembers, this.expiredMembers];
+        if (incarnations.some((members) => members.get(id) === event.seq)) {
+          this.onMemberLeft(id, now);
+        }
+        break;
+      }
       case "key-message":
         this.onKeyMessage(event.from, event.message, now);
         break;
@@ -211,18 +226,21 @@ export class KeySchedule {
 
   private onMemberPending(member: RosterMember): void {
     if (!this.self || member.participantId === this.self.participantId) return;
-    if (this.roster.has(member.participantId) || this.departed.has(member.seq)) return;
+    if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
   }
 
   private onMemberJoined(member: RosterMember, now: number): void {
     if (!this.self || member.participantId === this.self.participantId) return;
     // A seq never comes back within a room life: a notice for one that left is a replay.
-    if (this.departed.has(member.seq)) return;
+    if (this.leftSeqs.has(member.seq)) return;
     const known = this.roster.get(member.participantId);
     if (known === member.seq) return;
     if (known !== undefined) this.onMemberLeft(member.participantId, now);
     this.pendingMembers.delete(member.participantId);
+    this.expiredMembers.delete(member.participantId);
+    // Inferred gone (a holder we could not place) but here after all: not a leaver.
+    this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.current?.holders.add(member.seq);
@@ -233,19 +251,25 @@ export class KeySchedule {
     }
   }
 
+  /** A pending member stops holding back leadership: take over if that makes us the leader. */
+  private onMemberExpired(participantId: string, now: number): void {
+    const seq = this.pendingMembers.get(participantId);
+    if (seq === undefined) return;
+    const formerLeader = this.leaderId();
+    this.pendingMembers.delete(participantId);
+    this.expiredMembers.set(participantId, seq);
+    if (formerLeader === participantId && this.isLeader() && !this.rotation) {
+      this.requestRotation("takeover", now);
+    }
+  }
+
   private onMemberLeft(participantId: string, now: number): void {
-    const pendingSeq = this.pendingMembers.get(participantId);
-    if (pendingSeq !== undefined) {
-      // It never got a key from us, but a leader that saw it proven may have given it one.
-      const formerLeader = this.leaderId();
-      this.pendingMembers.delete(participantId);
-      this.depart(pendingSeq, now);
-      if (!this.roster.has(participantId)) {
-        if (formerLeader === participantId && this.isLeader() && !this.rotation) {
-          this.requestRotation("takeover", now);
-        }
-        return;
-      }
+    this.expiredMembers.delete(participantId);
+    if (this.pendingMembers.has(participantId)) {
+      // It never got a key from us; a leader that saw it proven may have (its seq is departed).
+      this.onMemberExpired(participantId, now);
+      this.expiredMembers.delete(participantId);
+      if (!this.roster.has(participantId)) return;
     }
     const seq = this.roster.get(participantId);
     if (seq === undefined) return;
@@ -587,10 +611,23 @@ export class KeySchedule {
   private holdersOf(message: { holders: readonly number[]; leaderSeq: number }, now: number) {
     const holders = new Set(message.holders);
     holders.add(message.leaderSeq);
-    const present = new Set([...this.roster.values(), ...this.pendingMembers.values()]);
+    // Everyone present in our view may hold the chain too: the leader hands it to joiners it has
+    // proven since it wrote this list (proofs arrive in any order), and a member we see that the
+    // leader left out is either such a joiner or a leaver whose leave we are about to see. Counting
+    // too many holders can only make us ask for a key; counting too few could keep a leaver on it.
+    for (const seq of this.presentSeqs()) holders.add(seq);
+    const present = new Set(this.presentSeqs());
     if (this.self) present.add(this.self.seq);
     for (const seq of holders) if (!present.has(seq)) this.depart(seq, now);
     return holders;
+  }
+
+  private presentSeqs(): number[] {
+    return [
+      ...this.roster.values(),
+      ...this.pendingMembers.values(),
+      ...this.expiredMembers.values(),
+    ];
   }
 
   private onAck(from: string, epoch: number, have: number, now: number): void {
@@ -809,6 +846,8 @@ export class KeySchedule {
     this.roster.clear();
     this.pendingMembers.clear();
     this.departed.clear();
+    this.leftSeqs.clear();
+    this.expiredMembers.clear();
     this.current = undefined;
     this.pending = undefined;
     this.highestSeen = 0;

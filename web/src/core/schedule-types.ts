@@ -79,8 +79,13 @@ export type ScheduleEvent =
   | { type: "member-pending"; member: RosterMember }
   /** Proven live: a verified member from now on. */
   | { type: "member-joined"; member: RosterMember }
-  /** Left, was disconnected, or never proved liveness in time. */
-  | { type: "member-left"; participantId: string }
+  /** Announced, but it did not prove its liveness in time: no longer holds back leadership. */
+  | { type: "member-expired"; participantId: string }
+  /**
+   * The room says this incarnation left or was disconnected. Its seq is departed whether or not we
+   * knew it: a leader the server showed it to may have given it the chain we hold.
+   */
+  | { type: "member-left"; participantId: string; seq: number }
   /** A key message from an opened envelope whose header epoch matched. */
   | { type: "key-message"; from: string; message: KeyMessageBody }
   /** A broadcast whose signature verified under the sender's announced Ed25519 key. */
