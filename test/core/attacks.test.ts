@@ -3,6 +3,9 @@
 // and a member running modified code. Each test asserts the outcome the issue demands; against a
 // core without the fixes they fail with the attack's success as the observed value.
 import { describe, expect, it } from "vitest";
+import { createAnnouncement } from "../../web/src/core/announcement.js";
+import { toBase64url } from "../../web/src/core/base64url.js";
+import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import { DEFAULT_RECONNECT_POLICY } from "../../web/src/core/signalling-client.js";
 import { keyDelivery } from "./sim/malicious.js";
@@ -549,5 +552,45 @@ describe("issue 9 attack 3 (core part): stalled joins", () => {
     world.run(JOIN_TIMEOUT_MS + DEFAULT_RECONNECT_POLICY.maxDelayMs + 5_000);
     world.checkConvergence();
     expect(world.violations).toEqual([]);
+  });
+});
+
+describe("issue 9 attack 6: two live incarnations of one id", () => {
+  it("the server shows a second incarnation of a live member: flagged as a conflict, the old one is keyed out, never two senders on one sender key", () => {
+    const { world, honest } = call(603, 4);
+    const [leader, member, victim] = honest;
+    if (!leader || !member || !victim) throw new Error("setup");
+    const victimId = idOf(victim);
+    const victimOld = incarnationOf(victim);
+    // Anyone with the call secret can announce under any id: a second incarnation of the victim's
+    // id with fresh key pairs, which the honest room would refuse with 4409.
+    const keys = generateCallKeyPairs(world.random);
+    const announcement = createAnnouncement(
+      callContextOf(world.secret),
+      victimId,
+      keys,
+      "Victim (copy)",
+      world.random,
+    );
+    for (const target of [leader, member]) {
+      world.relay.deliver(connectionOf(target), {
+        type: "member-joined",
+        member: { participantId: victimId, seq: 1_000, announcement: toBase64url(announcement) },
+      });
+    }
+    world.run(LOCKOUT_DEADLINE_MS + SETTLE_MS);
+    for (const observer of [leader, member]) {
+      const state = observer.session.snapshot();
+      expect(state.conflicts).toContain(victimId);
+      // Neither incarnation is on the verified roster: the old one is treated as gone, the new one
+      // never proved it is live.
+      expect(state.roster.map((r) => r.participantId)).not.toContain(victimId);
+    }
+    // The leader re-keyed without the old incarnation: nobody still sends with a key it can derive.
+    for (const client of [leader, member]) {
+      const key = client.installed.get(client.sending);
+      expect(client.sending).not.toBe(0);
+      expect(key && world.canDerive(victimOld, client.sending, key)).toBe(false);
+    }
   });
 });

@@ -25,6 +25,8 @@ export interface CallStore {
   roster: Accessor<RosterEntry[]>;
   /** Identities the servers show that are not on the verified roster. */
   intruders: Accessor<string[]>;
+  /** Ids the server showed with two incarnations at once. */
+  conflicts: Accessor<string[]>;
   tiles: Accessor<TileModel[]>;
   epoch: Accessor<number | undefined>;
   sendingEpoch: Accessor<number | undefined>;
@@ -252,6 +254,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     selfId: () => snapshot().selfId || undefined,
     roster: () => snapshot().roster,
     intruders,
+    conflicts: () => snapshot().conflicts,
     tiles,
     epoch: () => snapshot().epoch,
     sendingEpoch: () => snapshot().sendingEpoch,

@@ -148,6 +148,7 @@ export function openCoreSession(
           self: entry.self,
         })),
         ghosts: [...state.unverified],
+        conflicts: [...state.conflicts],
         livekit: state.grant,
         // The call's current epoch is the one we send with; keyEpochs also holds the look-ahead.
         epoch: state.sending.epoch > 0 ? state.sending.epoch : undefined,

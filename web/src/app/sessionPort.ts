@@ -20,6 +20,8 @@ export interface SessionSnapshot {
   roster: RosterEntry[];
   /** Members the server announced whose announcement did not verify. */
   ghosts: string[];
+  /** Ids the server showed twice at once (two incarnations): a lie the UI flags. */
+  conflicts: string[];
   livekit: { url: string; token: string } | undefined;
   /** Current epoch (undefined before the first key). */
   epoch: number | undefined;

@@ -56,7 +56,11 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
           </section>
           <Show when={panelOpen()}>
             <aside id="call-panel" class="panel" aria-label="People and security">
-              <ParticipantList roster={store.roster()} intruders={store.intruders()} />
+              <ParticipantList
+                roster={store.roster()}
+                intruders={store.intruders()}
+                conflicts={store.conflicts()}
+              />
               <SecurityCode code={store.securityCode()} />
               <InviteLink link={props.inviteLink} />
             </aside>

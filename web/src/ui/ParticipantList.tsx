@@ -3,7 +3,11 @@
 import { For, Show } from "solid-js";
 import type { RosterEntry } from "../app/tiles";
 
-export function ParticipantList(props: { roster: RosterEntry[]; intruders: string[] }) {
+export function ParticipantList(props: {
+  roster: RosterEntry[];
+  intruders: string[];
+  conflicts: string[];
+}) {
   return (
     <section class="stack" aria-labelledby="people">
       <h2 id="people">People ({props.roster.length})</h2>
@@ -15,11 +19,23 @@ export function ParticipantList(props: { roster: RosterEntry[]; intruders: strin
                 {entry.displayName}
                 {entry.self ? " (you)" : ""}
               </span>
-              <span class="muted">{entry.leader ? "key leader" : "verified"}</span>
+              <span class="muted">
+                {props.conflicts.includes(entry.participantId)
+                  ? "shown twice by the server"
+                  : entry.leader
+                    ? "key leader"
+                    : "verified"}
+              </span>
             </li>
           )}
         </For>
       </ul>
+      <Show when={props.conflicts.length > 0}>
+        <div class="notice danger" role="alert">
+          <strong>The server showed the same participant twice at once.</strong> Only the newer one
+          is in the call; compare the security code out loud to be sure nobody was swapped.
+        </div>
+      </Show>
       <Show when={props.intruders.length > 0}>
         <div class="notice danger" role="alert">
           <strong>
