@@ -149,7 +149,7 @@ describe("SignallingClient", () => {
       ScriptedSocket.made.at(-1)?.serverClose(1006);
       clock.runUntil(clock.now() + 10_000);
     }
-    expect(ScriptedSocket.made).toHaveLength(9); // first try + 8 retries
+    expect(ScriptedSocket.made).toHaveLength(13); // first try + 12 retries
     expect(statuses.at(-1)).toBe("closed");
   });
 
@@ -181,7 +181,7 @@ describe("SignallingClient", () => {
       ScriptedSocket.made.at(-1)?.open();
       clock.runUntil(clock.now() + 16_000);
     }
-    expect(ScriptedSocket.made).toHaveLength(9);
+    expect(ScriptedSocket.made).toHaveLength(13);
     expect(statuses.at(-1)).toBe("closed");
     expect(client.connectionStatus).toBe("closed");
   });
@@ -213,7 +213,7 @@ describe("SignallingClient", () => {
       socket?.receive(welcome(i + 1));
       clock.runUntil(clock.now() + 6_000);
     }
-    expect(welcomes).toBe(9);
+    expect(welcomes).toBe(13);
     expect(statuses).not.toContain("joined");
     expect(client.connectionStatus).toBe("closed");
   });

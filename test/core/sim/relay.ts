@@ -7,7 +7,7 @@
 // (never answered), and announcements recorded in this or an earlier room life can be replayed.
 
 import type { SocketConstructor, SocketLike } from "../../../web/src/core/signalling-client.js";
-import { ClientMessage } from "../../../worker/src/protocol.js";
+import { ClientMessage, HEARTBEAT } from "../../../worker/src/protocol.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface Faults {
@@ -259,6 +259,11 @@ export class Relay {
   }
 
   private handle(connection: Connection, data: string): void {
+    // The runtime answers heartbeats itself, without the room seeing them.
+    if (data === HEARTBEAT.ping) {
+      this.deliver(connection, JSON.parse(HEARTBEAT.pong) as ServerFrame);
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(data);

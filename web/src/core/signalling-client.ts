@@ -58,7 +58,9 @@ export interface ReconnectPolicy {
 export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   initialDelayMs: 250,
   maxDelayMs: 5_000,
-  maxAttempts: 8,
+  // 12 attempts, at most 5 s apart, outlast the room's 45 s liveness timeout: after a silent drop the
+  // room frees our stale id (4409 until then) before the client gives up.
+  maxAttempts: 12,
   joinTimeoutMs: 10_000,
 };
 
@@ -99,6 +101,7 @@ export class SignallingClient {
   private attempts = 0;
   private retryTimer: TimerHandle | undefined;
   private joinTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
   private lastError: ConnectionError | undefined;
 
   constructor(
@@ -198,7 +201,8 @@ export class SignallingClient {
 
   /** Pings while `socket` is this client's open socket; stops by itself once it is not. */
   private heartbeat(socket: SocketLike): void {
-    this.clock.setTimeout(() => {
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      this.heartbeatTimer = undefined;
       if (this.socket !== socket || socket.readyState !== OPEN) return;
       socket.send(HEARTBEAT.ping);
       this.heartbeat(socket);
@@ -277,8 +281,15 @@ export class SignallingClient {
     this.joinTimer = undefined;
   }
 
-  private onClose(code: number): void {
+  /** A socket's timers end with it: nothing keeps running (or a Node process alive) after. */
+  private clearSocketTimers(): void {
     this.clearJoinTimer();
+    if (this.heartbeatTimer !== undefined) this.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private onClose(code: number): void {
+    this.clearSocketTimers();
     const wasJoined = this.status === "joined";
     this.socket = undefined;
     if (wasJoined) this.handlers.lost();
@@ -307,7 +318,7 @@ export class SignallingClient {
   }
 
   private shutDown(error: ConnectionError | undefined): void {
-    this.clearJoinTimer();
+    this.clearSocketTimers();
     if (this.retryTimer !== undefined) this.clock.clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const socket = this.socket;
