@@ -1,6 +1,6 @@
 // Page-side helpers for the end-to-end suite: join a call through the real UI, read the app's
 // read-only test view (window.__hush), and check that a rendered video is not black.
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Worker } from "playwright-core";
 import type { HushTestView } from "../../web/src/app/testHooks";
 
 /** Query string for test calls: low-resolution video, a 3-second ratchet, test hooks on. */
@@ -14,14 +14,84 @@ export interface Participant {
   console: string[];
 }
 
+/**
+ * Content-Security-Policy violations seen by any page openPage opened since the last
+ * takeCspViolations(). The suite runs under the policy the Worker ships (worker/src/security-headers.ts)
+ * and csp-guard.ts fails every test during which a page reported one: a violation is either a
+ * feature the policy breaks or a load the policy exists to stop.
+ */
+const cspViolations: string[] = [];
+
+/** Returns and forgets the violations collected so far. */
+export function takeCspViolations(): string[] {
+  return cspViolations.splice(0);
+}
+
+/** Live workers of the pages openPage opened. */
+const workers: { name: string; worker: Worker }[] = [];
+
+/** Moves what the live workers' listeners heard into the collected violations. */
+export async function collectWorkerViolations(): Promise<void> {
+  for (const { name, worker } of [...workers]) {
+    const heard = await worker
+      .evaluate(() => (self as unknown as { __hushCsp?: string[] }).__hushCsp?.splice(0) ?? [])
+      .catch(() => [] as string[]);
+    for (const text of heard) cspViolations.push(`[${name}] worker ${worker.url()}: ${text}`);
+  }
+}
+
+/** Chromium's and Firefox's console wording for a blocked load, also from workers. */
+export const CSP_CONSOLE_PATTERN = /Content[- ]Security[- ]Policy/i;
+
 export async function openPage(context: BrowserContext, name: string): Promise<Participant> {
   const page = await context.newPage();
   const lines: string[] = [];
   page.on("console", (message) => {
     lines.push(`[${name}] ${message.type()}: ${message.text()}`);
     if (lines.length > 400) lines.shift();
+    if (CSP_CONSOLE_PATTERN.test(message.text()))
+      cspViolations.push(`[${name}] console: ${message.text()}`);
   });
   page.on("pageerror", (error) => lines.push(`[${name}] pageerror: ${error.message}`));
+  // A worker runs under its own copy of the policy (the E2EE worker's script is served with it) and
+  // its violations fire in the worker, out of reach of the page's listener and not logged where
+  // playwright sees them. Each worker gets a listener as soon as playwright sees it and keeps what
+  // it hears; collectWorkerViolations() reads them. A violation in a worker's first moments, before
+  // the listener is in, is missed.
+  page.on("worker", (worker) => {
+    workers.push({ name, worker });
+    worker.on("close", () =>
+      workers.splice(
+        workers.findIndex((w) => w.worker === worker),
+        1,
+      ),
+    );
+    worker
+      .evaluate(() => {
+        const scope = self as unknown as { __hushCsp: string[] };
+        scope.__hushCsp = [];
+        self.addEventListener("securitypolicyviolation", (event) => {
+          scope.__hushCsp.push(
+            `${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`,
+          );
+        });
+      })
+      .catch(() => {});
+  });
+  // The page reports each violation event to Node as it happens (a binding survives navigations
+  // and outlives the page's own memory, which a reload would wipe).
+  await page.exposeFunction("__hushCspViolation", (text: string) => {
+    cspViolations.push(`[${name}] ${text}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      const report = (window as unknown as { __hushCspViolation(text: string): void })
+        .__hushCspViolation;
+      report(
+        `${event.effectiveDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber} (${event.disposition})`,
+      );
+    });
+  });
   return { name, context, page, console: lines };
 }
 

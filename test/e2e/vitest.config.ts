@@ -11,6 +11,8 @@ export default defineConfig({
     environment: "node",
     include: ["**/*.test.ts"],
     globalSetup: ["./globalSetup.ts"],
+    // Every test fails on a Content-Security-Policy violation in any of its pages.
+    setupFiles: ["./csp-guard.ts"],
     // One call at a time on a two-core machine; the tests in a file share one call.
     fileParallelism: false,
     testTimeout: 180_000,

@@ -1,4 +1,6 @@
 // Entry point: mounts the app. Nothing here touches keys or the network.
+// First, before any module that parses: no eval under the page's policy (see noEval.ts).
+import "./noEval";
 import { render } from "solid-js/web";
 import { App } from "./app/App";
 import "./ui/styles.css";

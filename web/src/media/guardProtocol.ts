@@ -4,6 +4,8 @@
 // ours with these schemas and never hands one to livekit. No key bytes travel in them: only slots,
 // epochs and generations.
 import { z } from "zod";
+// The E2EE worker's first zod import: parse without eval under the worker's policy too.
+import "../noEval";
 
 /** livekit's frame trailer: 12-byte IV, then one byte IV length, then one byte key index. */
 export const IV_LENGTH = 12;

@@ -54,7 +54,7 @@ export function Controls(props: ControlsProps) {
       </label>
       <select
         id="camera-select"
-        style={{ width: "auto", "max-width": "150px" }}
+        class="device-select"
         value={props.activeCamera ?? ""}
         onChange={(event) => props.onSwitchDevice("videoinput", event.currentTarget.value)}
       >
@@ -69,7 +69,7 @@ export function Controls(props: ControlsProps) {
       </label>
       <select
         id="microphone-select"
-        style={{ width: "auto", "max-width": "150px" }}
+        class="device-select"
         value={props.activeMicrophone ?? ""}
         onChange={(event) => props.onSwitchDevice("audioinput", event.currentTarget.value)}
       >

@@ -21,7 +21,7 @@ export function VideoView(props: { track: Track; mirror?: boolean; label: string
       muted
       aria-label={props.label}
       data-participant-video=""
-      style={props.mirror ? { transform: "scaleX(-1)" } : undefined}
+      classList={{ mirrored: props.mirror === true }}
     />
   );
 }

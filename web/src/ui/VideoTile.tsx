@@ -68,7 +68,6 @@ export function VideoTile(props: { tile: TileModel }) {
       data-tile={props.tile.participantId}
       data-crypto={props.tile.crypto.kind}
       data-screen={props.tile.screen ? "" : undefined}
-      style={{ margin: 0 }}
     >
       <Show when={props.tile.video}>
         {(track) => (
