@@ -34,7 +34,11 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
           {store.intruders().length > 0 ? ` · ${store.intruders().length} unverified` : ""}
         </span>
       </header>
-      <div class="call-main">
+      {/* The page's main landmark and its heading, for screen-reader navigation. */}
+      <main class="call-main" aria-labelledby="call-title">
+        <h1 id="call-title" class="sr-only">
+          Call
+        </h1>
         <Show when={store.connection() !== "connected"}>
           <div class="banner" role="status" aria-live="polite">
             {store.connection() === "reconnecting"
@@ -66,7 +70,7 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
             </aside>
           </Show>
         </div>
-      </div>
+      </main>
       <Controls
         micOn={store.micOn()}
         cameraOn={store.cameraOn()}

@@ -1,5 +1,7 @@
 // The call's control bar: every control is a labelled button that works from the keyboard, and
-// its pressed state is announced (aria-pressed) rather than shown by colour alone.
+// its pressed state is announced (aria-pressed; aria-expanded for the panel it shows and hides)
+// rather than shown by colour alone. aria-controls names the panel only while it is there: a
+// reference to an absent element is an error to assistive technology.
 import { For, Show } from "solid-js";
 
 export interface ControlsProps {
@@ -82,8 +84,8 @@ export function Controls(props: ControlsProps) {
       <button
         type="button"
         class="btn"
-        aria-pressed={props.panelOpen}
-        aria-controls="call-panel"
+        aria-expanded={props.panelOpen}
+        aria-controls={props.panelOpen ? "call-panel" : undefined}
         onClick={() => props.onTogglePanel()}
       >
         People &amp; security

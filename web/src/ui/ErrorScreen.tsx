@@ -72,32 +72,35 @@ export function ErrorScreen(props: {
 }) {
   const text = () => explain(props.problem);
   return (
-    <main
-      class="screen stack"
-      role="alert"
-      aria-labelledby="error-title"
-      data-problem={props.problem.kind}
-    >
-      <div class="brand">
-        <Logo /> Hush
-      </div>
-      <h1 id="error-title">{text().title}</h1>
-      <p>{text().what}</p>
-      <p class="notice">{text().todo}</p>
-      <div class="row">
-        {props.onRetry && (
-          <button type="button" class="btn primary" onClick={() => props.onRetry?.()}>
-            Try again
+    // The alert sits inside the page's main landmark (a <main> cannot itself be an alert).
+    <main class="screen">
+      <div
+        class="stack"
+        role="alert"
+        aria-labelledby="error-title"
+        data-problem={props.problem.kind}
+      >
+        <div class="brand">
+          <Logo /> Hush
+        </div>
+        <h1 id="error-title">{text().title}</h1>
+        <p>{text().what}</p>
+        <p class="notice">{text().todo}</p>
+        <div class="row">
+          {props.onRetry && (
+            <button type="button" class="btn primary" onClick={() => props.onRetry?.()}>
+              Try again
+            </button>
+          )}
+          {props.onContinueWithoutDevices && (
+            <button type="button" class="btn" onClick={() => props.onContinueWithoutDevices?.()}>
+              Join without camera and microphone
+            </button>
+          )}
+          <button type="button" class="btn" onClick={() => props.onHome()}>
+            Start page
           </button>
-        )}
-        {props.onContinueWithoutDevices && (
-          <button type="button" class="btn" onClick={() => props.onContinueWithoutDevices?.()}>
-            Join without camera and microphone
-          </button>
-        )}
-        <button type="button" class="btn" onClick={() => props.onHome()}>
-          Start page
-        </button>
+        </div>
       </div>
     </main>
   );

@@ -1,0 +1,224 @@
+// Accessibility, measured: axe-core audits every screen of the app (start, pre-join, the call with
+// tiles and the people & security panel open, error screens, the left screen) in the suite's
+// Chromium, under the app's real Content-Security-Policy, and a keyboard-only person joins, mutes,
+// shares the screen and leaves. Any serious or critical axe finding fails.
+//
+// axe is put into the page with page.evaluate of its source, not a <script> tag: the policy
+// (script-src 'self') rightly refuses inline and foreign scripts, and an evaluation from the test
+// driver is not a page script, so the audit runs against the page exactly as users get it, with no
+// bypassCSP context that would also hide policy violations from csp-guard.ts.
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
+import { launchBrowser, type RunningBrowser } from "../support/browser";
+import {
+  joinFromPreJoin,
+  openPage,
+  type Participant,
+  step,
+  TEST_QUERY,
+  view,
+  waitFor,
+} from "./pages";
+
+const origin = inject("origin");
+const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+interface Finding {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** Runs axe on the page as it is now; returns the serious and critical findings. */
+async function audit(page: Page): Promise<Finding[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(await AXE_SOURCE);
+  const findings = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+            options: object,
+          ): Promise<{
+            violations: {
+              id: string;
+              impact: string | null;
+              help: string;
+              nodes: { target: string[] }[];
+            }[];
+          }>;
+        };
+      }
+    ).axe;
+    const result = await axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((node) => node.target.join(" ")),
+    }));
+  });
+  return findings;
+}
+
+async function expectAccessible(page: Page, screen: string) {
+  const findings = await audit(page);
+  const blocking = findings.filter((f) => f.impact === "serious" || f.impact === "critical");
+  // Moderate and minor findings are printed, not failed: the bar is zero serious or critical.
+  for (const f of findings.filter((f) => !blocking.includes(f)))
+    step(`axe (${f.impact}) on the ${screen}: ${f.id} at ${f.targets.join(", ")}`);
+  expect(blocking, `axe findings on the ${screen}`).toEqual([]);
+}
+
+function newLink(): string {
+  return `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
+}
+
+/**
+ * Presses Tab until the focused element's accessible text matches `name` (its aria-label, its
+ * label or its text), as a keyboard user would; fails after `max` presses.
+ */
+async function tabTo(page: Page, name: RegExp, max = 40): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const element = document.activeElement as HTMLElement | null;
+      if (!element || element === document.body) return "";
+      const labelled = element.getAttribute("aria-label");
+      const label = (element as HTMLInputElement).labels?.[0]?.textContent;
+      return (labelled ?? label ?? element.textContent ?? "").trim();
+    });
+    seen.push(focused);
+    if (name.test(focused)) return;
+  }
+  throw new Error(`Tab never reached ${name}; focus went through: ${seen.join(" | ")}`);
+}
+
+describe("accessibility", () => {
+  let browser: RunningBrowser;
+  let ada: Participant;
+  let ben: Participant;
+  const link = newLink();
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    ada = await openPage(await browser.newParticipant(origin), "Ada");
+    ben = await openPage(await browser.newParticipant(origin), "Ben");
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("start screen", async () => {
+    await ada.page.goto(`${origin}/${TEST_QUERY}`);
+    await ada.page.getByRole("button", { name: "New call" }).waitFor();
+    await expectAccessible(ada.page, "start screen");
+  });
+
+  it("error screen: a damaged invite link", async () => {
+    await ada.page.goto(`${origin}/${TEST_QUERY}#not-a-secret`);
+    await ada.page.getByRole("alert").waitFor();
+    expect(await ada.page.getByRole("alert").getAttribute("data-problem")).toBe("invalid-link");
+    await expectAccessible(ada.page, "invalid-link error screen");
+  });
+
+  it("error screen: a browser that cannot encrypt", async () => {
+    const una = await openPage(await browser.newParticipant(origin), "Una");
+    await una.page.addInitScript(() => {
+      delete (RTCRtpSender.prototype as { createEncodedStreams?: unknown }).createEncodedStreams;
+      delete (window as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform;
+    });
+    await una.page.goto(newLink());
+    await una.page.getByRole("alert").waitFor();
+    expect(await una.page.getByRole("alert").getAttribute("data-problem")).toBe(
+      "unsupported-browser",
+    );
+    await expectAccessible(una.page, "unsupported-browser error screen");
+    await una.context.close();
+  });
+
+  it("pre-join screen, with the camera preview running", async () => {
+    await ada.page.goto(link);
+    await ada.page.getByRole("button", { name: "Join call" }).waitFor({ timeout: 30_000 });
+    await ada.page.locator(".preview video").waitFor();
+    await expectAccessible(ada.page, "pre-join screen");
+  });
+
+  it("call screen: two tiles decoding, the people & security panel open", async () => {
+    await joinFromPreJoin(ada);
+    await ben.page.goto(link);
+    await joinFromPreJoin(ben);
+    const adaId = (await view(ada)).selfId ?? "";
+    await waitFor(
+      "Ben to decode Ada's camera",
+      async () => ((await view(ben)).receive[adaId]?.videoFramesDecoded ?? 0) > 5,
+      60_000,
+    );
+    await waitFor("two tiles on Ben's screen", async () => {
+      return (await ben.page.locator("[data-tile]").count()) >= 2;
+    });
+    expect(await ben.page.locator("#call-panel").isVisible()).toBe(true);
+    await expectAccessible(ben.page, "call screen");
+  });
+
+  it("call screen with the panel closed", async () => {
+    await ben.page.getByRole("button", { name: "People & security" }).click();
+    await ben.page.locator("#call-panel").waitFor({ state: "detached" });
+    await expectAccessible(ben.page, "call screen without the panel");
+    await ben.page.getByRole("button", { name: "People & security" }).click();
+  });
+
+  it("left screen", async () => {
+    await ben.page.getByRole("button", { name: "Leave" }).click();
+    await ben.page.getByRole("heading", { name: "You left the call" }).waitFor();
+    await expectAccessible(ben.page, "left screen");
+  });
+
+  it("keyboard only: join, mute, share the screen, leave", async () => {
+    const kim = await openPage(await browser.newParticipant(origin), "Kim");
+    const page = kim.page;
+    await page.goto(link);
+    await page.getByRole("button", { name: "Join call" }).waitFor({ timeout: 30_000 });
+    await tabTo(page, /^Your name/);
+    await page.keyboard.type("Kim");
+    await tabTo(page, /^Join call$/);
+    await page.keyboard.press("Enter");
+    await page.locator(".call").waitFor({ timeout: 30_000 });
+    await waitFor("Kim connected", async () => (await view(kim)).connection === "connected");
+
+    await tabTo(page, /^Mute$/);
+    await page.keyboard.press("Space");
+    const unmute = page.getByRole("button", { name: "Unmute" });
+    await unmute.waitFor();
+    expect(await unmute.getAttribute("aria-pressed")).toBe("true");
+    // Focus stays on the control it acted on, so the next key press can undo it.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Unmute");
+
+    await tabTo(page, /^Share screen$/);
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Stop sharing" }).waitFor({ timeout: 30_000 });
+    const kimId = (await view(kim)).selfId ?? "";
+    await waitFor(
+      "Ada to decode Kim's screen",
+      async () => {
+        const tile = ada.page.locator(`[data-tile="${kimId}"][data-screen] video`);
+        return (
+          (await tile.count()) > 0 &&
+          (await tile.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0
+        );
+      },
+      60_000,
+    );
+
+    await tabTo(page, /^Leave$/);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "You left the call" }).waitFor();
+    await kim.context.close();
+  });
+});
