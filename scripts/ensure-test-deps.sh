@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the suites use real parts, so make sure they are on this machine. The
-# pinned livekit-server is built into the project's cache; Debian's Chromium (browser suite) and
-# redis-server (multi-node SFU suite) are installed with apt-get when we are root on Debian, and
+# pinned livekit-server is built into the project's cache; Debian's Chromium and Firefox ESR
+# (browser suite) and redis-server (multi-node SFU suite) are installed with apt-get when we are root on Debian, and
 # otherwise named in a clear error.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +14,7 @@ bash "$ROOT/scripts/ensure-livekit.sh"
 
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/firefox-esr ]] || missing+=(firefox-esr)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

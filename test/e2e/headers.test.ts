@@ -7,7 +7,7 @@ import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { expectedSecurityHeaders, headersOf } from "../support/security-headers";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import {
-  collectWorkerViolations,
+  collectPendingViolations,
   joinFromPreJoin,
   openPage,
   type Participant,
@@ -121,7 +121,7 @@ describe("the policy in the browser", () => {
     );
     expect(fetched).toBe("refused");
     await new Promise((resolve) => setTimeout(resolve, 200));
-    await collectWorkerViolations();
+    await collectPendingViolations();
     const violations = takeCspViolations();
     expect(
       violations.some((v) =>

@@ -30,8 +30,18 @@ export function takeCspViolations(): string[] {
 /** Live workers of the pages openPage opened. */
 const workers: { name: string; worker: Worker }[] = [];
 
-/** Moves what the live workers' listeners heard into the collected violations. */
-export async function collectWorkerViolations(): Promise<void> {
+/** Other sources of violations (pages of browsers playwright does not drive), polled with the workers. */
+const collectors = new Set<() => Promise<string[]>>();
+
+/** Registers a source of violations for collectPendingViolations(); returns its removal. */
+export function addCspCollector(collect: () => Promise<string[]>): () => void {
+  collectors.add(collect);
+  return () => collectors.delete(collect);
+}
+
+/** Moves what the live workers' listeners and the collectors heard into the collected violations. */
+export async function collectPendingViolations(): Promise<void> {
+  for (const collect of [...collectors]) cspViolations.push(...(await collect().catch(() => [])));
   for (const { name, worker } of [...workers]) {
     const heard = await worker
       .evaluate(() => (self as unknown as { __hushCsp?: string[] }).__hushCsp?.splice(0) ?? [])
@@ -56,7 +66,7 @@ export async function openPage(context: BrowserContext, name: string): Promise<P
   // A worker runs under its own copy of the policy (the E2EE worker's script is served with it) and
   // its violations fire in the worker, out of reach of the page's listener and not logged where
   // playwright sees them. Each worker gets a listener as soon as playwright sees it and keeps what
-  // it hears; collectWorkerViolations() reads them. A violation in a worker's first moments, before
+  // it hears; collectPendingViolations() reads them. A violation in a worker's first moments, before
   // the listener is in, is missed.
   page.on("worker", (worker) => {
     workers.push({ name, worker });

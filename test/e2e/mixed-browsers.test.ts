@@ -1,0 +1,216 @@
+// A call of Chromium and Firefox people: Cleo and Cid in Debian's Chromium (playwright), Fox in
+// Firefox ESR (puppeteer over WebDriver BiDi), through the real Worker and livekit-server. livekit
+// encrypts with insertable streams in Chromium and with RTCRtpScriptTransform (the E2EE worker's
+// onrtctransform) in Firefox, so every assertion here crosses the two. The tests share one call.
+// Fox is the leaver at the end, so that the lock-out is checked on Firefox's receiving side.
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
+import type { HushTestView } from "../../web/src/app/testHooks";
+import { launchBrowser, type RunningBrowser } from "../support/browser";
+import { launchFirefox, type RunningFirefox } from "../support/firefox";
+import { type CallPage, chromiumPage, firefoxPage, joinCall, viewOf } from "./anyBrowser";
+import { sleep, step, TEST_QUERY, waitFor } from "./pages";
+
+const origin = inject("origin");
+const link = `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
+
+let chromium: RunningBrowser;
+let firefox: RunningFirefox;
+let cleo: CallPage;
+let fox: CallPage;
+let cid: CallPage;
+let everyone: CallPage[];
+const ids = new Map<CallPage, string>();
+
+const idOf = (page: CallPage) => ids.get(page) ?? "";
+const views = () => Promise.all(everyone.map(viewOf));
+
+function framesFrom(v: HushTestView, sender: string) {
+  return v.receive[sender]?.videoFramesDecoded ?? 0;
+}
+function samplesFrom(v: HushTestView, sender: string) {
+  return v.receive[sender]?.audioSamplesDecoded ?? 0;
+}
+
+/** Waits until every page in `receivers` decoded more video and audio from every sender than now. */
+async function expectDecodingProgress(receivers: CallPage[], senders: CallPage[], what: string) {
+  const before = await Promise.all(receivers.map(viewOf));
+  await waitFor(
+    async () =>
+      `${what}: ${JSON.stringify((await Promise.all(receivers.map(viewOf))).map((v) => v.receive))}`,
+    async () => {
+      const now = await Promise.all(receivers.map(viewOf));
+      return receivers.every((receiver, i) =>
+        senders
+          .filter((sender) => sender !== receiver)
+          .every(
+            (sender) =>
+              framesFrom(now[i] as HushTestView, idOf(sender)) >
+                framesFrom(before[i] as HushTestView, idOf(sender)) + 5 &&
+              samplesFrom(now[i] as HushTestView, idOf(sender)) >
+                samplesFrom(before[i] as HushTestView, idOf(sender)),
+          ),
+      );
+    },
+    60_000,
+  );
+}
+
+describe("a mixed Chromium and Firefox call", () => {
+  beforeAll(async () => {
+    [chromium, firefox] = await Promise.all([launchBrowser(), launchFirefox()]);
+    cleo = await chromiumPage(await chromium.newParticipant(origin), "Cleo");
+    fox = await firefoxPage(await firefox.newParticipant(), "Fox");
+    cid = await chromiumPage(await chromium.newParticipant(origin), "Cid");
+    everyone = [cleo, fox, cid];
+    step("mixed suite: Chromium and Firefox started");
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([chromium?.close(), firefox?.close()]);
+  });
+
+  it("all three join by link; each decodes the others' camera and audio", async () => {
+    for (const page of everyone) {
+      await page.goto(link);
+      await joinCall(page, page.name);
+    }
+    for (const page of everyone) {
+      await waitFor(
+        async () => `${page.name} to see three members: ${JSON.stringify(await viewOf(page))}`,
+        async () => {
+          const v = await viewOf(page);
+          return v.rosterIds.length === 3 && v.selfId !== undefined && v.connection === "connected";
+        },
+        60_000,
+      );
+      ids.set(page, (await viewOf(page)).selfId ?? "");
+    }
+    await expectDecodingProgress(everyone, everyone, "everyone decodes everyone");
+    step(`decoding: ${JSON.stringify((await views()).map((v) => v.receive))}`);
+  });
+
+  it("shows the same security code in both browsers", async () => {
+    const codes = (await views()).map((v) => v.securityCode);
+    expect(codes[0]).toMatch(/\d/);
+    expect(new Set(codes).size).toBe(1);
+  });
+
+  // Screen sharing from Firefox is not here: headless Firefox has no screen to capture and its
+  // fake-media pref covers camera and microphone only (getDisplayMedia answers NotFoundError), so
+  // the share goes the other way: Chromium shares, Firefox decodes it through its script transform.
+  it("shares Cleo's screen from Chromium; Firefox and Chromium decode it", async () => {
+    await cleo.press("Share screen");
+    await cleo.waitFor("button[aria-pressed='true']");
+    const cleoId = idOf(cleo);
+    for (const page of [fox, cid]) {
+      await waitFor(
+        async () =>
+          `${page.name} to play Cleo's screen: ${await page.evaluate((id) => {
+            const video = document.querySelector<HTMLVideoElement>(
+              `[data-tile="${id}"][data-screen] video`,
+            );
+            return JSON.stringify({
+              tiles: Array.from(document.querySelectorAll("[data-tile]")).map((t) =>
+                t.outerHTML.slice(0, 160),
+              ),
+              width: video?.videoWidth,
+              frames: video?.getVideoPlaybackQuality().totalVideoFrames,
+              paused: video?.paused,
+            });
+          }, cleoId)}`,
+        () =>
+          page.evaluate((id) => {
+            const video = document.querySelector<HTMLVideoElement>(
+              `[data-tile="${id}"][data-screen] video`,
+            );
+            // A decoded frame gives the element its size. Not getVideoPlaybackQuality(): Firefox
+            // keeps its frame count at 0 for MediaStream playback (measured: 1920 wide, 0 frames).
+            return (video?.videoWidth ?? 0) > 0;
+          }, cleoId),
+        60_000,
+      );
+    }
+    const errors = (await views()).map((v) => v.decryptErrorsBy[cleoId] ?? 0);
+    step(`Cleo's screen decoded by Fox and Cid; decrypt failures from Cleo ${errors.join("/")}`);
+    await cleo.press("Stop sharing");
+  });
+
+  it("rotates five times with no decrypt failure in either browser", async () => {
+    const start = await views();
+    const startEpoch = Math.max(...start.map((v) => v.sendingEpoch ?? 0));
+    await waitFor(
+      async () => `five rotations: ${JSON.stringify((await views()).map((v) => v.sendingEpoch))}`,
+      async () => (await views()).every((v) => (v.sendingEpoch ?? 0) >= startEpoch + 5),
+      60_000,
+    );
+    await expectDecodingProgress(everyone, everyone, "decoding after five rotations");
+    const end = await views();
+    step(
+      `rotation: epochs ${startEpoch} -> ${end.map((v) => v.sendingEpoch).join("/")}, decrypt failures ${start.map((v) => v.decryptErrors).join("/")} -> ${end.map((v) => v.decryptErrors).join("/")}`,
+    );
+    expect(end.map((v) => v.decryptErrors)).toEqual(start.map((v) => v.decryptErrors));
+  });
+
+  it("locks the Firefox leaver out: after the fresh key nothing the stayers send decodes for Fox", async () => {
+    const stayers = [cleo, cid];
+    const foxId = idOf(fox);
+    await fox.evaluate(
+      () =>
+        (
+          window as unknown as { __hushTest: { leaveSignallingOnly(): void } }
+        ).__hushTest.leaveSignallingOnly(),
+      undefined,
+    );
+    for (const page of stayers) {
+      await waitFor(`${page.name} to see Fox leave`, async () => {
+        const v = await viewOf(page);
+        return v.rosterIds.length === 2 && !v.rosterIds.includes(foxId);
+      });
+    }
+    let freshEpoch = 0;
+    await waitFor(
+      "a fresh key for the leave",
+      async () => {
+        const rotation = (await Promise.all(stayers.map(viewOf)))
+          .flatMap((v) => v.rotations)
+          .find((r) => r.fresh && (r.reason === "leave" || r.reason === "takeover"));
+        freshEpoch = rotation?.epoch ?? 0;
+        return freshEpoch > 0;
+      },
+      20_000,
+    );
+    for (const page of stayers) {
+      await waitFor(
+        `${page.name} to send with the fresh key`,
+        async () => ((await viewOf(page)).sendingEpoch ?? 0) >= freshEpoch,
+      );
+    }
+    // Frames encrypted before the commit may still be in flight for a moment.
+    await sleep(1500);
+    const before = await viewOf(fox);
+    await expectDecodingProgress(stayers, stayers, "the stayers keep decoding each other");
+    await sleep(3000);
+    const after = await viewOf(fox);
+    for (const sender of stayers) {
+      const id = idOf(sender);
+      step(
+        `Fox from ${sender.name}: frames ${framesFrom(before, id)} -> ${framesFrom(after, id)}, samples ${samplesFrom(before, id)} -> ${samplesFrom(after, id)}`,
+      );
+      expect(framesFrom(after, id)).toBe(framesFrom(before, id));
+      expect(samplesFrom(after, id)).toBe(samplesFrom(before, id));
+    }
+  });
+
+  it("a Firefox without RTCRtpScriptTransform gets the unsupported-browser screen", async () => {
+    const bare = await firefoxPage(await firefox.newParticipant(), "Bare");
+    await bare.beforeScripts(() => {
+      delete (window as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform;
+      delete (RTCRtpSender.prototype as { createEncodedStreams?: unknown }).createEncodedStreams;
+    });
+    await bare.goto(link);
+    await bare.waitFor('[role="alert"][data-problem="unsupported-browser"]');
+    expect(await bare.evaluate(() => document.querySelectorAll("video").length, undefined)).toBe(0);
+    await bare.close();
+  });
+});
