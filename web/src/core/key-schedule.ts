@@ -538,7 +538,13 @@ export class KeySchedule {
     if (current && message.epoch <= current.epoch) {
       const heldAtEpoch = this.installed.get(message.epoch);
       const differs = !heldAtEpoch || !equalBytes(heldAtEpoch, message.groupKey);
-      if (!differs || from !== this.leaderId() || this.roster.get(from) !== message.leaderSeq) {
+      if (from !== this.leaderId() || this.roster.get(from) !== message.leaderSeq) return;
+      if (!differs) {
+        // The key we hold, answered again: take the leader's holder list afresh. A leave we saw
+        // after the key arrived may have counted the leaver as a holder; the leader knows better.
+        if (message.kind === "current" && message.epoch === current.epoch) {
+          this.current = { ...current, holders: this.holdersOf(message, now) };
+        }
         return;
       }
       if (message.kind === "fresh" && from === this.leaderId()) {
@@ -635,8 +641,10 @@ export class KeySchedule {
     const rotation = this.rotation;
     if (!this.isLeader() || !pending || !rotation) return;
     if (epoch !== pending.epoch || !rotation.recipients.has(from)) return;
-    // Nobody can legitimately be further ahead than our look-ahead: an absurd claim is refused.
-    if (have > pending.epoch + this.config.maxRatchetLookahead) return;
+    // A member can legitimately be a little ahead (it kept a key from a leader we replaced), never
+    // far: our re-key lands at have + 1, which must stay inside every member's bounded step even
+    // for one a few epochs behind, so claims beyond half the look-ahead are refused.
+    if (have > pending.epoch + Math.floor(this.config.maxRatchetLookahead / 2)) return;
     if (have >= pending.epoch) {
       this.highestSeen = Math.max(this.highestSeen, have);
       this.rotation = undefined;
@@ -655,7 +663,9 @@ export class KeySchedule {
     const eligible = this.eligibleFrom.get(from);
     // Not yet keyed by any rotation: the rotation covering its join will deliver the key.
     if (eligible === undefined) return;
-    this.highestSeen = Math.max(this.highestSeen, Math.min(epoch, this.maxKnownEpoch() + 1));
+    // At most one above the key in use, however many requests arrive: a burst must not creep the
+    // next fresh epoch out of the members' bounded step.
+    this.highestSeen = Math.max(this.highestSeen, Math.min(epoch, (this.current?.epoch ?? 0) + 1));
     if (this.rotation?.recipients.has(from)) {
       if (this.rotation.awaiting.has(from) && this.pending) {
         this.out.push({ type: "send", to: from, message: this.freshDelivery(this.pending) });

@@ -83,6 +83,10 @@ function interpose(
   let before: TransformStream<GuardedFrame, GuardedFrame>;
   let after: TransformStream<GuardedFrame, GuardedFrame>;
   if (kind === "decode") {
+    // livekit keeps one cryptor per track id and re-points it at whoever the newest transform names
+    // (the SFU writes the track ids): our older pipelines of that id follow it, so each is always
+    // checked against the sender whose keys livekit decrypts it with.
+    setPipelineSender(trackId, participantId);
     const pipeline: Pipeline = { participantId, trackId };
     const pipelines = decodePipelines.get(trackId) ?? new Set();
     pipelines.add(pipeline);

@@ -116,6 +116,13 @@ const ZERO: RefusedCounts = { keyNotAllowed: 0, replay: 0, notDecrypted: 0 };
 export class FrameGuard {
   private local = "";
   private readonly receive = new Map<string, Map<number, AllowedKey>>();
+  /**
+   * Replay windows by sender and key (participant id, epoch, generation), kept for as long as the
+   * core holds that key, whether or not the sender is on the roster: a sender key depends only on
+   * the group key and the id, so a sender that drops off and comes back (a reconnect) must not get
+   * fresh windows the SFU could replay its recorded frames into.
+   */
+  private readonly windows = new Map<string, Map<number, ReplayWindow>>();
   private send: PlannedKey[] = [];
   private pending: { id: number; plan: GuardPlan } | undefined;
   private readonly decrypting = new WeakMap<object, PendingDecrypt>();
@@ -149,7 +156,23 @@ export class FrameGuard {
         : this.send.filter((key) =>
             held.some((h) => h.epoch === key.epoch && h.generation === key.generation),
           );
+    for (const name of this.windows.keys()) {
+      const [, epoch, generation] = name.split("/");
+      if (!held.some((h) => `${h.epoch}` === epoch && `${h.generation}` === generation)) {
+        this.windows.delete(name);
+      }
+    }
     this.pending = { id, plan };
+  }
+
+  private windowsOf(participantId: string, key: PlannedKey): Map<number, ReplayWindow> {
+    const name = `${participantId}/${key.epoch}/${key.generation}`;
+    let streams = this.windows.get(name);
+    if (!streams) {
+      streams = new Map();
+      this.windows.set(name, streams);
+    }
+    return streams;
   }
 
   /** livekit has processed every key message sent before plan `id`'s barrier: allow that plan. */
@@ -162,8 +185,10 @@ export class FrameGuard {
     for (const { participantId, keys } of plan.senders) {
       const ring = this.receive.get(participantId) ?? new Map<number, AllowedKey>();
       for (const key of keys) {
-        // A slot that now carries another epoch (or a new key for it) starts a fresh window.
-        if (!sameKey(ring.get(key.slot)?.key, key)) ring.set(key.slot, { key, streams: new Map() });
+        // A slot that now carries another epoch (or a new key for it) uses that key's windows.
+        if (!sameKey(ring.get(key.slot)?.key, key)) {
+          ring.set(key.slot, { key, streams: this.windowsOf(participantId, key) });
+        }
       }
       this.receive.set(participantId, ring);
     }
