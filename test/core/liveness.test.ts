@@ -1,14 +1,16 @@
 // The liveness proof (DESIGN §3): a hello verifies only for the exact pair of announcements it was
-// made for, so a recording from an earlier connection or an earlier life of the room proves nothing.
+// made for, under the pairwise key of the two current X25519 key pairs, so a recording from an
+// earlier connection or an earlier life of the room proves nothing.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateCallKeyPairs } from "../../web/src/core/call-keys.js";
+import { EnvelopeChannel } from "../../web/src/core/envelope.js";
 import {
+  checkHello,
+  type HelloParties,
   HelloError,
   isHello,
-  signHello,
-  verifyHello,
-  type HelloParties,
+  makeHello,
 } from "../../web/src/core/liveness.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
@@ -17,7 +19,22 @@ const ROOM = "roomroomroomroomroom00";
 const ALICE = "aliceAliceAliceAlice00";
 const BOB = "bobBobBobBobBobBobBob0";
 const alice = generateCallKeyPairs(random);
+const bob = generateCallKeyPairs(random);
 const mallory = generateCallKeyPairs(random);
+const aliceToBob = new EnvelopeChannel(
+  ROOM,
+  ALICE,
+  alice.x25519.secretKey,
+  BOB,
+  bob.x25519.publicKey,
+);
+const bobFromAlice = new EnvelopeChannel(
+  ROOM,
+  BOB,
+  bob.x25519.secretKey,
+  ALICE,
+  alice.x25519.publicKey,
+);
 const parties: HelloParties = {
   roomId: ROOM,
   from: ALICE,
@@ -28,44 +45,67 @@ const parties: HelloParties = {
 
 describe("liveness hellos", () => {
   it("verify for the pair they were made for and carry the answer-me flag", () => {
+    expect(aliceToBob.helloSendKey).toEqual(bobFromAlice.helloReceiveKey);
+    expect(aliceToBob.helloSendKey).not.toEqual(aliceToBob.helloReceiveKey);
     for (const answerMe of [true, false]) {
-      const hello = signHello(parties, alice.ed25519.secretKey, { answerMe });
+      const hello = makeHello(parties, aliceToBob.helloSendKey, { answerMe });
       expect(isHello(hello)).toBe(true);
-      expect(verifyHello(parties, alice.ed25519.publicKey, hello)).toEqual({ answerMe });
+      expect(checkHello(parties, bobFromAlice.helloReceiveKey, hello)).toEqual({ answerMe });
     }
   });
 
-  it("do not verify for the verifier's next announcement (a recording from an earlier connection)", () => {
-    const hello = signHello(parties, alice.ed25519.secretKey, { answerMe: false });
-    const reconnected = { ...parties, toAnnouncement: random(200) };
-    expect(() => verifyHello(reconnected, alice.ed25519.publicKey, hello)).toThrow(HelloError);
+  it("do not verify for the verifier's next connection (fresh announcement and key pair)", () => {
+    const hello = makeHello(parties, aliceToBob.helloSendKey, { answerMe: false });
+    const bobAgain = generateCallKeyPairs(random);
+    const reconnected = new EnvelopeChannel(
+      ROOM,
+      BOB,
+      bobAgain.x25519.secretKey,
+      ALICE,
+      alice.x25519.publicKey,
+    );
+    expect(() => checkHello(parties, reconnected.helloReceiveKey, hello)).toThrow(HelloError);
+    const laterAnnouncement = { ...parties, toAnnouncement: random(200) };
+    expect(() => checkHello(laterAnnouncement, bobFromAlice.helloReceiveKey, hello)).toThrow(
+      HelloError,
+    );
   });
 
-  it("reject another signer, room, direction, sender announcement and any bit flip", () => {
-    const hello = signHello(parties, alice.ed25519.secretKey, { answerMe: true });
+  it("reject another sender's key, room, direction, sender announcement and any bit flip", () => {
+    const hello = makeHello(parties, aliceToBob.helloSendKey, { answerMe: true });
+    const malloryChannel = new EnvelopeChannel(
+      ROOM,
+      BOB,
+      bob.x25519.secretKey,
+      ALICE,
+      mallory.x25519.publicKey,
+    );
     const variants: [HelloParties, Uint8Array][] = [
-      [{ ...parties, roomId: "otherotherotherother00" }, alice.ed25519.publicKey],
-      [{ ...parties, from: BOB, to: ALICE }, alice.ed25519.publicKey],
-      [{ ...parties, fromAnnouncement: random(200) }, alice.ed25519.publicKey],
-      [parties, mallory.ed25519.publicKey],
+      [{ ...parties, roomId: "otherotherotherother00" }, bobFromAlice.helloReceiveKey],
+      [{ ...parties, from: BOB, to: ALICE }, bobFromAlice.helloReceiveKey],
+      [{ ...parties, fromAnnouncement: random(200) }, bobFromAlice.helloReceiveKey],
+      [parties, malloryChannel.helloReceiveKey],
+      [parties, bobFromAlice.helloSendKey],
     ];
     for (const [claimed, key] of variants) {
-      expect(() => verifyHello(claimed, key, hello)).toThrow(HelloError);
+      expect(() => checkHello(claimed, key, hello)).toThrow(HelloError);
     }
     fc.assert(
       fc.property(fc.nat(hello.length * 8 - 1), (bit) => {
         const flipped = hello.slice();
         flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-        expect(() => verifyHello(parties, alice.ed25519.publicKey, flipped)).toThrow(HelloError);
+        expect(() => checkHello(parties, bobFromAlice.helloReceiveKey, flipped)).toThrow(
+          HelloError,
+        );
       }),
       { numRuns: 60 },
     );
   });
 
   it("reject impossible sizes and are told apart from envelopes", () => {
-    const hello = signHello(parties, alice.ed25519.secretKey, { answerMe: true });
-    for (const bytes of [hello.subarray(0, 65), new Uint8Array([...hello, 0]), new Uint8Array()]) {
-      expect(() => verifyHello(parties, alice.ed25519.publicKey, bytes)).toThrow(HelloError);
+    const hello = makeHello(parties, aliceToBob.helloSendKey, { answerMe: true });
+    for (const bytes of [hello.subarray(0, 33), new Uint8Array([...hello, 0]), new Uint8Array()]) {
+      expect(() => checkHello(parties, bobFromAlice.helloReceiveKey, bytes)).toThrow(HelloError);
     }
     expect(isHello(new Uint8Array([1, 0, 0]))).toBe(false); // envelope version 1
   });

@@ -19,7 +19,7 @@ import { EnvelopeChannel } from "./envelope.js";
 import { type CallSecret, participantIdOf, senderKeyOf } from "./identifiers.js";
 import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
 import { KeySchedule } from "./key-schedule.js";
-import { isHello, signHello, verifyHello } from "./liveness.js";
+import { checkHello, isHello, makeHello } from "./liveness.js";
 import { type Random, systemRandom } from "./random.js";
 import {
   DEFAULT_SCHEDULE_CONFIG,
@@ -510,13 +510,9 @@ export class CallSession {
   }
 
   private sendHello(peerId: string, peer: Peer, answerMe: boolean): void {
-    const hello = signHello(
-      this.helloParties(peerId, peer, false),
-      this.keyPairs.ed25519.secretKey,
-      {
-        answerMe,
-      },
-    );
+    const hello = makeHello(this.helloParties(peerId, peer, false), peer.channel.helloSendKey, {
+      answerMe,
+    });
     if (this.signalling.send([{ to: peerId, payload: toBase64url(hello) }])) {
       this.counters.hellosSent += 1;
     }
@@ -539,9 +535,9 @@ export class CallSession {
     let answerMe: boolean;
     try {
       if (!peer) throw new Error("hello from a participant the room did not announce");
-      answerMe = verifyHello(
+      answerMe = checkHello(
         this.helloParties(from, peer, true),
-        peer.announcement.ed25519PublicKey,
+        peer.channel.helloReceiveKey,
         bytes,
       ).answerMe;
     } catch {

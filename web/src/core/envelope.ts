@@ -46,6 +46,16 @@ export function envelopeKeyOf(
   );
 }
 
+/** HKDF(X25519(a, B), salt = utf8(room id), info = "hush/v1 hello" ‖ A ‖ B, L = 32). */
+export function helloKeyOf(
+  roomId: string,
+  sharedSecret: Uint8Array,
+  senderId: string,
+  recipientId: string,
+): Uint8Array {
+  return hkdf(sha256, sharedSecret, utf8(roomId), utf8(LABELS.hello + senderId + recipientId), 32);
+}
+
 function aadOf(roomId: string, senderId: string, recipientId: string, header: Uint8Array) {
   return concat(utf8(`${LABELS.envelope}\0${roomId}\0${senderId}\0${recipientId}\0`), header);
 }
@@ -57,6 +67,12 @@ function aadOf(roomId: string, senderId: string, recipientId: string, header: Ui
 export class EnvelopeChannel {
   private readonly sendKey: Uint8Array;
   private readonly receiveKey: Uint8Array;
+  /**
+   * MAC keys of the liveness hellos in each direction (liveness.ts), from the same X25519 secret
+   * under their own label: only the live holder of the announced private key can compute them.
+   */
+  readonly helloSendKey: Uint8Array;
+  readonly helloReceiveKey: Uint8Array;
   private nextCounter = 1;
   private lastReceivedCounter = 0;
   private highestReceivedEpoch = 0;
@@ -72,6 +88,8 @@ export class EnvelopeChannel {
     const shared = x25519.getSharedSecret(selfX25519SecretKey, peerX25519PublicKey);
     this.sendKey = envelopeKeyOf(roomId, shared, selfId, peerId);
     this.receiveKey = envelopeKeyOf(roomId, shared, peerId, selfId);
+    this.helloSendKey = helloKeyOf(roomId, shared, selfId, peerId);
+    this.helloReceiveKey = helloKeyOf(roomId, shared, peerId, selfId);
   }
 
   seal(epoch: number, plaintext: Uint8Array, random: Random): Uint8Array {
