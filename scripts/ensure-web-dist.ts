@@ -12,7 +12,7 @@ const PLACEHOLDER = `<!doctype html>
 <meta charset="utf-8">
 <title>Hush</title>
 <p>The web app is not built yet. Run <code>npm run build:web</code>, then reload.</p>
-<p>The signalling API is live under <code>/v1/</code>; see PROTOCOL.md.</p>
+<p>The signalling API is live under <code>/v1/</code>; see docs/protocol.md in the repository.</p>
 </html>
 `;
 

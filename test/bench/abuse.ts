@@ -1,6 +1,6 @@
 // The abuse section of `npm run bench` (issue 10): how much one hostile client can slow a room for an
-// honest member. A room of 10 bare PROTOCOL.md clients; one member sends a unicast to another, which
-// echoes it at once, and the round trip is sampled: first quiet, then while each attack runs
+// honest member. A room of 10 bare docs/protocol.md clients; one member sends a unicast to another,
+// which echoes it at once, and the round trip is sampled: first quiet, then while each attack runs
 // (malformed frames, an idle-socket flood, a byte flood, a member that stops reading). Figures are
 // ratios to the quiet round trip; during the non-reader attack workerd's resident memory is sampled
 // too. The Worker runs with its production limits, the per-client upgrade limit included: every

@@ -198,7 +198,9 @@ export class Fleet {
     return at;
   }
 
-  /** The current member with the lowest join seq: the key leader (DESIGN §4). */
+  /**
+   * The current member with the lowest join seq: the key leader (docs/key-schedule.md, The leader).
+   */
   leader(): FleetMember | undefined {
     let best: FleetMember | undefined;
     for (const m of this.members()) {

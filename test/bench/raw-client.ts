@@ -1,6 +1,6 @@
-// A bare PROTOCOL.md client for the relay-throughput bench: it joins with a placeholder announcement
-// (the Worker treats announcements as opaque bytes) and counts payloads, so the figure measures the
-// room's relay alone, without the client core's crypto in the way.
+// A bare docs/protocol.md client for the relay-throughput bench: it joins with a placeholder
+// announcement (the Worker treats announcements as opaque bytes) and counts payloads, so the figure
+// measures the room's relay alone, without the client core's crypto in the way.
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { type ClientMessage, PROTOCOL_VERSION, ServerMessage } from "../../worker/src/protocol";

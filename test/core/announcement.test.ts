@@ -1,5 +1,6 @@
-// Property tests for announcements (DESIGN §3): round trip; any bit flip, truncation, wrong room
-// (another call's secret), wrong participant or wrong key is rejected; inputs are never mutated.
+// Property tests for announcements (docs/key-schedule.md, Announcements): round trip; any bit flip,
+// truncation, wrong room (another call's secret), wrong participant or wrong key is rejected;
+// inputs are never mutated.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {

@@ -1,5 +1,6 @@
-// Leader broadcasts (DESIGN §3): signed with the leader's Ed25519 key over room and leader id, so
-// any bit flip, another signer, another room or another claimed leader is rejected.
+// Leader broadcasts (docs/key-schedule.md, Broadcasts): signed with the leader's Ed25519 key over
+// room and leader id, so any bit flip, another signer, another room or another claimed leader is
+// rejected.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BroadcastError, signBroadcast, verifyBroadcast } from "../../web/src/core/broadcast.js";

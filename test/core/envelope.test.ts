@@ -1,6 +1,6 @@
-// Property tests for envelopes (DESIGN §3): round trip; any bit flip, wrong key, wrong recipient,
-// wrong room, replay or older epoch is rejected, and a rejection leaves the channel's replay state
-// as it was; inputs are never mutated.
+// Property tests for envelopes (docs/key-schedule.md, Envelopes): round trip; any bit flip, wrong
+// key, wrong recipient, wrong room, replay or older epoch is rejected, and a rejection leaves the
+// channel's replay state as it was; inputs are never mutated.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateCallKeyPairs } from "../../web/src/core/call-keys.js";

@@ -1,5 +1,5 @@
-// Call secret link form and identifier edge cases (DESIGN §2). The derivations themselves are
-// checked against independent vectors in vectors.test.ts.
+// Call secret link form and identifier edge cases (docs/key-schedule.md, Derivations). The
+// derivations themselves are checked against independent vectors in vectors.test.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { fromBase64url, toBase64url } from "../../web/src/core/base64url.js";

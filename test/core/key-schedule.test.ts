@@ -1,4 +1,5 @@
-// Unit tests of the pure key schedule (DESIGN §4): events in, actions out, on a hand-driven clock.
+// Unit tests of the pure key schedule (docs/key-schedule.md): events in, actions out, on a
+// hand-driven clock.
 import { describe, expect, it } from "vitest";
 import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import { KeySchedule } from "../../web/src/core/key-schedule.js";

@@ -1,6 +1,7 @@
-// A leave that lands while a fresh key is in flight is the narrowest window of DESIGN §4's
-// lock-out: the leaver may already hold the key. Random runs rarely hit it, so this sweeps the
-// second leave across the whole window on the simulator and checks every commit after it.
+// A leave that lands while a fresh key is in flight is the narrowest window of the lock-out
+// (docs/key-schedule.md, Commit barrier and Lock-out): the leaver may already hold the key. Random
+// runs rarely hit it, so this sweeps the second leave across the whole window on the simulator and
+// checks every commit after it.
 import { describe, expect, it } from "vitest";
 import { World } from "./sim/world.js";
 

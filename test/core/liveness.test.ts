@@ -1,6 +1,6 @@
-// The liveness proof (DESIGN §3): a hello verifies only for the exact pair of announcements it was
-// made for, under the pairwise key of the two current X25519 key pairs, so a recording from an
-// earlier connection or an earlier life of the room proves nothing.
+// The liveness proof (docs/key-schedule.md, Liveness hellos): a hello verifies only for the exact
+// pair of announcements it was made for, under the pairwise key of the two current X25519 key
+// pairs, so a recording from an earlier connection or an earlier life of the room proves nothing.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateCallKeyPairs } from "../../web/src/core/call-keys.js";

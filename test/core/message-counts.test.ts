@@ -1,6 +1,7 @@
-// DESIGN §4's message counts, measured on real CallSessions over the simulator's honest relay:
-// a join costs the leader 1 key envelope, a leave n-2, a periodic ratchet 0 (and every freshEvery-th
-// rotation n-1). Acknowledgements travel member → leader and are counted separately.
+// The message counts of docs/key-schedule.md (Rotations), measured on real CallSessions over the
+// simulator's honest relay: a join costs the leader 1 key envelope, a leave n-2, a periodic ratchet
+// 0 (and every freshEvery-th rotation n-1). Acknowledgements travel member → leader and are counted
+// separately.
 import { describe, expect, it } from "vitest";
 import type { SimClient } from "./sim/world.js";
 import { World } from "./sim/world.js";

@@ -1,6 +1,6 @@
 // Red-team attacks on issue 9's fixes (core). Each test runs the attack on the simulator, with real
-// CallSessions and a malicious member, and asserts what DESIGN §1/§4 promise. A failing test means
-// the attack succeeds against the current code.
+// CallSessions and a malicious member, and asserts what docs/design.md (Threat model) and
+// docs/key-schedule.md promise. A failing test means the attack succeeds against the current code.
 import { describe, expect, it } from "vitest";
 import { LOCKOUT_DEADLINE_MS, type SimClient, World } from "./sim/world.js";
 

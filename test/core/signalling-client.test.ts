@@ -1,5 +1,5 @@
-// The signalling client (PROTOCOL.md) against a scripted socket on the virtual clock: unknown and
-// malformed server frames are ignored, dropped sockets reconnect with backoff and a fresh join,
+// The signalling client (docs/protocol.md) against a scripted socket on the virtual clock: unknown
+// and malformed server frames are ignored, dropped sockets reconnect with backoff and a fresh join,
 // fatal refusals stop it, leave is final.
 import { describe, expect, it } from "vitest";
 import {

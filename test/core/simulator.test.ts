@@ -1,6 +1,6 @@
 // Property tests over random runs of the deterministic simulator: joins, leaves, leader departures,
 // dropped sockets, ghosts and forged frames, on an honest relay and on a hostile one. The checks
-// (DESIGN §4) run inside the World while the run goes on; see sim/world.ts.
+// (docs/key-schedule.md) run inside the World while the run goes on; see sim/world.ts.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HONEST } from "./sim/relay.js";

@@ -33,7 +33,7 @@ const file = File.parse(
   JSON.parse(readFileSync(new URL("../vectors/derivations.json", import.meta.url), "utf8")),
 );
 
-describe("derivation vectors (DESIGN §2) from node:crypto", () => {
+describe("derivation vectors (docs/key-schedule.md, Derivations) from node:crypto", () => {
   it.each(file.vectors.map((vector, index) => [index, vector] as const))(
     "vector %i",
     (_, vector) => {

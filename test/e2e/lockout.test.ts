@@ -1,4 +1,4 @@
-// The lock-out against a lying signalling server (DESIGN §4, "The lock-out is every member's job"),
+// The lock-out against a lying signalling server (docs/key-schedule.md, Lock-out),
 // in real headless Chromium on the real Worker and livekit-server. A loopback proxy in front of the
 // Worker plays the malicious server: it withholds the fresh key and its commit from one member, or
 // hides a leave from the leader. Carol, the leaver, stays on the SFU with every key she ever held,

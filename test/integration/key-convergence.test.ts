@@ -1,5 +1,6 @@
 // Node clients on the real Worker converge on one media key; after a member (and then the leader)
-// leaves, the rest commit a fresh key that the leaver cannot hold or derive (DESIGN §4).
+// leaves, the rest commit a fresh key that the leaver cannot hold or derive (docs/key-schedule.md,
+// Rotations).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {

@@ -1,6 +1,5 @@
 // The media key plan as pure logic: what livekit must hold for each sender, what we send with,
-// and the operations that take one plan to the next (DESIGN §4, "The media layer holds exactly
-// the core's keys").
+// and the operations that take one plan to the next (docs/media-keys.md, 3. The key plan).
 import { describe, expect, it } from "vitest";
 import {
   diffPlans,

@@ -1,5 +1,5 @@
 // Issue 10 against the real Worker (`wrangler dev`): the attacks the workerd pool cannot stage, each
-// asserting what worker/README.md promises. Real idle and silent sockets over TCP, heartbeats
+// asserting what docs/protocol.md promises. Real idle and silent sockets over TCP, heartbeats
 // answered by the runtime while the room may hibernate, a peer that stops reading its TCP
 // connection, a frame over the runtime's 32 MiB cap, and the per-client upgrade limit of the
 // platform's rate-limiting binding. Timings are never asserted; every wait and loop is bounded.

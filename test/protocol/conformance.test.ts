@@ -1,6 +1,7 @@
-// Conformance of the real Worker (`wrangler dev`, as `npm run dev:worker` runs it) to PROTOCOL.md,
-// checked by a client written from the document alone. Capacity is lowered to 3 so room_full is
-// reachable, and the burst allowance raised so the 1,000-frame burst measures ordering, not limits.
+// Conformance of the real Worker (`wrangler dev`, as `npm run dev:worker` runs it) to
+// docs/protocol.md, checked by a client written from the document alone. Capacity is lowered to 3
+// so room_full is reachable, and the burst allowance raised so the 1,000-frame burst measures
+// ordering, not limits.
 import { randomBytes } from "node:crypto";
 import { get } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,6 @@
-// A minimal signalling client written only from PROTOCOL.md (it deliberately imports nothing from
-// worker/), so that the conformance tests check the wire, not a shared implementation. It uses the
-// `ws` package because Node 20 has no global WebSocket.
+// A minimal signalling client written only from docs/protocol.md (it deliberately imports nothing
+// from worker/), so that the conformance tests check the wire, not a shared implementation. It uses
+// the `ws` package because Node 20 has no global WebSocket.
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 

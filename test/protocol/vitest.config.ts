@@ -1,5 +1,5 @@
 // Protocol conformance: the real Worker under `wrangler dev` (what `npm run dev:worker` runs), driven
-// over loopback by a small client written from PROTOCOL.md alone.
+// over loopback by a small client written from docs/protocol.md alone.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({

@@ -1,10 +1,10 @@
-// Generates test/vectors/derivations.json from DESIGN §2 with Node's own crypto (OpenSSL's HKDF and
-// HMAC), an implementation independent of the core under test (which uses @noble/hashes).
-// Run: node test/vectors/generate.mjs > test/vectors/derivations.json
+// Generates test/vectors/derivations.json from docs/key-schedule.md (Derivations) with Node's own
+// crypto (OpenSSL's HKDF and HMAC), an implementation independent of the core under test (which
+// uses @noble/hashes). Run: node test/vectors/generate.mjs > test/vectors/derivations.json
 import { createHash, createHmac, hkdfSync } from "node:crypto";
 
 const b64u = (bytes) => Buffer.from(bytes).toString("base64url");
-// RFC 5869 HKDF-SHA256 with an empty salt, as DESIGN §2 specifies.
+// RFC 5869 HKDF-SHA256 with an empty salt, as docs/key-schedule.md specifies.
 const hkdf = (ikm, info, length) =>
   Buffer.from(hkdfSync("sha256", ikm, Buffer.alloc(0), info, length));
 // Deterministic inputs, so regenerating yields the same file.

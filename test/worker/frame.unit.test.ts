@@ -1,4 +1,5 @@
-// Unit tests of parseClientFrame: every refusal of PROTOCOL.md that depends on the frame alone.
+// Unit tests of parseClientFrame: every refusal of docs/protocol.md that depends on the frame
+// alone.
 import { describe, expect, it } from "vitest";
 import { parseClientFrame } from "../../worker/src/frame";
 import { LIMITS } from "../../worker/src/protocol";

@@ -1,6 +1,6 @@
 // Hostile input against the real Room: binary frames, deep nesting, huge strings, wrong types and
-// floods each get their error code; the socket stays usable where PROTOCOL.md says so, and the other
-// members see nothing but what the protocol tells them.
+// floods each get their error code; the socket stays usable where docs/protocol.md says so, and the
+// other members see nothing but what the protocol tells them.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
 import { randomId, roomOfThree, type TestClient } from "./client";

@@ -1,4 +1,5 @@
-// The HTTP routes of PROTOCOL.md: health, the WebSocket route's refusals and their JSON bodies.
+// The HTTP routes of docs/protocol.md: health, the WebSocket route's refusals and their JSON
+// bodies.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/src/index";

@@ -1,5 +1,6 @@
 // Property tests of the pure room rules: random runs of joins, duplicate joins, leaves, drops,
-// unicasts and broadcasts, checked against the guarantees of PROTOCOL.md ("Lifecycle guarantees").
+// unicasts and broadcasts, checked against the guarantees of docs/protocol.md ("Lifecycle
+// guarantees").
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RoomConfig } from "../../worker/src/config";
@@ -188,7 +189,7 @@ function run(commands: Command[]): void {
 }
 
 describe("room rules, randomized", () => {
-  it("keep the lifecycle guarantees of PROTOCOL.md over random runs", () => {
+  it("keep the lifecycle guarantees of docs/protocol.md over random runs", () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 80 }), (commands) => {
         run(commands);

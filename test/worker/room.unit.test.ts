@@ -111,7 +111,7 @@ describe("room rules", () => {
     expect(room.frame("a", { type: "broadcast", payload: "AAAA" }).deliveries).toEqual([]);
   });
 
-  it("answers not_joined, already_joined and unsupported_version as PROTOCOL.md says", () => {
+  it("answers not_joined, already_joined and unsupported_version as docs/protocol.md says", () => {
     const room = new RoomDriver(config);
     room.connect("p");
     room.frame("p", { type: "token" });

@@ -1,6 +1,6 @@
-// The session of PROTOCOL.md end to end inside workerd: real WebSockets through the Worker's fetch
-// into the Room Durable Object, several clients per room, every message type, error and close code.
-// Each test uses its own room id, so tests never share an object.
+// The session of docs/protocol.md end to end inside workerd: real WebSockets through the Worker's
+// fetch into the Room Durable Object, several clients per room, every message type, error and close
+// code. Each test uses its own room id, so tests never share an object.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
 import { opaque, randomId, roomOfThree, TestClient } from "./client";

@@ -34,7 +34,7 @@ export interface Env {
   TOKEN_TTL_SECONDS?: unknown;
 }
 
-/** LiveKit tokens may live at most 10 minutes (PROTOCOL.md). */
+/** LiveKit tokens may live at most 10 minutes (docs/protocol.md, Server messages). */
 export const MAX_TOKEN_TTL_SECONDS = 600;
 
 const count = (fallback: number, max: number) =>

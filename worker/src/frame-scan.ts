@@ -4,7 +4,7 @@
 // milliseconds, and enough of them overflowed the validator's stack), so a frame outside the bounds
 // is refused here, at the cost of reading its characters once.
 
-/** Bounds on a frame's JSON structure (an addition to PROTOCOL.md, see worker/README.md). */
+/** Bounds on a frame's JSON structure (an addition to the protocol: docs/protocol.md, Limits). */
 export const STRUCTURE_LIMITS = {
   /** Deepest nesting of objects and arrays; a `send` nests 3 deep, extensions may add a few. */
   depth: 16,

@@ -1,6 +1,7 @@
-// Turns one raw client WebSocket frame into a checked ClientMessage, or into the refusal PROTOCOL.md
-// prescribes for it. Pure: the Room shell and the unit tests feed it frames directly. Refusal
-// messages describe the problem but never echo the client's bytes back (or into a log).
+// Turns one raw client WebSocket frame into a checked ClientMessage, or into the refusal
+// docs/protocol.md prescribes for it. Pure: the Room shell and the unit tests feed it frames
+// directly. Refusal messages describe the problem but never echo the client's bytes back (or into a
+// log).
 import type { z } from "zod";
 import { assertNever } from "./assert-never";
 import { STRUCTURE_LIMITS, scanStructure } from "./frame-scan";

@@ -1,5 +1,5 @@
-// JSON answers of the HTTP routes (PROTOCOL.md, "HTTP"): errors carry a stable code for programs and
-// a sentence for people.
+// JSON answers of the HTTP routes (docs/protocol.md, HTTP): errors carry a stable code for programs
+// and a sentence for people.
 export function jsonResponse(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
     status,

@@ -1,7 +1,7 @@
-// The signalling Worker's entry: the HTTP routes of PROTOCOL.md. It validates the room id and the
-// upgrade, then hands the WebSocket to the one Room Durable Object of that room id. Static assets
-// (the web app) never reach this code: app.ts serves them, with their security headers, unless the
-// path is under /v1/.
+// The signalling Worker's entry: the HTTP routes of docs/protocol.md. It validates the room id and
+// the upgrade, then hands the WebSocket to the one Room Durable Object of that room id. Static
+// assets (the web app) never reach this code: app.ts serves them, with their security headers,
+// unless the path is under /v1/.
 import { admitClient } from "./client-key";
 import { type Env, readClientConfig, readLiveKitConfig, readRoomConfig } from "./config";
 import { errorResponse, jsonResponse } from "./http";

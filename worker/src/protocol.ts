@@ -1,19 +1,20 @@
-// The signalling wire protocol v1 (shared/PROTOCOL.md) as schemas: the Worker parses every client
+// The signalling wire protocol v1 (docs/protocol.md) as schemas: the Worker parses every client
 // frame with these, the client core parses every server frame with them. Types are inferred from the
 // schemas so that the code and the wire cannot drift apart.
 import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
 
-/** Size limits of PROTOCOL.md, in decoded bytes. */
+/** Size limits of docs/protocol.md (Limits), in decoded bytes. */
 export const LIMITS = {
   announcementBytes: 1024,
   payloadBytes: 64 * 1024,
   sendItems: 1000,
   /**
-   * Largest client frame the Worker reads, in UTF-8 bytes (an addition to PROTOCOL.md: larger frames
-   * get `payload_too_large`). Fits a 64 KiB broadcast and a rekey `send` to a full room many times
-   * over, and stays below the runtime's own WebSocket message cap so the error can still be sent.
+   * Largest client frame the Worker reads, in UTF-8 bytes (an addition to the base protocol: larger
+   * frames get `payload_too_large`). Fits a 64 KiB broadcast and a rekey `send` to a full room many
+   * times over, and stays below the runtime's own WebSocket message cap so the error can still be
+   * sent.
    */
   frameBytes: 1024 * 1024,
 } as const;
@@ -98,9 +99,10 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
- * WebSocket close codes of PROTOCOL.md, by the error that causes them, and the additions of
- * worker/README.md ("Limits beyond PROTOCOL.md"), which come without an `error` message first
- * (old clients see an unknown close code and reconnect, which is what these codes ask for).
+ * WebSocket close codes of docs/protocol.md (Close codes), by the error that causes them, and the
+ * additions (docs/protocol.md, Additions to the base protocol), which come without an `error`
+ * message first (old clients see an unknown close code and reconnect, which is what these codes ask
+ * for).
  */
 export const CLOSE_CODES = {
   unsupported_version: 4400,
@@ -116,10 +118,11 @@ export const CLOSE_CODES = {
 } as const;
 
 /**
- * Heartbeat (an addition to PROTOCOL.md): a client may send exactly this text frame at any time;
- * the runtime itself answers with `HEARTBEAT.pong` without waking the room, so it costs nothing under
- * hibernation. A joined member that sends neither a frame nor a ping for the server's heartbeat
- * timeout (45 s by default) is disconnected with 4441. Clients ignore the pong (an unknown type).
+ * Heartbeat (an addition to the base protocol, docs/protocol.md, Heartbeat): a client may send
+ * exactly this text frame at any time; the runtime itself answers with `HEARTBEAT.pong` without
+ * waking the room, so it costs nothing under hibernation. A joined member that sends neither a
+ * frame nor a ping for the server's heartbeat timeout (45 s by default) is disconnected with 4441.
+ * Clients ignore the pong (an unknown type).
  */
 export const HEARTBEAT = { ping: '{"type":"ping"}', pong: '{"type":"pong"}' } as const;
 

@@ -201,7 +201,10 @@ export class Room extends DurableObject<Env> {
     await this.apply(ws, socket, onKick(this.loadRoster().view(), socket, reason), null);
   }
 
-  /** PROTOCOL.md: when the last member leaves, the room forgets everything it knew. */
+  /**
+   * docs/protocol.md, Lifecycle guarantees: when the last member leaves, the room forgets
+   * everything it knew.
+   */
   private async forget(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

@@ -1,4 +1,4 @@
-// The rules of a room (PROTOCOL.md, "Session" and "Errors") as pure functions: an event and the
+// The rules of a room (docs/protocol.md, Session and Errors) as pure functions: an event and the
 // room's current state go in, the acting socket's new state and what to send, close and forget come
 // out. No I/O, no clock, no randomness: the Durable Object shell supplies all of that, and tests
 // drive these functions directly.
@@ -96,7 +96,7 @@ function departure(room: RoomView, member: JoinedSocket): Pick<Outcome, "deliver
   };
 }
 
-/** Refuses the socket for good: the error, then the close code PROTOCOL.md gives it. */
+/** Refuses the socket for good: the error, then the close code docs/protocol.md gives it. */
 function refuseAndClose(
   room: RoomView,
   socket: PendingSocket | JoinedSocket,
@@ -217,7 +217,8 @@ function memberRequest(room: RoomView, socket: JoinedSocket, request: ClientMess
 }
 
 /**
- * Refused frames a socket may send before it has joined (an addition to PROTOCOL.md): a client
+ * Refused frames a socket may send before it has joined (an addition to the base protocol,
+ * docs/protocol.md, Rate limits): a client
  * that means to join sends `join` first, so a stranger sending junk is closed (4408) early instead
  * of being answered for as long as the join deadline lasts.
  */

@@ -1,8 +1,8 @@
-// A malicious member for the simulator (DESIGN §1: a member knows the call secret and may run
-// modified code). It is a real CallSession, so it joins, verifies and gets keys like anyone, plus a
-// side channel that holds the same per-call key pairs and uses them to send whatever an attacker
-// likes through the real envelope and broadcast crypto of web/src/core: huge epochs, forged acks,
-// rival leader claims, a rejoin that reuses its old announcement.
+// A malicious member for the simulator (docs/design.md, Malicious members: a member knows the call
+// secret and may run modified code). It is a real CallSession, so it joins, verifies and gets keys
+// like anyone, plus a side channel that holds the same per-call key pairs and uses them to send
+// whatever an attacker likes through the real envelope and broadcast crypto of web/src/core: huge
+// epochs, forged acks, rival leader claims, a rejoin that reuses its old announcement.
 //
 // The key pairs are learnt without any hook in the core: the session draws them from the Random we
 // hand it, and its join frame announces the public halves, so the side channel keeps the last few

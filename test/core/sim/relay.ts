@@ -1,10 +1,11 @@
-// An in-memory stand-in for the Worker's room (shared/PROTOCOL.md) and the network in front of it,
-// for the simulator. The room keeps PROTOCOL.md's membership rules honestly (admission, seq, join and
-// leave notices in order); the relay around it is hostile on request: it can drop, delay, duplicate,
-// reorder, replay and inject envelopes and broadcasts, forge announcements (ghosts) and drop sockets.
-// It also lies about membership (issue 9): tamper rules withhold or hold any frame for chosen
-// members (a leave hidden from the leader, split views, a fresh key withheld), joins can be stalled
-// (never answered), and announcements recorded in this or an earlier room life can be replayed.
+// An in-memory stand-in for the Worker's room (docs/protocol.md) and the network in front of it,
+// for the simulator. The room keeps the protocol's membership rules honestly (admission, seq, join
+// and leave notices in order); the relay around it is hostile on request: it can drop, delay,
+// duplicate, reorder, replay and inject envelopes and broadcasts, forge announcements (ghosts) and
+// drop sockets. It also lies about membership (issue 9): tamper rules withhold or hold any frame
+// for chosen members (a leave hidden from the leader, split views, a fresh key withheld), joins can
+// be stalled (never answered), and announcements recorded in this or an earlier room life can be
+// replayed.
 
 import type { SocketConstructor, SocketLike } from "../../../web/src/core/signalling-client.js";
 import { ClientMessage, HEARTBEAT } from "../../../worker/src/protocol.js";
@@ -145,7 +146,10 @@ export class Relay {
   readonly stalledJoins = new Set<string>();
   /** Join frames that were swallowed (the client waits for a welcome that never comes). */
   stalledJoinCount = 0;
-  /** PROTOCOL.md: when the last member leaves the room forgets everything; seq may restart. */
+  /**
+   * docs/protocol.md, Lifecycle guarantees: when the last member leaves the room forgets
+   * everything; seq may restart.
+   */
   restartSeqOnEmpty = false;
   life = 1;
   readonly admissions: Admission[] = [];

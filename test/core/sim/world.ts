@@ -1,6 +1,6 @@
 // The simulator: many real CallSessions (the very code browsers run) on a virtual clock, talking
 // through the in-memory relay. It keeps the ground truth (who was admitted when, who left, which key
-// was first used when) and checks the DESIGN §4 properties while the run goes on.
+// was first used when) and checks the properties of docs/key-schedule.md while the run goes on.
 //
 // With `adversarial: true` it also watches what every honest member DOES (issue 9), not only what
 // the leader decides: the key each one sends with at every moment (its `sending` event and the group
@@ -28,18 +28,19 @@ export const SIM_SCHEDULE: Partial<ScheduleConfig> = {
 };
 
 /**
- * DESIGN §4 "the lock-out is every member's job": a member that saw a leave stops sending with any
- * key the leaver held once this long has passed without the fresh key and its commit (issue 9: "the
- * ack timeout plus slack"). Read from the core's config (lockoutGraceMs) where it has one, else the
- * ack timeout plus one second, so the same tests run against the core before and after the fix.
+ * docs/key-schedule.md, Lock-out ("the lock-out is every member's job"): a member that saw a leave
+ * stops sending with any key the leaver held once this long has passed without the fresh key and
+ * its commit (issue 9: "the ack timeout plus slack"). Read from the core's config (lockoutGraceMs)
+ * where it has one, else the ack timeout plus one second, so the same tests run against the core
+ * before and after the fix.
  */
 export const LOCKOUT_DEADLINE_MS =
   (DEFAULT_SCHEDULE_CONFIG as Partial<{ lockoutGraceMs: number }>).lockoutGraceMs ??
   DEFAULT_SCHEDULE_CONFIG.ackTimeoutMs + 1_000;
 
 /**
- * DESIGN §4 "who may make keys": epochs move forward by at most the ratchet look-ahead (+1 for the
- * look-ahead slot) above the highest epoch an honest leader produced.
+ * docs/key-schedule.md, Who may make keys: epochs move forward by at most the ratchet look-ahead
+ * (+1 for the look-ahead slot) above the highest epoch an honest leader produced.
  */
 export const EPOCH_STEP_BOUND =
   (SIM_SCHEDULE.maxRatchetLookahead ?? DEFAULT_SCHEDULE_CONFIG.maxRatchetLookahead) + 1;
@@ -100,7 +101,10 @@ export class World {
   readonly adversarial: boolean;
   /** Connection id → leaver incarnation → when this member processed its member-left. */
   private readonly leaveSeenAt = new Map<number, Map<Incarnation, number>>();
-  /** Highest epoch an honest leader started a rotation for (DESIGN §4 bounded step). */
+  /**
+   * Highest epoch an honest leader started a rotation for (docs/key-schedule.md, Who may make
+   * keys).
+   */
   maxHonestEpoch = 0;
   /** (start key text) → its ratchets, index i = i steps on; shared by every derivability check. */
   private readonly chains = new Map<string, Uint8Array[]>();
@@ -514,8 +518,9 @@ export class World {
   }
 
   /**
-   * DESIGN §4 lock-out, by what the member does: once LOCKOUT_DEADLINE_MS has passed since it saw a
-   * leave, an honest member sends with nothing or with a key that leaver cannot derive.
+   * docs/key-schedule.md, Lock-out, by what the member does: once LOCKOUT_DEADLINE_MS has passed
+   * since it saw a leave, an honest member sends with nothing or with a key that leaver cannot
+   * derive.
    */
   checkLockout(client: SimClient): void {
     const incarnation = client.current;

@@ -1,6 +1,7 @@
 // Adapter from the crypto core's CallSession to the app's SessionPort: the only file that knows the
-// core's event names. It also owns the two random ids the core needs (DESIGN §2): a user id and a
-// device id that never leave this browser (only their keyed hash, the participant id, does).
+// core's event names. It also owns the two random ids the core needs (docs/key-schedule.md,
+// Derivations): a user id and a device id that never leave this browser (only their keyed hash, the
+// participant id, does).
 import { type CallSecret, CallSession, type CallSessionState } from "../core";
 import { assertNever } from "./assertNever";
 import type { KeyState } from "../media/keyPlan";

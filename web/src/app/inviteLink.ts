@@ -1,5 +1,6 @@
 // The invite link: this page's address with the call secret's link form as the fragment. Browsers
-// never send the fragment to a server, so the Worker only ever sees the path (DESIGN §2).
+// never send the fragment to a server, so the Worker only ever sees the path (docs/key-schedule.md,
+// Derivations).
 import {
   type CallSecret,
   CallSecretError,

@@ -1,6 +1,7 @@
-// DESIGN §3 announcements: {participantId, X25519 public key, Ed25519 public key, nonce} plus the
-// sealed profile, MAC'd with K_auth. A server without S can neither forge a participant nor swap its
-// keys, and the display name is readable only by holders of S. Layout in web/src/core/README.md.
+// Announcements (docs/key-schedule.md, Announcements): {participantId, X25519 public key, Ed25519
+// public key, nonce} plus the sealed profile, MAC'd with K_auth. A server without S can neither
+// forge a participant nor swap its keys, and the display name is readable only by holders of S.
+// Layout in docs/key-schedule.md.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";

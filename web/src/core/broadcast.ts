@@ -1,7 +1,7 @@
-// DESIGN §3–§4 leader broadcasts ("ratchet to e+1", "commit e+1"), signed with the leader's per-call
-// Ed25519 key (RFC 8032) over the room id and the leader's id, so neither the server nor any other
-// member (a leaver included) can forge one or move it to another room. Replays are harmless because
-// receivers act only on epochs above their own. Layout in web/src/core/README.md.
+// Leader broadcasts ("ratchet to e+1", "commit e+1"), signed with the leader's per-call Ed25519 key
+// (RFC 8032) over the room id and the leader's id, so neither the server nor any other member (a
+// leaver included) can forge one or move it to another room. Replays are harmless because
+// receivers act only on epochs above their own. Layout in docs/key-schedule.md, Broadcasts.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { LIMITS } from "../../../worker/src/protocol.js";
 import { ByteReader, FormatError } from "./byte-reader.js";

@@ -1,5 +1,6 @@
-// The per-call context every client derives once from the call secret (DESIGN §2), plus the per-call
-// key pairs of DESIGN §3 (fresh X25519 and Ed25519 pairs, never reused across calls or reconnects).
+// The per-call context every client derives once from the call secret (docs/key-schedule.md,
+// Derivations), plus the per-call key pairs of its Announcements (fresh X25519 and Ed25519 pairs,
+// never reused across calls or reconnects).
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import {
   announceKeyOf,

@@ -78,7 +78,10 @@ interface Peer {
   deadlineTimer: TimerHandle | undefined;
 }
 
-/** What this session has seen of an announcement, for its whole life (DESIGN §3 replay state). */
+/**
+ * What this session has seen of an announcement, for its whole life (docs/key-schedule.md,
+ * Announcements).
+ */
 interface SeenAnnouncement {
   readonly participantId: string;
   readonly seq: number;
@@ -360,7 +363,7 @@ export class CallSession {
     const known = this.members.get(member.participantId);
     // A repeated notice must not reset the member's envelope channel (and with it replay protection).
     if (known?.seq === member.seq) return;
-    // Seqs only grow within a room life (PROTOCOL.md), so a real joiner is younger than every
+    // Seqs only grow within a room life (docs/protocol.md), so a real joiner is younger than every
     // verified member and us: an older "joiner" is a lie, for example a recording pushed in to
     // become everyone's key leader.
     if (member.seq <= this.youngestVerifiedSeq()) {

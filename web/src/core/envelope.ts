@@ -1,7 +1,8 @@
-// DESIGN §3 envelopes: the only way key material travels. One channel per (self, peer) pair and
-// direction: XChaCha20-Poly1305 under HKDF(X25519(a, B), salt = room id, info = "hush/v1 envelope" ‖
-// A ‖ B), random 24-byte nonce, and an AAD binding version, room, sender, recipient, epoch and a
-// per-sender counter, so an envelope cannot be redirected, replayed or moved into an older epoch.
+// Envelopes (docs/key-schedule.md, Envelopes): the only way key material travels. One channel per
+// (self, peer) pair and direction: XChaCha20-Poly1305 under HKDF(X25519(a, B), salt = room id, info
+// = "hush/v1 envelope" ‖ A ‖ B), random 24-byte nonce, and an AAD binding version, room, sender,
+// recipient, epoch and a per-sender counter, so an envelope cannot be redirected, replayed or moved
+// into an older epoch.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";

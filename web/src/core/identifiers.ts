@@ -1,6 +1,6 @@
-// DESIGN §2: everything the servers see is derived from the call secret S. These are the exact
-// derivations of the table there; test/vectors/derivations.json checks them against node:crypto.
-// HKDF is RFC 5869 HKDF-SHA256 with an empty salt; ids are unpadded base64url text.
+// docs/key-schedule.md, Derivations: everything the servers see is derived from the call secret S.
+// These are the exact derivations of its table; test/vectors/derivations.json checks them against
+// node:crypto. HKDF is RFC 5869 HKDF-SHA256 with an empty salt; ids are unpadded base64url text.
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";

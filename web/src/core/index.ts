@@ -44,7 +44,10 @@ export {
   type SocketLike,
 } from "./signalling-client.js";
 
-/** livekit-client's default keyring size; key index of epoch e is e mod keyringSize (DESIGN §4). */
+/**
+ * livekit-client's default keyring size; key index of epoch e is e mod keyringSize
+ * (docs/media-keys.md).
+ */
 export const KEYRING_SIZE = 16;
 
 export function keyIndexOf(epoch: number, keyringSize: number = KEYRING_SIZE): number {

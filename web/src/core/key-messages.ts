@@ -1,6 +1,7 @@
-// The plaintexts carried inside envelopes (DESIGN §3–§4): key delivery, acknowledgement of a fresh
-// key, and key request. JSON parsed with zod after decryption; `v` versions the format and the
-// envelope header's epoch must equal the inner `epoch` (checked by the session).
+// The plaintexts carried inside envelopes (docs/key-schedule.md, Key messages): key delivery,
+// acknowledgement of a fresh key, and key request. JSON parsed with zod after decryption; `v`
+// versions the format and the envelope header's epoch must equal the inner `epoch` (checked by the
+// session).
 import { z } from "zod";
 import { assertNever } from "./assert-never.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
@@ -32,7 +33,7 @@ export const KeyDeliveryMessage = z.object({
   /**
    * Join seqs of every member the leader has let hold this key's chain (the fresh key's recipients,
    * later joiners, the leader). A member that sees one of them leave stops sending with the chain
-   * after its lock-out deadline (DESIGN §4, "The lock-out is every member's job").
+   * after its lock-out deadline (docs/key-schedule.md, Lock-out).
    */
   holders: z.array(Seq).max(LIMITS.sendItems),
 });

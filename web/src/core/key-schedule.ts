@@ -1,7 +1,7 @@
-// DESIGN §4 as a pure state machine: events in, actions out; the clock arrives with each event and
-// randomness is injected. One key leader (lowest verified join seq) makes every key; members derive
-// ratchets themselves, install fresh keys ahead of the commit barrier, and ask when they fall behind.
-// The message rules and their reasons are written up in web/src/core/README.md.
+// docs/key-schedule.md as a pure state machine: events in, actions out; the clock arrives with each
+// event and randomness is injected. One key leader (lowest verified join seq) makes every key;
+// members derive ratchets themselves, install fresh keys ahead of the commit barrier, and ask when
+// they fall behind. The message rules and their reasons are written up in docs/key-schedule.md.
 import { assertNever } from "./assert-never.js";
 import type { BroadcastBody } from "./broadcast.js";
 import { equalBytes } from "./bytes.js";
@@ -83,7 +83,10 @@ export class KeySchedule {
   private lastRotationAt: number | undefined;
   private nextPeriodicAt: number | undefined;
   private rotationsSinceFresh = 0;
-  /** First epoch each member may be given: never a key in use before it joined (DESIGN §4). */
+  /**
+   * First epoch each member may be given: never a key in use before it joined
+   * (docs/key-schedule.md, Who may make keys).
+   */
   private readonly eligibleFrom = new Map<string, number>();
   private out: ScheduleAction[] = [];
   /** The time of the event being handled. */
@@ -171,9 +174,10 @@ export class KeySchedule {
   }
 
   /**
-   * The leader by this client's roster: lowest join seq (DESIGN §4). A member still proving its
-   * liveness counts, so that nobody takes over from a real leader whose proof is on its way; it gets
-   * no key until it has proven itself, and leaves the roster if it never does.
+   * The leader by this client's roster: lowest join seq (docs/key-schedule.md, The leader). A
+   * member still proving its liveness counts, so that nobody takes over from a real leader whose
+   * proof is on its way; it gets no key until it has proven itself, and leaves the roster if it
+   * never does.
    */
   leaderId(): string | undefined {
     if (!this.self) return undefined;
@@ -512,8 +516,8 @@ export class KeySchedule {
 
   /**
    * Key material comes only from the leader by our own roster, claiming its own seq, and moves the
-   * epoch forward by at most the look-ahead (DESIGN §4, "Who may make keys"); a member without any
-   * key accepts a first epoch in the lower half of the space.
+   * epoch forward by at most the look-ahead (docs/key-schedule.md, Who may make keys); a member
+   * without any key accepts a first epoch in the lower half of the space.
    */
   private accepts(from: string, epoch: number, leaderSeq: number): boolean {
     if (from !== this.leaderId() || this.roster.get(from) !== leaderSeq) return false;
@@ -560,7 +564,8 @@ export class KeySchedule {
         message.epoch === current.epoch &&
         message.leaderSeq < current.sourceSeq
       ) {
-        // Two leaders made the same epoch: the lower leader seq wins (DESIGN §4).
+        // Two leaders made the same epoch: the lower leader seq wins (docs/key-schedule.md, The
+        // leader).
         this.switchTo({
           epoch: message.epoch,
           groupKey: message.groupKey.slice(),
@@ -736,7 +741,7 @@ export class KeySchedule {
     this.markBehind(body.epoch, now);
   }
 
-  // ---- lock-out: every member's job (DESIGN §4) ----
+  // ---- lock-out: every member's job (docs/key-schedule.md, Lock-out) ----
 
   /** Whether the lock-out deadline of someone who may hold `key` has passed. */
   private lockedOut(key: HeldKey, now: number): boolean {

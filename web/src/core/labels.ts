@@ -1,4 +1,4 @@
-// Every KDF/MAC label of the protocol in one place (DESIGN §2, §3 and web/src/core/README.md), so no
+// Every KDF/MAC label of the protocol in one place (docs/key-schedule.md, Derivations), so no
 // label is ever reused for two different keys. ASCII, versioned with "hush/v1".
 export const LABELS = {
   roomId: "hush/v1 room id",

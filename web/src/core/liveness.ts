@@ -1,10 +1,11 @@
-// DESIGN §3 liveness proof. An announcement only shows that someone once knew the call secret: the
-// room id is the same in every life of a call, so a server can replay a recorded one. A peer counts
-// as verified only after it sent a hello that binds both its own announcement and the verifier's
-// current one, MAC'd with a key from X25519(its announced key, the verifier's current key). Every
-// (re)connection makes a fresh announcement with fresh key pairs, so no recording carries a valid
-// hello for it, and only the live holder of the announced private key can compute the MAC. A MAC
-// rather than a signature keeps a join cheap: a joiner answers every member in the call.
+// The liveness proof (docs/key-schedule.md, Liveness hellos). An announcement only shows that
+// someone once knew the call secret: the room id is the same in every life of a call, so a server
+// can replay a recorded one. A peer counts as verified only after it sent a hello that binds both
+// its own announcement and the verifier's current one, MAC'd with a key from X25519(its announced
+// key, the verifier's current key). Every (re)connection makes a fresh announcement with fresh key
+// pairs, so no recording carries a valid hello for it, and only the live holder of the announced
+// private key can compute the MAC. A MAC rather than a signature keeps a join cheap: a joiner
+// answers every member in the call.
 //
 // Layout (a unicast payload; envelopes start with their version byte 1, hellos with HELLO_TAG):
 //   tag u8 = 0x48 | flags u8 (bit 0: "answer me") | mac 32

@@ -1,13 +1,16 @@
-// The vocabulary of the key schedule state machine (DESIGN §4): its configuration, the events fed in
-// (already authenticated by the session: verified roster, opened envelopes, verified broadcasts) and
-// the actions it asks its shell to carry out. No I/O, no clock, no randomness here.
+// The vocabulary of the key schedule state machine (docs/key-schedule.md): its configuration, the
+// events fed in (already authenticated by the session: verified roster, opened envelopes, verified
+// broadcasts) and the actions it asks its shell to carry out. No I/O, no clock, no randomness here.
 import type { BroadcastBody } from "./broadcast.js";
 import type { KeyMessageBody } from "./key-messages.js";
 
 export interface ScheduleConfig {
-  /** Periodic ratchet interval (DESIGN §4: 30 s). */
+  /** Periodic ratchet interval (docs/key-schedule.md, Configuration: 30 s). */
   readonly ratchetIntervalMs: number;
-  /** Every n-th rotation is a fresh key instead of a ratchet (DESIGN §4: 10). */
+  /**
+   * Every n-th rotation is a fresh key instead of a ratchet (docs/key-schedule.md, Configuration:
+   * 10).
+   */
   readonly freshEvery: number;
   /**
    * Minimum spacing between the starts of rotations caused by joins and leaves (leading edge): the

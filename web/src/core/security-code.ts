@@ -1,6 +1,6 @@
-// DESIGN §4 "Verification": a short code every participant can read aloud. It commits to the
-// verified roster (each participant id with both of its public keys) and to the call secret, so two
-// people who see the same code know no server swapped a key between them.
+// docs/key-schedule.md, Security code: a short code every participant can read aloud. It commits to
+// the verified roster (each participant id with both of its public keys) and to the call secret, so
+// two people who see the same code know no server swapped a key between them.
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";

@@ -1,4 +1,4 @@
-// A client of the signalling protocol (shared/PROTOCOL.md) for browsers and Node alike: the
+// A client of the signalling protocol (docs/protocol.md) for browsers and Node alike: the
 // WebSocket constructor is injected (the global in browsers, the `ws` package in Node). It parses
 // every server frame with the shared zod schemas, ignores message types it does not know (forward
 // compatibility), and reconnects on its own with bounded exponential backoff after a dropped socket.
@@ -30,8 +30,9 @@ export type SocketConstructor = new (url: string) => SocketLike;
 
 const OPEN = 1;
 /**
- * Heartbeat pings (worker/README.md): the runtime answers them without waking the room, and the room
- * drops a member that sends neither a frame nor a ping for 45 s, so a frozen client's seat is freed.
+ * Heartbeat pings (docs/protocol.md, Heartbeat): the runtime answers them without waking the room,
+ * and the room drops a member that sends neither a frame nor a ping for 45 s, so a frozen client's
+ * seat is freed.
  */
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 const KNOWN_TYPES = new Set<string>(ServerMessage.options.map((option) => option.shape.type.value));
@@ -80,7 +81,7 @@ export interface SignallingHandlers {
   message(from: string, payload: string): void;
   broadcast(from: string, payload: string): void;
   token(grant: LiveKitGrant): void;
-  /** A refused request that left the socket open (PROTOCOL.md "Errors"). */
+  /** A refused request that left the socket open (docs/protocol.md, Errors). */
   serverError(error: ConnectionError): void;
   status(status: ConnectionStatus, error?: ConnectionError): void;
   /** The socket of a joined session is gone: membership (and every key) is lost. */

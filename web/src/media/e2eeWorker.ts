@@ -1,5 +1,5 @@
 // The E2EE worker: livekit-client's frame cryptor, wrapped so that only what our key plan allows
-// gets through (DESIGN §4, "The media layer holds exactly the core's keys" and "Fail closed"). The
+// gets through (docs/media-keys.md, 5. The E2EE worker and Fail closed). The
 // SFU that drives livekit's signalling is not trusted, and livekit's own rules would let it, or a
 // locked-out member, get frames accepted:
 // - every frame passes our FrameGuard before and after livekit's transform (frameGuard.ts): key

@@ -1,5 +1,5 @@
-// The frame guard inside the E2EE worker (DESIGN §4, "The media layer holds exactly the core's
-// keys" and "Fail closed"): it stands before and after livekit's frame cryptor and lets a frame
+// The frame guard inside the E2EE worker (docs/media-keys.md, 6. The frame guard and Fail
+// closed): it stands before and after livekit's frame cryptor and lets a frame
 // through only when our key plan allows it. livekit alone would decrypt with whatever its key ring
 // holds and pass frames through in plaintext in several cases; the guard does not trust that:
 // - before decryption: a frame must name a key index in its sender's allowed set (a sender we were

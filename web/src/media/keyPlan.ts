@@ -1,4 +1,4 @@
-// The media key plan (DESIGN §4, "The media layer holds exactly the core's keys"): a pure function
+// The media key plan (docs/media-keys.md, 3. The key plan): a pure function
 // from what the core holds to what livekit's key rings and the E2EE worker's guard must hold, and
 // the difference between two plans. It is the only place that decides which (sender, slot) pairs
 // carry which epoch; the adapter in mediaKeys.ts applies its output and decides nothing.

@@ -1,6 +1,6 @@
-// The one path from the core's keys to livekit's (DESIGN §4, "The media layer holds exactly the
-// core's keys"): on every change of the session it recomputes the key plan (keyPlan.ts) and applies
-// the difference to livekit's E2EE worker. Nothing else hands keys to livekit.
+// The one path from the core's keys to livekit's (docs/media-keys.md, 4. The adapter): on every
+// change of the session it recomputes the key plan (keyPlan.ts) and applies the difference to
+// livekit's E2EE worker. Nothing else hands keys to livekit.
 //
 // livekit runs in per-participant key mode: every sender P encrypts with its own sender key
 // K_{e,P}; receivers hold one key ring per sender, slot = e mod KEYRING_SIZE. We hand livekit raw

@@ -1,4 +1,4 @@
-// The call security code (DESIGN §4, Verification) and how to use it.
+// The call security code (docs/key-schedule.md, Security code) and how to use it.
 import { Show } from "solid-js";
 
 export function SecurityCode(props: { code: string | undefined }) {
