@@ -35,7 +35,10 @@ export const SignallingResult = z.object({
     broadcastsPerLeave: z.number().nonnegative(),
     /** Other key-channel unicasts (acknowledgements, key requests) per leave. */
     otherUnicastsPerLeave: z.number().nonnegative(),
-    /** Leaves whose commit barrier gave up waiting for acknowledgements (DESIGN §4 timeout). */
+    /**
+     * Leaves whose commit barrier gave up waiting for acknowledgements (docs/key-schedule.md,
+     * Commit barrier).
+     */
     commitTimeouts: z.number().int().nonnegative(),
     /** Sockets of admitted members that dropped during the run, by reason (should be none). */
     socketDrops: z.record(z.string(), z.number().int().nonnegative()),
