@@ -20,6 +20,8 @@ import {
   settle,
   toPage,
   toWorker,
+  deliver,
+  framesFrom,
 } from "./worker-harness";
 
 const BASELINE = process.env.HUSH_MEDIA_BASELINE;
@@ -59,25 +61,6 @@ async function receiver(sender: string, scriptTransform = false, announced = tru
   const pipe = new Pipe("decode", sender, undefined, scriptTransform);
   await settle();
   return pipe;
-}
-
-async function deliver(pipe: Pipe, frames: FakeFrame[]) {
-  const before = pipe.out.length;
-  for (const frame of frames) await pipe.write(frame);
-  await settle();
-  return pipe.out.length - before;
-}
-
-async function framesFrom(
-  writer: FrameWriter,
-  session: FakeSession,
-  epoch: number,
-  sender: string,
-  count = 5,
-) {
-  const key = session.senderKey(epoch, sender);
-  if (!key) throw new Error(`no key for epoch ${epoch}`);
-  return Promise.all(Array.from({ length: count }, () => writer.encrypted(key, epoch % 16)));
 }
 
 function refusedFor(participantId: string) {

@@ -11,6 +11,8 @@ import {
   Pipe,
   randomId,
   settle,
+  deliver,
+  framesFrom,
 } from "./worker-harness";
 
 beforeAll(async () => {
@@ -40,25 +42,6 @@ async function receiver(sender: string, trackId?: string) {
   const pipe = new Pipe("decode", sender, trackId);
   await settle();
   return pipe;
-}
-
-async function deliver(pipe: Pipe, frames: FakeFrame[]) {
-  const before = pipe.out.length;
-  for (const frame of frames) await pipe.write(frame);
-  await settle();
-  return pipe.out.length - before;
-}
-
-async function framesFrom(
-  writer: FrameWriter,
-  session: FakeSession,
-  epoch: number,
-  sender: string,
-  count: number,
-) {
-  const key = session.senderKey(epoch, sender);
-  if (!key) throw new Error(`no key for epoch ${epoch}`);
-  return Promise.all(Array.from({ length: count }, () => writer.encrypted(key, epoch % 16)));
 }
 
 describe("red team: replay window bypasses", () => {

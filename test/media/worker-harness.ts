@@ -425,3 +425,24 @@ export function copyFrame(frame: FakeFrame): FakeFrame {
         frame.getMetadata().synchronizationSource,
       );
 }
+
+/** Writes `frames` into `pipe` and returns how many came out the other end. */
+export async function deliver(pipe: Pipe, frames: FakeFrame[]): Promise<number> {
+  const before = pipe.out.length;
+  for (const frame of frames) await pipe.write(frame);
+  await settle();
+  return pipe.out.length - before;
+}
+
+/** `count` frames `sender` encrypted under its sender key of `epoch`, in its slot. */
+export async function framesFrom(
+  writer: FrameWriter,
+  session: FakeSession,
+  epoch: number,
+  sender: string,
+  count = 5,
+): Promise<FakeFrame[]> {
+  const key = session.senderKey(epoch, sender);
+  if (!key) throw new Error(`no key for epoch ${epoch}`);
+  return Promise.all(Array.from({ length: count }, () => writer.encrypted(key, epoch % 16)));
+}

@@ -566,13 +566,7 @@ export class KeySchedule {
       ) {
         // Two leaders made the same epoch: the lower leader seq wins (docs/key-schedule.md, The
         // leader).
-        this.switchTo({
-          epoch: message.epoch,
-          groupKey: message.groupKey.slice(),
-          chainStart: message.chainStart,
-          sourceSeq: message.leaderSeq,
-          holders: this.holdersOf(message, now),
-        });
+        this.switchTo(this.heldKeyOf(message, now));
       }
       return;
     }
@@ -582,14 +576,8 @@ export class KeySchedule {
     this.highestSeen = Math.max(this.highestSeen, message.epoch);
     if (message.kind === "fresh") {
       if (this.rotation) this.rotation = undefined; // a higher self-declared leader won
-      this.pending = {
-        epoch: message.epoch,
-        groupKey: message.groupKey.slice(),
-        chainStart: message.epoch,
-        sourceSeq: message.leaderSeq,
-        sourceId: from,
-        holders: this.holdersOf(message, now),
-      };
+      // A fresh key starts its own chain, whatever chainStart the message claims.
+      this.pending = { ...this.heldKeyOf(message, now), chainStart: message.epoch, sourceId: from };
       this.setInstalled(message.epoch, this.pending.groupKey);
       // Look-ahead of the pending key too: the leader may ratchet right after its commit, and a
       // member that reads that ratchet's frames before the commit must already decrypt them.
@@ -605,13 +593,18 @@ export class KeySchedule {
       }
       return;
     }
-    this.switchTo({
+    this.switchTo(this.heldKeyOf(message, now));
+  }
+
+  /** A delivered key as we hold it: our own copy of the bytes, and its holders as we count them. */
+  private heldKeyOf(message: Extract<KeyMessageBody, { type: "key" }>, now: number): HeldKey {
+    return {
       epoch: message.epoch,
       groupKey: message.groupKey.slice(),
       chainStart: message.chainStart,
       sourceSeq: message.leaderSeq,
       holders: this.holdersOf(message, now),
-    });
+    };
   }
 
   /**
