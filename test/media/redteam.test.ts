@@ -4,7 +4,6 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   copyFrame,
   FakeSession,
-  type FakeFrame,
   FrameWriter,
   loadWorker,
   Page,
