@@ -118,7 +118,16 @@ export class KeySchedule {
         this.depart(event.seq, now);
         // Only the incarnation that left: a notice for another seq of the same id changes nothing.
         const id = event.participantId;
+        const verified = this.roster.get(id) === event.seq;
         const incarnations = [this.roster, this.pendingMembers, this.expiredMembers];
+        if (!verified) {
+          // A leaver we never verified may still hold our chain: the server can hide a join from
+          // us while the leader hands the joiner a key. Count it as a holder, so the lock-out
+          // applies to us too; the leader re-keys for such a leave as well.
+          this.current?.holders.add(event.seq);
+          this.pending?.holders.add(event.seq);
+          if (this.isLeader() && this.current) this.requestRotation("leave", now);
+        }
         if (incarnations.some((members) => members.get(id) === event.seq)) {
           this.onMemberLeft(id, now);
         }
