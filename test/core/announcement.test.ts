@@ -1,15 +1,15 @@
 // Property tests for announcements (docs/key-schedule.md, Announcements): round trip; any bit flip,
-// truncation, wrong room (another call's secret), wrong participant or wrong key is rejected;
-// inputs are never mutated.
+// truncation, wrong room (another call's secret), wrong participant or wrong key is rejected with
+// its reason code; inputs are never mutated.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  AnnouncementError,
-  createAnnouncement,
-  verifyAnnouncement,
-} from "../../web/src/core/announcement.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { createAnnouncement, verifyAnnouncement } from "../../web/src/core/announcement.js";
 import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { type CallSecret, participantIdOf } from "../../web/src/core/identifiers.js";
+import { refusalOf } from "../support/refusal.js";
+import * as node from "../vectors/node-formats.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
 const random = seededRandom("announcement");
@@ -20,6 +20,8 @@ const keys = generateCallKeyPairs(random);
 const selfId = participantIdOf(secret, "alice", "laptop");
 const otherId = participantIdOf(secret, "bob", "phone");
 const displayName = fc.string({ maxLength: 64 });
+const badMac = { format: "announcement", code: "bad-mac" };
+const badLength = { format: "announcement", code: "bad-length" };
 
 describe("announcements", () => {
   it("round-trips id, both public keys and the sealed display name", () => {
@@ -49,7 +51,7 @@ describe("announcements", () => {
       fc.property(fc.nat({ max: bytes.length * 8 - 1 }), (bit) => {
         const tampered = bytes.slice();
         tampered[bit >> 3] = (tampered[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-        expect(() => verifyAnnouncement(context, selfId, tampered)).toThrow(AnnouncementError);
+        expect(refusalOf(() => verifyAnnouncement(context, selfId, tampered))).toEqual(badMac);
       }),
       { numRuns: 200 },
     );
@@ -59,33 +61,81 @@ describe("announcements", () => {
     const bytes = createAnnouncement(context, selfId, keys, "Alice", random);
     fc.assert(
       fc.property(fc.nat({ max: bytes.length - 1 }), (length) => {
-        expect(() => verifyAnnouncement(context, selfId, bytes.slice(0, length))).toThrow(
-          AnnouncementError,
-        );
+        // The MAC is checked before anything is parsed: a cut is a wrong MAC unless none is left.
+        expect(
+          refusalOf(() => verifyAnnouncement(context, selfId, bytes.slice(0, length))),
+        ).toEqual(length <= 32 ? badLength : badMac);
       }),
       { numRuns: 50 },
     );
     const longer = new Uint8Array(bytes.length + 1);
     longer.set(bytes);
-    expect(() => verifyAnnouncement(context, selfId, longer)).toThrow(AnnouncementError);
+    expect(refusalOf(() => verifyAnnouncement(context, selfId, longer))).toEqual(badMac);
   });
 
   it("rejects another room (call secret), another participant and random bytes", () => {
     const bytes = createAnnouncement(context, selfId, keys, "Alice", random);
-    expect(() => verifyAnnouncement(callContextOf(otherSecret), selfId, bytes)).toThrow(
-      AnnouncementError,
+    expect(refusalOf(() => verifyAnnouncement(callContextOf(otherSecret), selfId, bytes))).toEqual(
+      badMac,
     );
-    expect(() => verifyAnnouncement(context, otherId, bytes)).toThrow(AnnouncementError);
+    expect(refusalOf(() => verifyAnnouncement(context, otherId, bytes))).toEqual({
+      format: "announcement",
+      code: "wrong-participant",
+    });
     // Same secret, but the room id bound in the MAC differs: a replay into another room.
-    expect(() =>
-      verifyAnnouncement({ ...context, roomId: "AAAAAAAAAAAAAAAAAAAAAA" }, selfId, bytes),
-    ).toThrow(AnnouncementError);
+    expect(
+      refusalOf(() =>
+        verifyAnnouncement({ ...context, roomId: "AAAAAAAAAAAAAAAAAAAAAA" }, selfId, bytes),
+      ),
+    ).toEqual(badMac);
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 1100 }), (junk) => {
-        expect(() => verifyAnnouncement(context, selfId, junk)).toThrow(AnnouncementError);
+        const impossible = junk.length <= 32 || junk.length > 1024;
+        expect(refusalOf(() => verifyAnnouncement(context, selfId, junk))).toEqual(
+          impossible ? badLength : badMac,
+        );
       }),
       { numRuns: 100 },
     );
+  });
+
+  it("behind a valid MAC (only holders of the call secret get there), says what is wrong", () => {
+    const bytes = createAnnouncement(context, selfId, keys, "Alice", random);
+    const body = bytes.slice(0, bytes.length - 32);
+    // Re-MACs a changed body as a member holding K_auth could: HMAC(K_auth, room id ‖ body).
+    const remac = (changed: Uint8Array) => {
+      const room = new TextEncoder().encode(context.roomId);
+      const mac = hmac(sha256, context.announceKey, new Uint8Array([...room, ...changed]));
+      return new Uint8Array([...changed, ...mac]);
+    };
+    const withByte = (index: number, value: number) => {
+      const changed = body.slice();
+      changed[index] = value;
+      return remac(changed);
+    };
+    const cases: [Uint8Array, string][] = [
+      [withByte(0, 2), "bad-version"],
+      [remac(new Uint8Array([...body, 0])), "bad-length"],
+      [remac(body.slice(0, 100)), "bad-length"],
+      // The last byte of the body is the sealed profile's tag.
+      [withByte(body.length - 1, (body[body.length - 1] ?? 0) ^ 1), "bad-tag"],
+    ];
+    // node-formats.ts seals any name it is given, here one the schema refuses.
+    const tooLong = node.createAnnouncement(node.callContextOf(secret), {
+      participantId: selfId,
+      x25519Public: keys.x25519.publicKey,
+      ed25519Public: keys.ed25519.publicKey,
+      nonce: random(16),
+      profileNonce: random(24),
+      displayName: "x".repeat(65),
+    });
+    cases.push([tooLong, "bad-profile"]);
+    for (const [changed, code] of cases) {
+      expect(refusalOf(() => verifyAnnouncement(context, selfId, changed))).toEqual({
+        format: "announcement",
+        code,
+      });
+    }
   });
 
   it("refuses a display name longer than 64 characters", () => {

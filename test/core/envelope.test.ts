@@ -1,10 +1,11 @@
 // Property tests for envelopes (docs/key-schedule.md, Envelopes): round trip; any bit flip, wrong
-// key, wrong recipient, wrong room, replay or older epoch is rejected, and a rejection leaves the
-// channel's replay state as it was; inputs are never mutated.
+// key, wrong recipient, wrong room, replay or older epoch is rejected with its reason code, and a
+// rejection leaves the channel's replay state as it was; inputs are never mutated.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateCallKeyPairs } from "../../web/src/core/call-keys.js";
-import { EnvelopeChannel, EnvelopeError } from "../../web/src/core/envelope.js";
+import { EnvelopeChannel } from "../../web/src/core/envelope.js";
+import { refusalOf } from "../support/refusal.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
 const random = seededRandom("envelope");
@@ -57,7 +58,11 @@ describe("envelopes", () => {
         const bit = bitSeed % (sealed.length * 8);
         const tampered = sealed.slice();
         tampered[bit >> 3] = (tampered[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-        expect(() => ba.open(tampered)).toThrow(EnvelopeError);
+        // The version byte is checked first; everything else is bound by the AEAD tag.
+        expect(refusalOf(() => ba.open(tampered))).toEqual({
+          format: "envelope",
+          code: bit < 8 ? "bad-version" : "bad-tag",
+        });
         expect(ba.open(sealed).plaintext).toEqual(message);
       }),
       { numRuns: 200 },
@@ -69,14 +74,15 @@ describe("envelopes", () => {
     const sealed = ab.seal(1, new Uint8Array([1, 2, 3]), random);
     // C is not the recipient (and cannot be, whatever it claims).
     const ca = new EnvelopeChannel(ROOM, C, c.x25519.secretKey, A, a.x25519.publicKey);
-    expect(() => ca.open(sealed)).toThrow(EnvelopeError);
+    const badTag = { format: "envelope", code: "bad-tag" };
+    expect(refusalOf(() => ca.open(sealed))).toEqual(badTag);
     // B in another room.
-    expect(() => pair(OTHER_ROOM).ba.open(sealed)).toThrow(EnvelopeError);
+    expect(refusalOf(() => pair(OTHER_ROOM).ba.open(sealed))).toEqual(badTag);
     // B expecting A, but with C's key in A's place (a swapped announcement).
     const swapped = new EnvelopeChannel(ROOM, B, b.x25519.secretKey, A, c.x25519.publicKey);
-    expect(() => swapped.open(sealed)).toThrow(EnvelopeError);
+    expect(refusalOf(() => swapped.open(sealed))).toEqual(badTag);
     // A channel in the other direction cannot open its own envelope (direction is bound).
-    expect(() => ab.open(sealed)).toThrow(EnvelopeError);
+    expect(refusalOf(() => ab.open(sealed))).toEqual(badTag);
   });
 
   it("reject replays and older epochs; gaps from dropped envelopes are fine", () => {
@@ -92,10 +98,12 @@ describe("envelopes", () => {
             const e = epochs[i] ?? 0;
             if (e < highest) {
               expect(() => ba.open(envelope)).toThrow(/older epoch/);
+              expect(refusalOf(() => ba.open(envelope)).code).toBe("older-epoch");
             } else {
               expect(ba.open(envelope).epoch).toBe(e);
               highest = e;
               expect(() => ba.open(envelope)).toThrow(/replayed/);
+              expect(refusalOf(() => ba.open(envelope)).code).toBe("replayed");
             }
           }
         },
@@ -104,11 +112,21 @@ describe("envelopes", () => {
     );
   });
 
+  it("refuse to seal an envelope over the payload limit", () => {
+    const { ab } = pair();
+    expect(refusalOf(() => ab.seal(1, new Uint8Array(64 * 1024), random))).toEqual({
+      format: "envelope",
+      code: "bad-length",
+    });
+  });
+
   it("reject junk of any size", () => {
     const { ba } = pair();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (junk) => {
-        expect(() => ba.open(junk)).toThrow(EnvelopeError);
+        // Header and tag take 49 bytes; then the version byte, then the tag.
+        const code = junk.length < 49 ? "bad-length" : junk[0] !== 1 ? "bad-version" : "bad-tag";
+        expect(refusalOf(() => ba.open(junk))).toEqual({ format: "envelope", code });
       }),
       { numRuns: 100 },
     );

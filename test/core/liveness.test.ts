@@ -5,13 +5,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { EnvelopeChannel } from "../../web/src/core/envelope.js";
-import {
-  checkHello,
-  type HelloParties,
-  HelloError,
-  isHello,
-  makeHello,
-} from "../../web/src/core/liveness.js";
+import { checkHello, type HelloParties, isHello, makeHello } from "../../web/src/core/liveness.js";
+import { refusalOf } from "../support/refusal.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
 const random = seededRandom("liveness");
@@ -35,6 +30,7 @@ const bobFromAlice = new EnvelopeChannel(
   ALICE,
   alice.x25519.publicKey,
 );
+const badMac = { format: "hello", code: "bad-mac" };
 const parties: HelloParties = {
   roomId: ROOM,
   from: ALICE,
@@ -64,11 +60,13 @@ describe("liveness hellos", () => {
       ALICE,
       alice.x25519.publicKey,
     );
-    expect(() => checkHello(parties, reconnected.helloReceiveKey, hello)).toThrow(HelloError);
-    const laterAnnouncement = { ...parties, toAnnouncement: random(200) };
-    expect(() => checkHello(laterAnnouncement, bobFromAlice.helloReceiveKey, hello)).toThrow(
-      HelloError,
+    expect(refusalOf(() => checkHello(parties, reconnected.helloReceiveKey, hello))).toEqual(
+      badMac,
     );
+    const laterAnnouncement = { ...parties, toAnnouncement: random(200) };
+    expect(
+      refusalOf(() => checkHello(laterAnnouncement, bobFromAlice.helloReceiveKey, hello)),
+    ).toEqual(badMac);
   });
 
   it("reject another sender's key, room, direction, sender announcement and any bit flip", () => {
@@ -88,14 +86,16 @@ describe("liveness hellos", () => {
       [parties, bobFromAlice.helloSendKey],
     ];
     for (const [claimed, key] of variants) {
-      expect(() => checkHello(claimed, key, hello)).toThrow(HelloError);
+      expect(refusalOf(() => checkHello(claimed, key, hello))).toEqual(badMac);
     }
     fc.assert(
       fc.property(fc.nat(hello.length * 8 - 1), (bit) => {
         const flipped = hello.slice();
         flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-        expect(() => checkHello(parties, bobFromAlice.helloReceiveKey, flipped)).toThrow(
-          HelloError,
+        // Byte 0 is the tag, byte 1 the flags (bit 0 defined and MAC'd), then the MAC.
+        const code = bit < 8 ? "bad-kind" : bit < 16 && bit !== 8 ? "bad-flags" : "bad-mac";
+        expect(refusalOf(() => checkHello(parties, bobFromAlice.helloReceiveKey, flipped))).toEqual(
+          { format: "hello", code },
         );
       }),
       { numRuns: 60 },
@@ -104,8 +104,16 @@ describe("liveness hellos", () => {
 
   it("reject impossible sizes and are told apart from envelopes", () => {
     const hello = makeHello(parties, aliceToBob.helloSendKey, { answerMe: true });
-    for (const bytes of [hello.subarray(0, 33), new Uint8Array([...hello, 0]), new Uint8Array()]) {
-      expect(() => checkHello(parties, bobFromAlice.helloReceiveKey, bytes)).toThrow(HelloError);
+    const sizes: [Uint8Array, string][] = [
+      [hello.subarray(0, 33), "bad-length"],
+      [new Uint8Array([...hello, 0]), "bad-length"],
+      [new Uint8Array(), "bad-kind"],
+    ];
+    for (const [bytes, code] of sizes) {
+      expect(refusalOf(() => checkHello(parties, bobFromAlice.helloReceiveKey, bytes))).toEqual({
+        format: "hello",
+        code,
+      });
     }
     expect(isHello(new Uint8Array([1, 0, 0]))).toBe(false); // envelope version 1
   });

@@ -7,10 +7,11 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
 import { LIMITS } from "../../../worker/src/protocol.js";
-import { fromBase64url } from "./base64url.js";
-import { ByteReader, FormatError } from "./byte-reader.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import { ByteReader } from "./byte-reader.js";
 import { concat, equalBytes, fromUtf8, utf8 } from "./bytes.js";
 import type { CallContext, CallKeyPairs } from "./call-keys.js";
+import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 import type { Random } from "./random.js";
 
@@ -32,10 +33,6 @@ export interface Announcement {
   readonly ed25519PublicKey: Uint8Array;
   readonly nonce: Uint8Array;
   readonly displayName: string;
-}
-
-export class AnnouncementError extends Error {
-  override readonly name = "AnnouncementError";
 }
 
 function profileAad(context: CallContext, participantId: string): Uint8Array {
@@ -73,12 +70,13 @@ export function createAnnouncement(
     sealed,
   );
   const out = concat(body, macOf(context, body));
-  if (out.length > LIMITS.announcementBytes) throw new AnnouncementError("announcement too large");
+  if (out.length > LIMITS.announcementBytes)
+    throw new CryptoError("announcement", "bad-length", "too large");
   return out;
 }
 
 /**
- * Verifies an announcement the server attributes to `participantId`. Throws AnnouncementError for
+ * Verifies an announcement the server attributes to `participantId`. Throws CryptoError for
  * anything forged, truncated, from another room or attributed to the wrong participant.
  */
 export function verifyAnnouncement(
@@ -87,44 +85,53 @@ export function verifyAnnouncement(
   bytes: Uint8Array,
 ): Announcement {
   if (bytes.length > LIMITS.announcementBytes || bytes.length <= MAC_BYTES) {
-    throw new AnnouncementError("announcement has an impossible size");
+    throw new CryptoError("announcement", "bad-length", "impossible size");
   }
   const body = bytes.subarray(0, bytes.length - MAC_BYTES);
   if (!equalBytes(macOf(context, body), bytes.subarray(bytes.length - MAC_BYTES))) {
-    throw new AnnouncementError("announcement MAC does not verify");
+    throw new CryptoError("announcement", "bad-mac", "MAC does not verify");
   }
+  const reader = new ByteReader(body, "announcement");
+  if (reader.u8() !== ANNOUNCEMENT_VERSION) {
+    throw new CryptoError("announcement", "bad-version", "unknown version");
+  }
+  // Ids are public, so a plain comparison of their text leaks nothing.
+  if (toBase64url(reader.take(16)) !== participantId) {
+    throw new CryptoError("announcement", "wrong-participant", "belongs to another participant");
+  }
+  const x25519PublicKey = reader.take(32);
+  const ed25519PublicKey = reader.take(32);
+  const nonce = reader.take(16);
+  const profileNonce = reader.take(24);
+  const sealed = reader.take(reader.u16());
+  reader.end();
+  let plaintext: Uint8Array;
   try {
-    const reader = new ByteReader(body, "announcement");
-    if (reader.u8() !== ANNOUNCEMENT_VERSION) {
-      throw new AnnouncementError("unknown announcement version");
-    }
-    const claimed = reader.take(16);
-    if (!equalBytes(claimed, fromBase64url(participantId))) {
-      throw new AnnouncementError("announcement belongs to another participant");
-    }
-    const x25519PublicKey = reader.take(32);
-    const ed25519PublicKey = reader.take(32);
-    const nonce = reader.take(16);
-    const profileNonce = reader.take(24);
-    const sealed = reader.take(reader.u16());
-    reader.end();
-    const plaintext = xchacha20poly1305(
+    plaintext = xchacha20poly1305(
       context.profileKey,
       profileNonce,
       profileAad(context, participantId),
     ).decrypt(sealed);
-    const profile = Profile.safeParse(JSON.parse(fromUtf8(plaintext)));
-    if (!profile.success) throw new AnnouncementError("announcement profile is malformed");
-    return {
-      participantId,
-      x25519PublicKey,
-      ed25519PublicKey,
-      nonce,
-      displayName: profile.data.displayName,
-    };
-  } catch (error) {
-    if (error instanceof AnnouncementError) throw error;
-    if (error instanceof FormatError) throw new AnnouncementError(error.message);
-    throw new AnnouncementError("announcement profile does not decrypt");
+  } catch {
+    throw new CryptoError("announcement", "bad-tag", "profile does not decrypt");
+  }
+  const profile = Profile.safeParse(parseJson(plaintext));
+  if (!profile.success)
+    throw new CryptoError("announcement", "bad-profile", "profile is malformed");
+  return {
+    participantId,
+    x25519PublicKey,
+    ed25519PublicKey,
+    nonce,
+    displayName: profile.data.displayName,
+  };
+}
+
+/** The profile's JSON, or undefined when it is not UTF-8 JSON (the schema then refuses it). */
+function parseJson(plaintext: Uint8Array): unknown {
+  try {
+    return JSON.parse(fromUtf8(plaintext));
+  } catch {
+    return undefined;
   }
 }

@@ -4,8 +4,9 @@
 // receivers act only on epochs above their own. Layout in docs/key-schedule.md, Broadcasts.
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { LIMITS } from "../../../worker/src/protocol.js";
-import { ByteReader, FormatError } from "./byte-reader.js";
+import { ByteReader } from "./byte-reader.js";
 import { concat, u32be, utf8 } from "./bytes.js";
+import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 
 export const BROADCAST_VERSION = 1;
@@ -24,16 +25,13 @@ export interface BroadcastBody {
   readonly keyCheck: Uint8Array;
 }
 
-export class BroadcastError extends Error {
-  override readonly name = "BroadcastError";
-}
-
 function signedPrefix(roomId: string, leaderId: string): Uint8Array {
   return utf8(`${LABELS.broadcast}\0${roomId}\0${leaderId}\0`);
 }
 
 function encodeBody(body: BroadcastBody): Uint8Array {
-  if (body.keyCheck.length !== 16) throw new BroadcastError("key check must be 16 bytes");
+  if (body.keyCheck.length !== 16)
+    throw new CryptoError("broadcast", "bad-length", "key check must be 16 bytes");
   return concat(
     new Uint8Array([BROADCAST_VERSION, KIND_CODES[body.kind]]),
     u32be(body.epoch),
@@ -54,7 +52,7 @@ export function signBroadcast(
   return concat(encoded, signature);
 }
 
-/** Verifies a broadcast the server attributes to `leaderId`; throws BroadcastError otherwise. */
+/** Verifies a broadcast the server attributes to `leaderId`; throws CryptoError otherwise. */
 export function verifyBroadcast(
   roomId: string,
   leaderId: string,
@@ -62,7 +60,7 @@ export function verifyBroadcast(
   bytes: Uint8Array,
 ): BroadcastBody {
   if (bytes.length <= SIGNATURE_BYTES || bytes.length > LIMITS.payloadBytes) {
-    throw new BroadcastError("broadcast has an impossible size");
+    throw new CryptoError("broadcast", "bad-length", "impossible size");
   }
   const encoded = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
   const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
@@ -76,25 +74,22 @@ export function verifyBroadcast(
   } catch {
     valid = false;
   }
-  if (!valid) throw new BroadcastError("broadcast signature does not verify");
-  try {
-    const reader = new ByteReader(encoded, "broadcast");
-    if (reader.u8() !== BROADCAST_VERSION) throw new BroadcastError("unknown broadcast version");
-    const code = reader.u8();
-    const kind =
-      code === KIND_CODES.ratchet ? "ratchet" : code === KIND_CODES.commit ? "commit" : null;
-    if (kind === null) throw new BroadcastError("unknown broadcast kind");
-    const epoch = reader.u32();
-    const chainStart = reader.u32();
-    const leaderSeq = reader.u32();
-    const keyCheck = reader.take(16);
-    reader.end();
-    if (epoch < 1 || chainStart < 1 || chainStart > epoch) {
-      throw new BroadcastError("broadcast epochs are inconsistent");
-    }
-    return { kind, epoch, chainStart, leaderSeq, keyCheck };
-  } catch (error) {
-    if (error instanceof FormatError) throw new BroadcastError(error.message);
-    throw error;
+  if (!valid) throw new CryptoError("broadcast", "bad-signature", "signature does not verify");
+  const reader = new ByteReader(encoded, "broadcast");
+  if (reader.u8() !== BROADCAST_VERSION) {
+    throw new CryptoError("broadcast", "bad-version", "unknown version");
   }
+  const code = reader.u8();
+  const kind =
+    code === KIND_CODES.ratchet ? "ratchet" : code === KIND_CODES.commit ? "commit" : null;
+  if (kind === null) throw new CryptoError("broadcast", "bad-kind", "unknown kind");
+  const epoch = reader.u32();
+  const chainStart = reader.u32();
+  const leaderSeq = reader.u32();
+  const keyCheck = reader.take(16);
+  reader.end();
+  if (epoch < 1 || chainStart < 1 || chainStart > epoch) {
+    throw new CryptoError("broadcast", "bad-epochs", "epochs are inconsistent");
+  }
+  return { kind, epoch, chainStart, leaderSeq, keyCheck };
 }

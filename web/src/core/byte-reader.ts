@@ -1,21 +1,20 @@
 // A bounds-checked cursor over a binary payload. Every binary format of the core (announcement,
 // envelope, broadcast) is parsed with it, so a truncated or padded payload is an error, never a
 // silent short read.
-export class FormatError extends Error {
-  override readonly name = "FormatError";
-}
+import { CryptoError, type CryptoFormat } from "./crypto-error.js";
 
 export class ByteReader {
   private offset = 0;
 
   constructor(
     private readonly bytes: Uint8Array,
-    private readonly what: string,
+    private readonly format: CryptoFormat,
   ) {}
 
   /** Reads `length` bytes as a copy, so the result never aliases the caller's buffer. */
   take(length: number): Uint8Array {
-    if (this.offset + length > this.bytes.length) throw new FormatError(`${this.what}: truncated`);
+    if (this.offset + length > this.bytes.length)
+      throw new CryptoError(this.format, "bad-length", "truncated");
     const out = this.bytes.slice(this.offset, this.offset + length);
     this.offset += length;
     return out;
@@ -35,12 +34,8 @@ export class ByteReader {
     return ((a << 24) >>> 0) + ((b << 16) | (c << 8) | d);
   }
 
-  /** The bytes consumed so far: the signed or MAC'd prefix of a format. */
-  consumed(): Uint8Array {
-    return this.bytes.slice(0, this.offset);
-  }
-
   end(): void {
-    if (this.offset !== this.bytes.length) throw new FormatError(`${this.what}: trailing bytes`);
+    if (this.offset !== this.bytes.length)
+      throw new CryptoError(this.format, "bad-length", "trailing bytes");
   }
 }

@@ -8,18 +8,15 @@ import { x25519 } from "@noble/curves/ed25519.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { LIMITS } from "../../../worker/src/protocol.js";
-import { ByteReader, FormatError } from "./byte-reader.js";
+import { ByteReader } from "./byte-reader.js";
 import { concat, u32be, utf8 } from "./bytes.js";
+import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 import type { Random } from "./random.js";
 
 export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 1 + 4 + 4 + 24;
 const TAG_BYTES = 16;
-
-export class EnvelopeError extends Error {
-  override readonly name = "EnvelopeError";
-}
 
 export interface OpenedEnvelope {
   readonly epoch: number;
@@ -108,31 +105,24 @@ export class EnvelopeChannel {
       aadOf(this.roomId, this.selfId, this.peerId, header.subarray(0, 9)),
     ).encrypt(plaintext);
     const out = concat(header, ciphertext);
-    if (out.length > LIMITS.payloadBytes) throw new EnvelopeError("envelope too large");
+    if (out.length > LIMITS.payloadBytes)
+      throw new CryptoError("envelope", "bad-length", "too large");
     return out;
   }
 
   /** Opens an envelope from the peer; replay state changes only when it verifies. */
   open(bytes: Uint8Array): OpenedEnvelope {
     if (bytes.length < HEADER_BYTES + TAG_BYTES || bytes.length > LIMITS.payloadBytes) {
-      throw new EnvelopeError("envelope has an impossible size");
+      throw new CryptoError("envelope", "bad-length", "impossible size");
     }
-    let epoch: number;
-    let counter: number;
-    let nonce: Uint8Array;
-    let ciphertext: Uint8Array;
-    try {
-      const reader = new ByteReader(bytes, "envelope");
-      if (reader.u8() !== ENVELOPE_VERSION) throw new EnvelopeError("unknown envelope version");
-      epoch = reader.u32();
-      counter = reader.u32();
-      nonce = reader.take(24);
-      ciphertext = reader.take(bytes.length - HEADER_BYTES);
-      reader.end();
-    } catch (error) {
-      if (error instanceof FormatError) throw new EnvelopeError(error.message);
-      throw error;
-    }
+    const reader = new ByteReader(bytes, "envelope");
+    if (reader.u8() !== ENVELOPE_VERSION)
+      throw new CryptoError("envelope", "bad-version", "unknown version");
+    const epoch = reader.u32();
+    const counter = reader.u32();
+    const nonce = reader.take(24);
+    const ciphertext = reader.take(bytes.length - HEADER_BYTES);
+    reader.end();
     let plaintext: Uint8Array;
     try {
       plaintext = xchacha20poly1305(
@@ -141,10 +131,16 @@ export class EnvelopeChannel {
         aadOf(this.roomId, this.peerId, this.selfId, bytes.subarray(0, 9)),
       ).decrypt(ciphertext);
     } catch {
-      throw new EnvelopeError("envelope does not decrypt (tampered, wrong key, room or recipient)");
+      throw new CryptoError(
+        "envelope",
+        "bad-tag",
+        "does not decrypt (tampered, wrong key, room or recipient)",
+      );
     }
-    if (counter <= this.lastReceivedCounter) throw new EnvelopeError("envelope replayed");
-    if (epoch < this.highestReceivedEpoch) throw new EnvelopeError("envelope for an older epoch");
+    if (counter <= this.lastReceivedCounter)
+      throw new CryptoError("envelope", "replayed", "replayed");
+    if (epoch < this.highestReceivedEpoch)
+      throw new CryptoError("envelope", "older-epoch", "for an older epoch");
     this.lastReceivedCounter = counter;
     this.highestReceivedEpoch = epoch;
     return { epoch, counter, plaintext };

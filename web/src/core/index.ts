@@ -1,6 +1,6 @@
 // The public API of the client crypto core (see README.md next to this file). Framework-free: no
 // DOM, no Solid, no LiveKit; runs in browsers and Node 20 alike.
-export { AnnouncementError, DISPLAY_NAME_MAX } from "./announcement.js";
+export { DISPLAY_NAME_MAX } from "./announcement.js";
 export { fromBase64url, toBase64url } from "./base64url.js";
 export { CallSession, type CallSessionOptions, roomSocketUrl } from "./call-session.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";

@@ -15,16 +15,13 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concat, equalBytes, utf8 } from "./bytes.js";
+import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 
 export const HELLO_TAG = 0x48;
 const MAC_BYTES = 32;
 const HELLO_BYTES = 2 + MAC_BYTES;
 const ANSWER_ME = 1;
-
-export class HelloError extends Error {
-  override readonly name = "HelloError";
-}
 
 export interface HelloParties {
   readonly roomId: string;
@@ -65,17 +62,16 @@ export function makeHello(parties: HelloParties, helloKey: Uint8Array, hello: He
 
 /**
  * Checks a hello `parties.from` sent us with the receiving direction's key
- * (EnvelopeChannel.helloReceiveKey); throws HelloError unless it is live proof.
+ * (EnvelopeChannel.helloReceiveKey); throws CryptoError unless it is live proof.
  */
 export function checkHello(parties: HelloParties, helloKey: Uint8Array, bytes: Uint8Array): Hello {
-  if (bytes.length !== HELLO_BYTES || bytes[0] !== HELLO_TAG) {
-    throw new HelloError("not a hello");
-  }
+  if (bytes[0] !== HELLO_TAG) throw new CryptoError("hello", "bad-kind", "not a hello");
+  if (bytes.length !== HELLO_BYTES) throw new CryptoError("hello", "bad-length", "impossible size");
   const flags = bytes[1] ?? 0;
-  if ((flags & ~ANSWER_ME) !== 0) throw new HelloError("unknown hello flags");
+  if ((flags & ~ANSWER_ME) !== 0) throw new CryptoError("hello", "bad-flags", "unknown flags");
   // equalBytes runs in constant time over equal lengths.
   if (!equalBytes(bytes.subarray(2), macOf(parties, helloKey, flags))) {
-    throw new HelloError("hello does not verify");
+    throw new CryptoError("hello", "bad-mac", "does not verify");
   }
   return { answerMe: (flags & ANSWER_ME) !== 0 };
 }
