@@ -94,10 +94,13 @@ interface SeenAnnouncement {
  * (no recording can produce one), so a peer whose hellos a server dropped for a while recovers.
  */
 const LIVENESS_TIMEOUT_MS = 5_000;
-/** We ask a joiner quickly a few times, then slowly for as long as it is in the room. */
-const HELLO_FAST_ASKS = 4;
-const HELLO_FAST_RETRY_MS = 1_000;
-const HELLO_SLOW_RETRY_MS = 5_000;
+/**
+ * We ask a joiner again after 1 s, then back off (doubling) to one ask every 8 s for as long as it is
+ * in the room: a lost hello is retried quickly, while a call where many joiners are slow to answer
+ * (a big call filling up) is not flooded with asks that only make everyone slower.
+ */
+const HELLO_FIRST_RETRY_MS = 1_000;
+const HELLO_MAX_RETRY_MS = 8_000;
 /** Answers are rate-limited per peer, so replayed requests cannot make us chatty. */
 const HELLO_ANSWER_SPACING_MS = 500;
 
@@ -151,8 +154,17 @@ export class CallSession {
   private connection: ConnectionState = { status: "idle" };
   private grant: LiveKitGrant | undefined;
   private sending: SendingState = { epoch: 0, at: 0 };
+  /**
+   * Group keys by epoch. Nothing shipped hands one out (the media layer gets sender keys); tests
+   * that compare key state across clients read this field through test/support/session-keys.ts.
+   */
   private readonly installed = new Map<number, Uint8Array>();
   private securityCode = "";
+  /** The verified roster (ids and seqs) the security code was last computed over. */
+  private securityCodeRoster: string | undefined;
+  /** Hellos made in this turn of the event loop, sent together (sendHello). */
+  private readonly helloOutbox: { to: string; payload: string }[] = [];
+  private helloFlushTimer: TimerHandle | undefined;
   private wakeTimer: TimerHandle | undefined;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
@@ -298,14 +310,6 @@ export class CallSession {
     return structuredClone(this.counters);
   }
 
-  /**
-   * The raw group key of an installed epoch. Only for tests and benchmarks that must compare key
-   * state across clients; the media layer uses senderKey.
-   */
-  exportGroupKey(epoch: number): Uint8Array | undefined {
-    return this.installed.get(epoch)?.slice();
-  }
-
   /** Simulates a network failure (tests): the session reconnects on its own. */
   dropConnection(): void {
     this.signalling.dropSocket();
@@ -417,6 +421,8 @@ export class CallSession {
   private clearPeers(): void {
     for (const peer of this.members.values()) this.clearPeerTimers(peer);
     this.members.clear();
+    // Queued hellos bind the announcement of a connection that is gone.
+    this.helloOutbox.length = 0;
   }
 
   private clearPeerTimers(peer: Peer): void {
@@ -512,13 +518,25 @@ export class CallSession {
         };
   }
 
+  /**
+   * Queues a hello; every hello made in this turn of the event loop goes out in one frame (a joiner
+   * answers everyone present at once, and one frame is far cheaper for the room than a hundred).
+   */
   private sendHello(peerId: string, peer: Peer, answerMe: boolean): void {
     const hello = makeHello(this.helloParties(peerId, peer, false), peer.channel.helloSendKey, {
       answerMe,
     });
-    if (this.signalling.send([{ to: peerId, payload: toBase64url(hello) }])) {
-      this.counters.hellosSent += 1;
-    }
+    this.helloOutbox.push({ to: peerId, payload: toBase64url(hello) });
+    this.helloFlushTimer ??= this.clock.setTimeout(() => {
+      this.helloFlushTimer = undefined;
+      this.flushHellos();
+    }, 0);
+  }
+
+  private flushHellos(): void {
+    const hellos = this.helloOutbox.splice(0);
+    if (hellos.length > 0 && this.signalling.send(hellos))
+      this.counters.hellosSent += hellos.length;
   }
 
   /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
@@ -526,7 +544,7 @@ export class CallSession {
     if (peer.proven || this.members.get(peerId) !== peer) return;
     peer.asked += 1;
     this.sendHello(peerId, peer, true);
-    const delay = peer.asked < HELLO_FAST_ASKS ? HELLO_FAST_RETRY_MS : HELLO_SLOW_RETRY_MS;
+    const delay = Math.min(HELLO_MAX_RETRY_MS, HELLO_FIRST_RETRY_MS * 2 ** (peer.asked - 1));
     peer.retryTimer = this.clock.setTimeout(() => {
       peer.retryTimer = undefined;
       this.askHello(peerId, peer);
@@ -753,6 +771,7 @@ export class CallSession {
   /** Sends the envelopes gathered so far in one frame, before anything that must follow them. */
   private flush(outgoing: { to: string; payload: string }[]): void {
     if (outgoing.length === 0) return;
+    this.flushHellos();
     this.signalling.send(outgoing.splice(0));
   }
 
@@ -788,6 +807,12 @@ export class CallSession {
       pending: this.pendingIds(),
       conflicts: [...this.conflicts],
     });
+    // The code commits to the verified roster only: most roster events (a joiner still proving
+    // itself, an unverified id) leave it as it is, and hashing the whole roster again for each of
+    // them costs a big call real time.
+    const codeRoster = roster.map((entry) => `${entry.participantId}:${entry.seq}`).join(" ");
+    if (codeRoster === this.securityCodeRoster) return;
+    this.securityCodeRoster = codeRoster;
     const code =
       this.selfSeq === undefined
         ? ""
