@@ -106,4 +106,23 @@ describe("CallSession", () => {
     // It rejoined with a higher seq, so the leader stays the same.
     expect(client.session.snapshot().roster.at(-1)?.participantId).toBe(id);
   });
+
+  it("answers everyone present in one frame when it joins a big call", () => {
+    const world = call(12, 4);
+    const hellosPerFrame: number[] = [];
+    world.sentListeners.push((client, _connection, data) => {
+      if (client !== joiner) return;
+      const frame = JSON.parse(data) as { type: string; messages?: { payload: string }[] };
+      // Hellos start with their tag byte 0x48 ("SA" in base64url); envelopes with version 1.
+      const hellos = (frame.messages ?? []).filter((m) => m.payload.startsWith("SA"));
+      if (hellos.length > 0) hellosPerFrame.push(hellos.length);
+    });
+    const joiner = world.addClient();
+    world.run(3_000);
+    expect(joiner.session.snapshot().roster).toHaveLength(13);
+    // The 12 asks reach it over the relay's jitter; answers made in one turn leave together, so
+    // there are far fewer frames than the 12 a hello per frame would take.
+    expect(hellosPerFrame.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(12);
+    expect(hellosPerFrame.length).toBeLessThanOrEqual(6);
+  });
 });
