@@ -5,6 +5,7 @@
 // join → key. Keys of epochs that began before a member joined are not counted either: by design it
 // must never get them (forward secrecy at join), so frames sent with them are not for it. At the
 // end the call must converge: every member on one epoch with one key.
+import { groupKeyOf } from "../support/session-keys";
 import { Fleet, type FleetMember, sameBytes, sleep, waitFor } from "./fleet";
 import type { ChurnResult } from "./results";
 import { summarize } from "./stats";
@@ -52,7 +53,7 @@ export async function runChurnBench(opts: ChurnOptions): Promise<ChurnResult> {
     // The distinct keys in use for sending right now.
     const inUse: { epoch: number; key: Uint8Array }[] = [];
     for (const sender of keyed) {
-      const key = sender.session.exportGroupKey(sender.sendingEpoch);
+      const key = groupKeyOf(sender.session, sender.sendingEpoch);
       if (!key) continue;
       if (!inUse.some((k) => k.epoch === sender.sendingEpoch && sameBytes(k.key, key))) {
         inUse.push({ epoch: sender.sendingEpoch, key });
@@ -63,7 +64,7 @@ export async function runChurnBench(opts: ChurnOptions): Promise<ChurnResult> {
     for (const receiver of keyed) {
       const lacking = inUse.filter(({ epoch, key }) => {
         if (epoch < (receiver.firstEpoch ?? 0)) return false;
-        const held = receiver.session.exportGroupKey(epoch);
+        const held = groupKeyOf(receiver.session, epoch);
         return !held || !sameBytes(held, key);
       });
       if (lacking.length > 0) {

@@ -12,6 +12,7 @@ import {
   type RotationReason,
   systemRandom,
 } from "../../web/src/core/index";
+import { groupKeyOf } from "../support/session-keys";
 
 export interface FleetMember {
   readonly session: CallSession;
@@ -240,12 +241,12 @@ export class Fleet {
     const first = members[0];
     if (!first) return { converged: true, epoch: null };
     const epoch = first.sendingEpoch;
-    const key = first.session.exportGroupKey(epoch);
+    const key = groupKeyOf(first.session, epoch);
     if (epoch === 0 || !key) return { converged: false, epoch: null };
     for (const m of members) {
       if (!m.connected) return { converged: false, epoch };
       if (m.sendingEpoch !== epoch) return { converged: false, epoch };
-      const other = m.session.exportGroupKey(epoch);
+      const other = groupKeyOf(m.session, epoch);
       if (!other || !sameBytes(other, key)) return { converged: false, epoch };
     }
     return { converged: true, epoch };

@@ -8,6 +8,7 @@ import { toBase64url } from "../../web/src/core/base64url.js";
 import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import { DEFAULT_RECONNECT_POLICY } from "../../web/src/core/signalling-client.js";
+import { groupKeyOf } from "../support/session-keys.js";
 import { keyDelivery } from "./sim/malicious.js";
 import type { Connection, ServerFrame } from "./sim/relay.js";
 import {
@@ -286,7 +287,7 @@ describe("issue 9 attack 1: epoch pinning by a member", () => {
       [
         "a ratchet broadcast to the next epoch with a correct key check",
         (_, attacker, current) => {
-          const held = attacker.session.exportGroupKey(current);
+          const held = groupKeyOf(attacker.session, current);
           if (!held) throw new Error("setup: attacker lacks the current key");
           attacker.malicious?.broadcast({
             kind: "ratchet",

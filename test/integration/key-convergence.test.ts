@@ -11,6 +11,7 @@ import {
   toBase64url,
 } from "../../web/src/core/index.js";
 import { waitUntil } from "../support/ports.js";
+import { groupKeyOf } from "../support/session-keys.js";
 import { type StartedWorker, startWorker } from "../support/worker.js";
 
 let worker: StartedWorker;
@@ -42,7 +43,7 @@ function newSession(secret: ReturnType<typeof generateCallSecret>, index: number
 function agreedKey(members: CallSession[]): { epoch: number; key: string } | undefined {
   const views = members.map((session) => {
     const epoch = session.snapshot().sending.epoch;
-    const key = session.exportGroupKey(epoch);
+    const key = groupKeyOf(session, epoch);
     return { epoch, key: key ? toBase64url(key) : "" };
   });
   const first = views[0];
@@ -54,7 +55,7 @@ function agreedKey(members: CallSession[]): { epoch: number; key: string } | und
 function derivable(session: CallSession, steps: number): Set<string> {
   const out = new Set<string>();
   for (const epoch of session.snapshot().keys) {
-    let key = session.exportGroupKey(epoch);
+    let key = groupKeyOf(session, epoch);
     for (let i = 0; key && i <= steps; i++) {
       out.add(toBase64url(key));
       key = ratchetGroupKey(key);

@@ -39,7 +39,7 @@ function hashKey(secret: string | undefined): Promise<CryptoKey> {
 }
 
 /** The client's limiter key: 16 bytes of HMAC(secret, address), base64url. */
-export async function clientKey(request: Request, secret: string | undefined): Promise<string> {
+async function clientKey(request: Request, secret: string | undefined): Promise<string> {
   const address = request.headers.get(ADDRESS_HEADER) ?? "";
   const mac = new Uint8Array(
     await crypto.subtle.sign("HMAC", await hashKey(secret), encoder.encode(address)),

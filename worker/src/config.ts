@@ -35,7 +35,7 @@ export interface Env {
 }
 
 /** LiveKit tokens may live at most 10 minutes (docs/protocol.md, Server messages). */
-export const MAX_TOKEN_TTL_SECONDS = 600;
+const MAX_TOKEN_TTL_SECONDS = 600;
 
 const count = (fallback: number, max: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback);
@@ -43,7 +43,7 @@ const count = (fallback: number, max: number) =>
 const MiB = 1024 * 1024;
 
 /** Sockets a room accepts beyond its capacity, for members arriving while others still leave. */
-export const SOCKET_SLACK = 50;
+const SOCKET_SLACK = 50;
 
 const RoomSettings = z.object({
   ROOM_CAPACITY: count(100, 10_000),

@@ -15,7 +15,7 @@ export const STRUCTURE_LIMITS = {
   values: 8_000,
 } as const;
 
-export type StructureVerdict = "ok" | "too_deep" | "too_many_values";
+type StructureVerdict = "ok" | "too_deep" | "too_many_values";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

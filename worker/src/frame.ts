@@ -7,14 +7,12 @@ import { assertNever } from "./assert-never";
 import { STRUCTURE_LIMITS, scanStructure } from "./frame-scan";
 import { ClientMessage, decodedLength, LIMITS, PROTOCOL_VERSION } from "./protocol";
 
-export type FrameRefusalCode = "bad_message" | "payload_too_large" | "unsupported_version";
-export interface FrameRefusal {
+type FrameRefusalCode = "bad_message" | "payload_too_large" | "unsupported_version";
+interface FrameRefusal {
   code: FrameRefusalCode;
   message: string;
 }
-export type FrameResult =
-  | { ok: true; message: ClientMessage }
-  | { ok: false; refusal: FrameRefusal };
+type FrameResult = { ok: true; message: ClientMessage } | { ok: false; refusal: FrameRefusal };
 
 const refuse = (code: FrameRefusalCode, message: string): FrameResult => ({
   ok: false,

@@ -6,7 +6,7 @@
 import type { RoomConfig } from "./config";
 import type { SocketState } from "./socket-state";
 
-export type Overdue = "join_timeout" | "heartbeat_timeout";
+type Overdue = "join_timeout" | "heartbeat_timeout";
 
 /** The time (ms since the epoch) by which the socket must show life next; null when closed. */
 export function dueAt(

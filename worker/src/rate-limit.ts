@@ -15,7 +15,7 @@ export interface Bucket {
   at: number;
 }
 
-export type Verdict = "allowed" | "limited" | "abusive";
+type Verdict = "allowed" | "limited" | "abusive";
 
 /** Strikes are forgiven slowly so that a client sending persistently above the rate is closed. */
 const STRIKES_FORGIVEN_PER_SECOND = 1;

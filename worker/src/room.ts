@@ -29,7 +29,7 @@ export interface RoomView {
 export const FIRST_SEQ = 1;
 
 /** `self` is the socket that caused the event, which may not be a member yet. */
-export type Recipient = "self" | { participantId: string };
+type Recipient = "self" | { participantId: string };
 
 export type Delivery =
   | { kind: "message"; to: Recipient; message: ServerMessage }

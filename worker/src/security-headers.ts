@@ -6,7 +6,7 @@
 // deployment's policy can never name a different SFU than the one its members are sent to.
 
 /** What the headers depend on: the Worker's vars, as far as they matter here. */
-export interface SecurityHeaderEnv {
+interface SecurityHeaderEnv {
   LIVEKIT_URL?: unknown;
 }
 
@@ -57,7 +57,7 @@ export function sfuSources(livekitUrl: unknown): string[] {
  *   else is loaded, no <base> may redirect relative URLs, no form posts anywhere, and no other site
  *   may frame the page (clickjacking the "Join" button, reading the screen by overlay).
  */
-export function contentSecurityPolicy(env: SecurityHeaderEnv): string {
+function contentSecurityPolicy(env: SecurityHeaderEnv): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -101,7 +101,7 @@ export const PERMISSIONS_POLICY = [
  * WebSockets (not governed by COEP), and media arrives over WebRTC. It keeps other sites' windows
  * out of our browsing context group and our process.
  */
-export function securityHeaders(env: SecurityHeaderEnv): Record<string, string> {
+function securityHeaders(env: SecurityHeaderEnv): Record<string, string> {
   return {
     "Content-Security-Policy": contentSecurityPolicy(env),
     "Referrer-Policy": "no-referrer",

@@ -17,6 +17,7 @@ import {
   DEFAULT_SCHEDULE_CONFIG,
   type ScheduleConfig,
 } from "../../../web/src/core/schedule-types.js";
+import { groupKeyOf } from "../../support/session-keys.js";
 import { MaliciousMember } from "./malicious.js";
 import { type Connection, type Faults, HONEST, Relay, type ServerFrame } from "./relay.js";
 import { seededRandom } from "./seeded-random.js";
@@ -581,7 +582,7 @@ export class World {
     for (const epoch of removed) client.installed.delete(epoch);
     const incarnation = client.current;
     for (const epoch of added) {
-      const key = client.session.exportGroupKey(epoch);
+      const key = groupKeyOf(client.session, epoch);
       if (!key) continue;
       const text = toBase64url(key);
       client.installed.set(epoch, text);
@@ -618,7 +619,7 @@ export class World {
   private onCommit(client: SimClient, epoch: number): void {
     const connection = client.current?.connection;
     if (!connection?.joined) return;
-    const raw = client.session.exportGroupKey(epoch);
+    const raw = groupKeyOf(client.session, epoch);
     const key = raw ? toBase64url(raw) : undefined;
     if (key === undefined) {
       this.violations.push(`client ${client.index} committed epoch ${epoch} without holding it`);

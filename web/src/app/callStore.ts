@@ -17,7 +17,7 @@ const STATS_INTERVAL_MS = 1000;
 /** Decrypt failures from a verified sender for this long make the core ask for the key (§4). */
 const DECRYPT_FAILURE_REPORT_MS = 1000;
 
-export type CallConnection = "connecting" | "connected" | "reconnecting" | "closed";
+type CallConnection = "connecting" | "connected" | "reconnecting" | "closed";
 
 export interface CallStore {
   connection: Accessor<CallConnection>;
@@ -57,7 +57,7 @@ export interface CallStore {
   leave(): Promise<void>;
 }
 
-export interface CallStoreInput {
+interface CallStoreInput {
   secret: CallSecret;
   displayName: string;
   options: PageOptions;

@@ -15,7 +15,7 @@ export type LinkState =
   | { kind: "valid"; secret: CallSecret; link: string }
   | { kind: "invalid"; reason: string };
 
-export function inviteLinkFor(location: Location, secret: CallSecret): string {
+function inviteLinkFor(location: Location, secret: CallSecret): string {
   return `${location.origin}${location.pathname}#${encodeCallSecret(secret)}`;
 }
 

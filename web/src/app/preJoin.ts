@@ -13,7 +13,7 @@ import { type Accessor, createSignal, onCleanup } from "solid-js";
 import { videoResolution } from "../media/callMedia";
 import type { VideoQuality } from "./settings";
 
-export type DeviceProblem = "denied" | "not-found" | "in-use" | "other";
+type DeviceProblem = "denied" | "not-found" | "in-use" | "other";
 
 export interface PreJoin {
   video: Accessor<LocalVideoTrack | undefined>;

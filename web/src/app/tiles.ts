@@ -46,7 +46,7 @@ export interface TileModel {
   crypto: CryptoState;
 }
 
-export interface CryptoEvidence {
+interface CryptoEvidence {
   epoch: number | undefined;
   sendingEpoch: number | undefined;
   /** We sent before and now send nothing (the core's "stop sending"). */
@@ -78,7 +78,7 @@ function refusesSomething(participant: Participant): boolean {
   return false;
 }
 
-export function remoteCryptoState(participantId: string, evidence: CryptoEvidence): CryptoState {
+function remoteCryptoState(participantId: string, evidence: CryptoEvidence): CryptoState {
   const error = evidence.lastDecryptErrorAt.get(participantId);
   const now = evidence.latest.get(participantId);
   const before = evidence.previous.get(participantId);

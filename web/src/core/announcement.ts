@@ -15,17 +15,16 @@ import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 import type { Random } from "./random.js";
 
-export const ANNOUNCEMENT_VERSION = 1;
+const ANNOUNCEMENT_VERSION = 1;
 export const DISPLAY_NAME_MAX = 64;
 const MAC_BYTES = 32;
 
 /** The sealed profile's plaintext. JSON so later versions can add optional fields. */
-export const Profile = z.object({
+const Profile = z.object({
   displayName: z
     .string()
     .max(DISPLAY_NAME_MAX, `display name longer than ${DISPLAY_NAME_MAX} characters`),
 });
-export type Profile = z.infer<typeof Profile>;
 
 export interface Announcement {
   readonly participantId: string;

@@ -9,7 +9,7 @@ import { concat, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 
-export const BROADCAST_VERSION = 1;
+const BROADCAST_VERSION = 1;
 const SIGNATURE_BYTES = 64;
 const KIND_CODES = { ratchet: 1, commit: 2 } as const;
 

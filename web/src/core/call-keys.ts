@@ -2,13 +2,7 @@
 // Derivations), plus the per-call key pairs of its Announcements (fresh X25519 and Ed25519 pairs,
 // never reused across calls or reconnects).
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
-import {
-  announceKeyOf,
-  type CallSecret,
-  participantIdOf,
-  profileKeyOf,
-  roomIdOf,
-} from "./identifiers.js";
+import { announceKeyOf, type CallSecret, profileKeyOf, roomIdOf } from "./identifiers.js";
 import type { Random } from "./random.js";
 
 export interface CallContext {
@@ -25,7 +19,7 @@ export function callContextOf(secret: CallSecret): CallContext {
   };
 }
 
-export interface KeyPair {
+interface KeyPair {
   readonly secretKey: Uint8Array;
   readonly publicKey: Uint8Array;
 }
@@ -44,5 +38,3 @@ export function generateCallKeyPairs(random: Random): CallKeyPairs {
     ed25519: { secretKey: ed.secretKey, publicKey: ed.publicKey },
   };
 }
-
-export { participantIdOf };

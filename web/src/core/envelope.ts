@@ -18,14 +18,10 @@ export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 1 + 4 + 4 + 24;
 const TAG_BYTES = 16;
 
-export interface OpenedEnvelope {
+interface OpenedEnvelope {
   readonly epoch: number;
   readonly counter: number;
   readonly plaintext: Uint8Array;
-}
-
-export interface EnvelopeParty {
-  readonly participantId: string;
 }
 
 /** HKDF(X25519(a, B), salt = utf8(room id), info = "hush/v1 envelope" ‖ A ‖ B, L = 32). */

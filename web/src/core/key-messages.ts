@@ -8,7 +8,7 @@ import { fromBase64url, toBase64url } from "./base64url.js";
 import { LIMITS } from "../../../worker/src/protocol.js";
 import { fromUtf8, utf8 } from "./bytes.js";
 
-export const KEY_MESSAGE_VERSION = 1;
+const KEY_MESSAGE_VERSION = 1;
 
 const Epoch = z.number().int().min(1).max(0xffffffff);
 const Seq = z.number().int().nonnegative().max(0xffffffff);
@@ -19,9 +19,9 @@ const GroupKeyText = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a 32-byte 
  * on "commit"; `ratchet-join` (to a joiner) and `current` (answer to a key request) are used at once.
  */
 export const KEY_KINDS = ["fresh", "ratchet-join", "current"] as const;
-export type KeyKind = (typeof KEY_KINDS)[number];
+type KeyKind = (typeof KEY_KINDS)[number];
 
-export const KeyDeliveryMessage = z.object({
+const KeyDeliveryMessage = z.object({
   v: z.literal(KEY_MESSAGE_VERSION),
   type: z.literal("key"),
   epoch: Epoch,
@@ -37,14 +37,14 @@ export const KeyDeliveryMessage = z.object({
    */
   holders: z.array(Seq).max(LIMITS.sendItems),
 });
-export const AckMessage = z.object({
+const AckMessage = z.object({
   v: z.literal(KEY_MESSAGE_VERSION),
   type: z.literal("ack"),
   epoch: Epoch,
   /** The acknowledger's sending epoch; at or above `epoch` means the key came too late (stale). */
   have: z.number().int().nonnegative().max(0xffffffff),
 });
-export const KeyRequestMessage = z.object({
+const KeyRequestMessage = z.object({
   v: z.literal(KEY_MESSAGE_VERSION),
   type: z.literal("key-request"),
   /** The highest epoch the requester knows of (keeps envelope epochs non-decreasing). */
@@ -53,12 +53,12 @@ export const KeyRequestMessage = z.object({
   have: z.number().int().nonnegative().max(0xffffffff),
 });
 
-export const KeyMessage = z.discriminatedUnion("type", [
+const KeyMessage = z.discriminatedUnion("type", [
   KeyDeliveryMessage,
   AckMessage,
   KeyRequestMessage,
 ]);
-export type KeyMessage = z.infer<typeof KeyMessage>;
+type KeyMessage = z.infer<typeof KeyMessage>;
 
 /** A key message in memory, with the group key as bytes. */
 export type KeyMessageBody =

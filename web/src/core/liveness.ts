@@ -18,7 +18,7 @@ import { concat, equalBytes, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
 import { LABELS } from "./labels.js";
 
-export const HELLO_TAG = 0x48;
+const HELLO_TAG = 0x48;
 const MAC_BYTES = 32;
 const HELLO_BYTES = 2 + MAC_BYTES;
 const ANSWER_ME = 1;
@@ -32,7 +32,7 @@ export interface HelloParties {
   readonly toAnnouncement: Uint8Array;
 }
 
-export interface Hello {
+interface Hello {
   /** The sender has not verified the recipient yet and asks for a hello back. */
   readonly answerMe: boolean;
 }

@@ -8,7 +8,7 @@ import { concat, u32be, utf8 } from "./bytes.js";
 import type { CallSecret } from "./identifiers.js";
 import { LABELS } from "./labels.js";
 
-export interface CodeEntry {
+interface CodeEntry {
   readonly participantId: string;
   readonly x25519PublicKey: Uint8Array;
   readonly ed25519PublicKey: Uint8Array;

@@ -34,7 +34,7 @@ const OPEN = 1;
  * and the room drops a member that sends neither a frame nor a ping for 45 s, so a frozen client's
  * seat is freed.
  */
-export const HEARTBEAT_INTERVAL_MS = 15_000;
+const HEARTBEAT_INTERVAL_MS = 15_000;
 const KNOWN_TYPES = new Set<string>(ServerMessage.options.map((option) => option.shape.type.value));
 
 export type ConnectionStatus = "idle" | "connecting" | "joined" | "reconnecting" | "closed";
@@ -65,7 +65,7 @@ export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   joinTimeoutMs: 10_000,
 };
 
-export interface Welcome {
+interface Welcome {
   readonly self: { participantId: string; seq: number };
   readonly members: readonly Member[];
   readonly livekit: LiveKitGrant;

@@ -10,7 +10,7 @@ import "../noEval";
 /** livekit's frame trailer: 12-byte IV, then one byte IV length, then one byte key index. */
 export const IV_LENGTH = 12;
 /** AES-GCM-128 tag livekit appends to the ciphertext. */
-export const TAG_LENGTH = 16;
+const TAG_LENGTH = 16;
 /** A frame livekit encrypted is exactly this much longer than the plaintext (VP8 and Opus). */
 export const ENCRYPTION_OVERHEAD = IV_LENGTH + 2 + TAG_LENGTH;
 
@@ -18,14 +18,14 @@ const Uint32 = z.number().int().min(0).max(0xffffffff);
 const Slot = z.number().int().min(0).max(255);
 const ParticipantId = z.string().max(256);
 
-export const PlannedKeySchema = z.object({
+const PlannedKeySchema = z.object({
   slot: Slot,
   epoch: Uint32,
   generation: z.number().int().min(0),
 });
 export type PlannedKey = z.infer<typeof PlannedKeySchema>;
 
-export const GuardPlanSchema = z.object({
+const GuardPlanSchema = z.object({
   /** Our livekit identity: the only participant whose frames may leave. */
   local: ParticipantId,
   /** The key our frames leave with; null: send nothing. */

@@ -51,13 +51,13 @@ export interface MediaKeyPlan {
   readonly held: ReadonlyMap<number, number>;
 }
 
-export type KeyOperation =
+type KeyOperation =
   /** Put K_{epoch,P} into P's slot; `current` only for our own sending key. */
   | { kind: "install"; participantId: string; key: PlannedKey; current: boolean }
   /** Overwrite P's slot with a throwaway key: livekit must no longer hold what was there. */
   | { kind: "retire"; participantId: string; slot: number };
 
-export interface MediaKeyDiff {
+interface MediaKeyDiff {
   /** Installs first, then retirements (our own new sending key lands before the old is wiped). */
   readonly operations: readonly KeyOperation[];
 }

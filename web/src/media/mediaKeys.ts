@@ -44,7 +44,7 @@ import {
 
 const LOG_KEPT = 60;
 
-export type GuardMessage = PlanMessage | BarrierMessage;
+type GuardMessage = PlanMessage | BarrierMessage;
 
 function rawKey(bytes: Uint8Array | undefined): ArrayBuffer {
   // A fresh ArrayBuffer of exactly the key bytes (WebCrypto wants an unshared buffer).
