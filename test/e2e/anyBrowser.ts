@@ -22,6 +22,8 @@ export interface CallPage {
   waitFor(selector: string, timeoutMs?: number): Promise<void>;
   /** Runs `fn` in every document the page loads, before the app's scripts. */
   beforeScripts(fn: () => void): Promise<void>;
+  /** Saves what the page shows as a PNG at `path`. */
+  screenshot(path: string): Promise<void>;
   console: string[];
   close(): Promise<void>;
 }
@@ -60,6 +62,9 @@ export async function chromiumPage(context: BrowserContext, name: string): Promi
     },
     async beforeScripts(fn) {
       await page.addInitScript(fn);
+    },
+    async screenshot(path) {
+      await page.screenshot({ path });
     },
     console: participant.console,
     close: () => context.close(),
@@ -119,6 +124,9 @@ export async function firefoxPage(context: FirefoxContext, name: string): Promis
     },
     async beforeScripts(fn) {
       await page.evaluateOnNewDocument(fn);
+    },
+    async screenshot(path) {
+      await page.screenshot({ path: path as `${string}.png` });
     },
     console: lines,
     async close() {

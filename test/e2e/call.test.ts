@@ -461,13 +461,14 @@ describe("a three-person end-to-end encrypted call", () => {
       expect(stayedLater[i]?.intruders).toContain(carolId);
     });
     // Carol keeps publishing, encrypting with the last key she was given: Alice and Bob still
-    // receive her packets, but their key rings no longer hold any key of hers, so not one more
-    // frame of hers decodes, and their E2EE workers count her frames as refused (not as decrypt
-    // errors).
+    // receive her audio packets, but their key rings no longer hold any key of hers, so not one
+    // more frame of hers decodes, and their E2EE workers count her frames as refused (not as
+    // decrypt errors). Her video stops reaching them at all: an intruder's tile shows no video,
+    // so livekit's adaptive stream has the SFU pause it.
     stayers.forEach((participant, i) => {
       expect(baseline[i]?.receive[carolId]?.videoFramesDecoded ?? 0).toBeGreaterThan(0);
-      expect(stayedLater[i]?.receive[carolId]?.videoPacketsReceived ?? 0).toBeGreaterThan(
-        stayed[i]?.receive[carolId]?.videoPacketsReceived ?? Number.POSITIVE_INFINITY,
+      expect(stayedLater[i]?.receive[carolId]?.audioPacketsReceived ?? 0).toBeGreaterThan(
+        stayed[i]?.receive[carolId]?.audioPacketsReceived ?? Number.POSITIVE_INFINITY,
       );
       expect(
         stayedLater[i]?.receive[carolId]?.videoFramesDecoded,
@@ -479,7 +480,7 @@ describe("a three-person end-to-end encrypted call", () => {
       expect(stayedLater[i]?.mediaPlan.receive[carolId]).toBeUndefined();
     });
     step(
-      `after the commit, Alice <- Carol frames ${stayed[0]?.receive[carolId]?.videoFramesDecoded} -> ${stayedLater[0]?.receive[carolId]?.videoFramesDecoded}, refused ${JSON.stringify(stayedLater[0]?.refused[carolId])}`,
+      `after the commit, Alice <- Carol frames ${stayed[0]?.receive[carolId]?.videoFramesDecoded} -> ${stayedLater[0]?.receive[carolId]?.videoFramesDecoded}, video packets ${stayed[0]?.receive[carolId]?.videoPacketsReceived} -> ${stayedLater[0]?.receive[carolId]?.videoPacketsReceived}, audio packets ${stayed[0]?.receive[carolId]?.audioPacketsReceived} -> ${stayedLater[0]?.receive[carolId]?.audioPacketsReceived}, refused ${JSON.stringify(stayedLater[0]?.refused[carolId])}`,
     );
     // Leaving through the UI ends her media too.
     await carol.page.getByRole("button", { name: "Leave" }).click();

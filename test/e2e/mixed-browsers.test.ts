@@ -10,6 +10,7 @@ import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { launchFirefox, type RunningFirefox } from "../support/firefox";
 import { type CallPage, chromiumPage, firefoxPage, joinCall, viewOf } from "./anyBrowser";
 import { sleep, step, TEST_QUERY, waitFor } from "./pages";
+import { screenshotPath } from "./screenshots";
 
 const origin = inject("origin");
 const link = `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
@@ -88,6 +89,16 @@ describe("a mixed Chromium and Firefox call", () => {
     }
     await expectDecodingProgress(everyone, everyone, "everyone decodes everyone");
     step(`decoding: ${JSON.stringify((await views()).map((v) => v.receive))}`);
+    // The call as Fox sees it in Firefox, for the README (npm run screenshots).
+    await waitFor(
+      "Fox's tiles of Cleo and Cid to say encrypted",
+      async () =>
+        (await fox.evaluate(
+          () => document.querySelectorAll('[data-crypto="encrypted"]').length,
+          undefined,
+        )) === 2,
+    );
+    await fox.screenshot(await screenshotPath("call-firefox.png"));
   });
 
   it("shows the same security code in both browsers", async () => {

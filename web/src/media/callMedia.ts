@@ -64,8 +64,15 @@ export class CallMedia {
     this.worker = new Worker(new URL("./e2eeWorker.ts", import.meta.url), { type: "module" });
     this.room = new Room({
       encryption: { keyProvider: this.keys, worker: this.worker },
-      adaptiveStream: false,
-      dynacast: false,
+      // Hidden tiles (on another page, or the tab in the background) cost no bandwidth: adaptive
+      // stream asks the SFU to pause a video no attached element shows and to size what it sends
+      // to the tile, and dynacast pauses our encoder when no subscriber wants our video. Both only
+      // pause and resume whole streams (one VP8 layer per track, no simulcast): the frames that
+      // do flow are encrypted and checked exactly as before, and a resumed stream continues its
+      // SSRC and RTP timestamps, so the guard's per-stream replay windows accept it (the browser
+      // suite's layout test pages a sender away and back and decodes it again).
+      adaptiveStream: true,
+      dynacast: true,
       videoCaptureDefaults: { resolution: videoResolution(quality) },
       // VP8 for camera and screen share alike (screen share uses these defaults too), and no
       // backup codec: the worker's frame guard checks livekit's frame layout for VP8 and Opus and

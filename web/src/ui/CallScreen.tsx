@@ -1,23 +1,19 @@
-// The call: security at a glance in the header, the video grid, the people & security panel and the
+// The call: security at a glance in the header, the stage of video tiles, the people & security panel and the
 // control bar. Everything shown comes from the CallStore.
-import { createMemo, createSignal, For, Show } from "solid-js";
+import { createSignal, Show } from "solid-js";
 import type { CallStore } from "../app/callStore";
+import { CallStage } from "./CallStage";
 import { Controls } from "./Controls";
 import { InviteLink } from "./InviteLink";
 import { ParticipantList } from "./ParticipantList";
 import { SecurityBadge } from "./SecurityBadge";
 import { SecurityCode } from "./SecurityCode";
-import { VideoTile } from "./VideoTile";
 
 const canShareScreen =
   typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function";
 
 export function CallScreen(props: { store: CallStore; inviteLink: string }) {
   const store = props.store;
-  const tileByKey = createMemo(() => new Map(store.tiles().map((tile) => [tile.key, tile])));
-  const tileKeys = createMemo(() => store.tiles().map((tile) => tile.key), [], {
-    equals: (a, b) => a.length === b.length && a.every((key, i) => key === b[i]),
-  });
   const [panelOpen, setPanelOpen] = createSignal(
     typeof window === "undefined" || window.innerWidth > 720,
   );
@@ -49,15 +45,7 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
           </div>
         </Show>
         <div class="call-body" classList={{ "no-panel": !panelOpen() }}>
-          <section class="grid" aria-label="Participants' video">
-            {/* Keyed by tile key (a string), so a tile and its media elements live as long as the
-                participant does instead of being rebuilt on every update. */}
-            <For each={tileKeys()}>
-              {(key) => (
-                <Show when={tileByKey().get(key)}>{(tile) => <VideoTile tile={tile()} />}</Show>
-              )}
-            </For>
-          </section>
+          <CallStage tiles={store.tiles()} />
           <Show when={panelOpen()}>
             <aside id="call-panel" class="panel" aria-label="People and security">
               <ParticipantList

@@ -1,8 +1,9 @@
 // One participant's tile: video (or a placeholder that says why there is none), name, mute and
 // speaking state, and the tile's crypto state. An unverified intruder gets a red tile with no media
 // and no name, never a silent black one.
-import { Match, Show, Switch } from "solid-js";
+import { createEffect, Match, Show, Switch } from "solid-js";
 import { assertNever } from "../app/assertNever";
+import type { Rect } from "../app/gridLayout";
 import type { CryptoState, TileModel } from "../app/tiles";
 import { AudioView, VideoView } from "./TrackView";
 
@@ -53,21 +54,43 @@ function placeholderText(tile: TileModel): string {
   }
 }
 
-export function VideoTile(props: { tile: TileModel }) {
+/**
+ * Puts the tile where the layout says, through the CSSOM (the page's policy, style-src 'self',
+ * refuses style attributes but not the CSSOM). No frame: the tile is on another page and hidden;
+ * its audio keeps playing.
+ */
+function placeTile(element: HTMLElement, frame: Rect | undefined) {
+  if (!frame) return;
+  element.style.setProperty("--tile-x", `${frame.x}px`);
+  element.style.setProperty("--tile-y", `${frame.y}px`);
+  element.style.setProperty("--tile-width", `${frame.width}px`);
+  element.style.setProperty("--tile-height", `${frame.height}px`);
+}
+
+export function VideoTile(props: { tile: TileModel; frame?: Rect; featured?: boolean }) {
+  let element: HTMLElement | undefined;
+  createEffect(() => {
+    const frame = props.frame;
+    if (element) placeTile(element, frame);
+  });
   const label = () => cryptoLabel(props.tile.crypto);
   const title = () =>
     `${props.tile.name}${props.tile.self ? " (you)" : ""}${props.tile.screen ? ": screen" : ""}`;
   return (
     <figure
+      ref={element}
       class="tile"
       classList={{
         speaking: props.tile.speaking && !props.tile.screen,
         intruder: props.tile.crypto.kind === "intruder",
+        "off-page": props.frame === undefined,
+        featured: props.featured === true,
       }}
       aria-label={title()}
       data-tile={props.tile.participantId}
       data-crypto={props.tile.crypto.kind}
       data-screen={props.tile.screen ? "" : undefined}
+      data-featured={props.featured ? "" : undefined}
     >
       <Show when={props.tile.video}>
         {(track) => (
