@@ -3,7 +3,7 @@
 // measures the room's relay alone, without the client core's crypto in the way.
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { type ClientMessage, PROTOCOL_VERSION, ServerMessage } from "../../worker/src/protocol";
+import { type ClientMessage, PROTOCOL_VERSION, ServerMessage } from "../../protocol/signalling";
 
 export interface RawClient {
   participantId: string;

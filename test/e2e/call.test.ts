@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { decodeCallSecret, roomIdOf } from "../../web/src/core";
-import { ID_PATTERN } from "../../worker/src/protocol";
+import { ID_PATTERN } from "../../protocol/signalling";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import {
   eavesdrop,

@@ -30,7 +30,7 @@ function newestSource(path: string): number {
  */
 async function buildWebIfStale() {
   const built = join(REPO_ROOT, "web", "dist", "index.html");
-  const sources = ["web/src", "web/index.html", "web/vite.config.ts", "worker/src/protocol.ts"];
+  const sources = ["web/src", "web/index.html", "web/vite.config.ts", "protocol"];
   // The placeholder scripts/ensure-web-dist.ts writes has no assets folder: never fresh.
   if (existsSync(built) && existsSync(join(REPO_ROOT, "web", "dist", "assets"))) {
     const newest = Math.max(...sources.map((source) => newestSource(join(REPO_ROOT, source))));

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { ServerMessage } from "../../worker/src/protocol";
+import { ServerMessage } from "../../protocol/signalling";
 import { REPO_ROOT, type RunningLiveKit, startLiveKit } from "../support/livekit";
 import { freePort } from "../support/ports";
 

@@ -8,7 +8,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { z } from "zod";
-import { ServerMessage } from "../../worker/src/protocol";
+import { ServerMessage } from "../../protocol/signalling";
 import { type RunningLiveKit, startLiveKit } from "../support/livekit";
 import { type StartedWorker, startWorker } from "../support/worker";
 

@@ -5,7 +5,7 @@
 // Limits here are those of wrangler.test.jsonc.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES } from "../../worker/src/protocol";
+import { CLOSE_CODES } from "../../protocol/signalling";
 import { opaque, randomId, roomOfThree, TestClient } from "./client";
 
 /** The next thing each of `to` sees is a fresh broadcast from `from`: nothing came before it. */

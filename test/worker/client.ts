@@ -5,7 +5,7 @@ import { exports } from "cloudflare:workers";
 import {
   type ServerMessage,
   ServerMessage as ServerMessageSchema,
-} from "../../worker/src/protocol";
+} from "../../protocol/signalling";
 
 const WAIT_MS = 10_000;
 

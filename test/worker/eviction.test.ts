@@ -5,7 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES } from "../../worker/src/protocol";
+import { CLOSE_CODES } from "../../protocol/signalling";
 import { opaque, randomId, roomOfThree, TestClient } from "./client";
 
 function stubFor(roomId: string) {

@@ -2,7 +2,7 @@
 // alone.
 import { describe, expect, it } from "vitest";
 import { parseClientFrame } from "../../worker/src/frame";
-import { LIMITS } from "../../worker/src/protocol";
+import { LIMITS } from "../../protocol/signalling";
 import { opaque, randomId } from "./client";
 
 const join = (extra: Record<string, unknown> = {}) =>

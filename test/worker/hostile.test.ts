@@ -2,7 +2,7 @@
 // floods each get their error code; the socket stays usable where docs/protocol.md says so, and the
 // other members see nothing but what the protocol tells them.
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
+import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
 import { randomId, roomOfThree, type TestClient } from "./client";
 
 /** The attacker's next frame is a valid broadcast: the others must see exactly that, nothing before. */

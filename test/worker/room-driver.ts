@@ -2,7 +2,7 @@
 // counter in memory and applies each Outcome of the pure rules the way the shell does (attachment,
 // counter, deliveries, close, forget), recording what every socket received.
 import type { RoomConfig } from "../../worker/src/config";
-import type { Member, ServerMessage } from "../../worker/src/protocol";
+import type { Member, ServerMessage } from "../../protocol/signalling";
 import {
   type Delivery,
   FIRST_SEQ,

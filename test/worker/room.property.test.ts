@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RoomConfig } from "../../worker/src/config";
-import { CLOSE_CODES, type ServerMessage } from "../../worker/src/protocol";
+import { CLOSE_CODES, type ServerMessage } from "../../protocol/signalling";
 import { RoomDriver } from "./room-driver";
 
 const config: RoomConfig = {

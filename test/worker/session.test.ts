@@ -2,7 +2,7 @@
 // fetch into the Room Durable Object, several clients per room, every message type, error and close
 // code. Each test uses its own room id, so tests never share an object.
 import { describe, expect, it } from "vitest";
-import { CLOSE_CODES, LIMITS } from "../../worker/src/protocol";
+import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
 import { opaque, randomId, roomOfThree, TestClient } from "./client";
 
 /** Proves a client got nothing unexpected: the next thing it sees is this broadcast from `from`. */

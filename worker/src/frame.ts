@@ -3,9 +3,9 @@
 // directly. Refusal messages describe the problem but never echo the client's bytes back (or into a
 // log).
 import type { z } from "zod";
-import { assertNever } from "./assert-never";
+import { assertNever, isRecord } from "../../protocol/guards";
 import { STRUCTURE_LIMITS, scanStructure } from "./frame-scan";
-import { ClientMessage, decodedLength, LIMITS, PROTOCOL_VERSION } from "./protocol";
+import { ClientMessage, decodedLength, LIMITS, PROTOCOL_VERSION } from "../../protocol/signalling";
 
 type FrameRefusalCode = "bad_message" | "payload_too_large" | "unsupported_version";
 interface FrameRefusal {
@@ -32,10 +32,6 @@ function describeIssues(error: z.ZodError): string {
   const where = first.path.length > 0 ? first.path.join(".") : "message";
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problems)` : "";
   return `${where}: ${first.message}${more}`.slice(0, 300);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Size limits are checked after the schema so each has its own code (`payload_too_large`). */

@@ -5,7 +5,7 @@
 import { admitClient } from "./client-key";
 import { type Env, readClientConfig, readLiveKitConfig, readRoomConfig } from "./config";
 import { errorResponse, jsonResponse } from "./http";
-import { CANONICAL_ID_PATTERN } from "./protocol";
+import { CANONICAL_ID_PATTERN } from "../../protocol/signalling";
 import { ROOM_ID_HEADER } from "./room-object";
 
 export { Room } from "./room-object";

@@ -4,7 +4,7 @@
 // for a fresh one with {"type":"token"}).
 import { AccessToken } from "livekit-server-sdk";
 import type { LiveKitConfig } from "./config";
-import type { LiveKitGrant } from "./protocol";
+import type { LiveKitGrant } from "../../protocol/signalling";
 
 export async function mintLiveKitGrant(
   config: LiveKitConfig,

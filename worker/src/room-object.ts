@@ -4,7 +4,7 @@
 // and deletes all storage when the room empties. The runtime answers heartbeat pings itself; one
 // alarm enforces the join deadline and the heartbeat timeout (liveness.ts).
 import { DurableObject } from "cloudflare:workers";
-import { assertNever } from "./assert-never";
+import { assertNever } from "../../protocol/guards";
 import { type Env, type RoomConfig, readLiveKitConfig, readRoomConfig } from "./config";
 import { mintLiveKitGrant } from "./livekit-token";
 import { dueAt, overdue } from "./liveness";
@@ -14,7 +14,7 @@ import {
   HEARTBEAT,
   type LiveKitGrant,
   type ServerMessage,
-} from "./protocol";
+} from "../../protocol/signalling";
 import { type Allowance, chargeDelivery, fullAllowance } from "./recipient-budget";
 import {
   type Delivery,

@@ -2,7 +2,7 @@
 // room's current state go in, the acting socket's new state and what to send, close and forget come
 // out. No I/O, no clock, no randomness: the Durable Object shell supplies all of that, and tests
 // drive these functions directly.
-import { assertNever } from "./assert-never";
+import { assertNever } from "../../protocol/guards";
 import type { RoomConfig } from "./config";
 import { parseClientFrame } from "./frame";
 import {
@@ -13,7 +13,7 @@ import {
   type Member,
   PROTOCOL_VERSION,
   type ServerMessage,
-} from "./protocol";
+} from "../../protocol/signalling";
 import { fullBucket, oweBytes, takeBytes, takeToken } from "./rate-limit";
 import type { JoinedSocket, PendingSocket, SocketState } from "./socket-state";
 

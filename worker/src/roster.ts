@@ -3,7 +3,7 @@
 // event cost as much as the number of sockets; the roster is instead rebuilt once, from the
 // attachments and the stored counter, when a fresh instance (after eviction or hibernation) handles
 // its first event, and then kept up to date by the events themselves.
-import type { Member } from "./protocol";
+import type { Member } from "../../protocol/signalling";
 import type { RoomView } from "./room";
 import { readSocketState } from "./socket-state";
 

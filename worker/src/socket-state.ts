@@ -2,7 +2,7 @@
 // survives eviction) and read back defensively: an attachment of an unexpected shape yields null,
 // never a throw. It names only this call's ephemeral ids.
 import { z } from "zod";
-import { Id, Opaque } from "./protocol";
+import { Id, Opaque } from "../../protocol/signalling";
 
 const BucketSchema = z.object({
   tokens: z.number().finite(),

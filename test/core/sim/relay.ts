@@ -8,7 +8,7 @@
 // replayed.
 
 import type { SocketConstructor, SocketLike } from "../../../web/src/core/signalling-client.js";
-import { ClientMessage, HEARTBEAT } from "../../../worker/src/protocol.js";
+import { ClientMessage, HEARTBEAT } from "../../../protocol/signalling.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface Faults {

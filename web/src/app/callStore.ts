@@ -7,7 +7,7 @@ import { type Accessor, batch, createMemo, createSignal } from "solid-js";
 import type { CallSecret } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
-import { assertNever } from "./assertNever";
+import { assertNever } from "../../../protocol/guards";
 import type { Problem } from "./problems";
 import type { SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";

@@ -3,7 +3,7 @@
 // Derivations): a user id and a device id that never leave this browser (only their keyed hash, the
 // participant id, does).
 import { type CallSecret, CallSession, type CallSessionState } from "../core";
-import { assertNever } from "./assertNever";
+import { assertNever } from "../../../protocol/guards";
 import type { KeyState } from "../media/keyPlan";
 import type { SessionFailure, SessionPort, SessionSnapshot, SignallingState } from "./sessionPort";
 import type { PageOptions } from "./settings";

@@ -6,7 +6,7 @@ import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { z } from "zod";
-import { LIMITS } from "../../../worker/src/protocol.js";
+import { LIMITS } from "../../../protocol/signalling.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
 import { ByteReader } from "./byte-reader.js";
 import { concat, equalBytes, fromUtf8, utf8 } from "./bytes.js";

@@ -3,7 +3,7 @@
 // leaver included) can forge one or move it to another room. Replays are harmless because
 // receivers act only on epochs above their own. Layout in docs/key-schedule.md, Broadcasts.
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { LIMITS } from "../../../worker/src/protocol.js";
+import { LIMITS } from "../../../protocol/signalling.js";
 import { ByteReader } from "./byte-reader.js";
 import { concat, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";

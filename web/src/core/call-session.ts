@@ -2,9 +2,9 @@
 // signalling client, announcements, envelopes, signed broadcasts and the key schedule, and exposes
 // plain observable state. All crypto stays inside; the media layer asks for sender keys by epoch.
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { LiveKitGrant, Member } from "../../../worker/src/protocol.js";
+import type { LiveKitGrant, Member } from "../../../protocol/signalling.js";
 import { type Announcement, createAnnouncement, verifyAnnouncement } from "./announcement.js";
-import { assertNever } from "./assert-never.js";
+import { assertNever } from "../../../protocol/guards.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
 import { type BroadcastKind, signBroadcast, verifyBroadcast } from "./broadcast.js";
 import {

@@ -4,7 +4,7 @@
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { ID_PATTERN } from "../../../worker/src/protocol.js";
+import { ID_PATTERN } from "../../../protocol/signalling.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
 import { concat, utf8 } from "./bytes.js";
 import { LABELS } from "./labels.js";

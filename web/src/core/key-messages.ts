@@ -3,9 +3,9 @@
 // versions the format and the envelope header's epoch must equal the inner `epoch` (checked by the
 // session).
 import { z } from "zod";
-import { assertNever } from "./assert-never.js";
+import { assertNever } from "../../../protocol/guards.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
-import { LIMITS } from "../../../worker/src/protocol.js";
+import { LIMITS } from "../../../protocol/signalling.js";
 import { fromUtf8, utf8 } from "./bytes.js";
 
 const KEY_MESSAGE_VERSION = 1;

@@ -2,7 +2,7 @@
 // event and randomness is injected. One key leader (lowest verified join seq) makes every key;
 // members derive ratchets themselves, install fresh keys ahead of the commit barrier, and ask when
 // they fall behind. The message rules and their reasons are written up in docs/key-schedule.md.
-import { assertNever } from "./assert-never.js";
+import { assertNever } from "../../../protocol/guards.js";
 import type { BroadcastBody } from "./broadcast.js";
 import { equalBytes } from "./bytes.js";
 import { keyCheckOf, ratchetGroupKey } from "./identifiers.js";

@@ -1,7 +1,7 @@
 // The observable surface of a CallSession: what the web app renders, what the LiveKit adapter
 // installs, and what benchmarks measure. Plain data only, no key bytes (those come from
 // CallSession.senderKey on demand).
-import type { LiveKitGrant } from "../../../worker/src/protocol.js";
+import type { LiveKitGrant } from "../../../protocol/signalling.js";
 import type { BroadcastKind } from "./broadcast.js";
 import type { RotationReason } from "./schedule-types.js";
 import type { ConnectionError, ConnectionStatus } from "./signalling-client.js";

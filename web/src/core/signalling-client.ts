@@ -9,8 +9,8 @@ import {
   type Member,
   PROTOCOL_VERSION,
   ServerMessage,
-} from "../../../worker/src/protocol.js";
-import { assertNever } from "./assert-never.js";
+} from "../../../protocol/signalling.js";
+import { assertNever } from "../../../protocol/guards.js";
 import type { Clock, TimerHandle } from "./clock.js";
 
 /** The part of the WebSocket API the client uses; satisfied by the browser global and by `ws`. */

@@ -20,6 +20,7 @@
 // `enable` after handling it in order, and our postMessage wrapper takes that echo as "the keys
 // before this are installed" and keeps it from the page.
 import "livekit-client/e2ee-worker";
+import { isRecord } from "../../../protocol/guards";
 import { FrameGuard, type GuardedFrame } from "./frameGuard";
 import { BarrierMessageSchema, PlanMessageSchema, type RefusedMessage } from "./guardProtocol";
 
@@ -41,10 +42,6 @@ const postToPage = scope.postMessage.bind(scope);
 const guard = new FrameGuard();
 // Refusal counts go to the page shortly after they change (ids and numbers only).
 guard.onRefused = () => scheduleReport();
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null;
-}
 
 function toLivekit(data: unknown) {
   livekitOnMessage?.call(scope, new MessageEvent("message", { data }));

@@ -1,5 +1,5 @@
 // One clear screen per thing that can go wrong, each saying what happened and what to do.
-import { assertNever } from "../app/assertNever";
+import { assertNever } from "../../../protocol/guards";
 import type { Problem } from "../app/problems";
 import { Logo } from "./Icons";
 

@@ -2,7 +2,7 @@
 // speaking state, and the tile's crypto state. An unverified intruder gets a red tile with no media
 // and no name, never a silent black one.
 import { createEffect, Match, Show, Switch } from "solid-js";
-import { assertNever } from "../app/assertNever";
+import { assertNever } from "../../../protocol/guards";
 import type { Rect } from "../app/gridLayout";
 import type { CryptoState, TileModel } from "../app/tiles";
 import { AudioView, VideoView } from "./TrackView";

@@ -1,6 +1,7 @@
 // The signalling wire protocol v1 (docs/protocol.md) as schemas: the Worker parses every client
 // frame with these, the client core parses every server frame with them. Types are inferred from the
-// schemas so that the code and the wire cannot drift apart.
+// schemas so that the code and the wire cannot drift apart. The file belongs to neither side: worker/
+// and web/ both import it from here, and it imports nothing of theirs.
 import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
