@@ -2,7 +2,7 @@
 // First, before any module that parses: no eval under the page's policy (see noEval.ts).
 import "./noEval";
 import { render } from "solid-js/web";
-import { App } from "./app/App";
+import { App } from "./App";
 import "./ui/styles.css";
 
 const root = document.getElementById("root");

@@ -11,7 +11,7 @@ import {
 } from "livekit-client";
 import { type Accessor, createSignal, onCleanup } from "solid-js";
 import { videoResolution } from "../media/callMedia";
-import type { VideoQuality } from "./settings";
+import type { VideoQuality } from "../media/videoQuality";
 
 type DeviceProblem = "denied" | "not-found" | "in-use" | "other";
 

@@ -8,10 +8,10 @@
 //               its key schedule) while staying connected to the SFU with the keys already held,
 //               which is what a malicious leaver colluding with the SFU can do anyway. The suite
 //               uses it to prove that such a leaver cannot decrypt media sent after the commit.
+import type { VideoQuality } from "../media/videoQuality";
+
 const NAME_KEY = "hush.displayName";
 const MAX_NAME_LENGTH = 64;
-
-export type VideoQuality = "low" | "normal";
 
 export interface PageOptions {
   /** Ratchet interval in milliseconds, or undefined for the core's default. */

@@ -16,7 +16,7 @@ import {
   Track,
   VideoPresets,
 } from "livekit-client";
-import type { VideoQuality } from "../app/settings";
+import type { VideoQuality } from "./videoQuality";
 import { type RefusedCounts, RefusedMessageSchema } from "./guardProtocol";
 import type { KeySource } from "./keyPlan";
 import { MediaKeys } from "./mediaKeys";

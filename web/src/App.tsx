@@ -1,25 +1,26 @@
 // Which screen to show: start, pre-join, the call, or an error. The call secret comes only from the
-// URL fragment; the display name only from the person (remembered in this browser).
+// URL fragment; the display name only from the person (remembered in this browser). This is the top
+// of the app: it composes the screens (ui) over the state (app), so it sits above both.
 import { createRoot, createSignal, Match, onCleanup, onMount, Switch } from "solid-js";
-import { browserSupportsE2EE } from "../media/support";
-import { CallScreen } from "../ui/CallScreen";
-import { ErrorScreen } from "../ui/ErrorScreen";
-import { LeftScreen } from "../ui/LeftScreen";
-import { PreJoinScreen } from "../ui/PreJoinScreen";
-import { StartScreen } from "../ui/StartScreen";
-import type { CallStore } from "./callStore";
-import { createCallStore } from "./callStore";
-import { openCoreSession } from "./coreSession";
-import { type LinkState, readLink, startNewCall } from "./inviteLink";
-import { createPreJoin, type PreJoin } from "./preJoin";
-import type { Problem } from "./problems";
+import type { CallStore } from "./app/callStore";
+import { createCallStore } from "./app/callStore";
+import { openCoreSession } from "./app/coreSession";
+import { type LinkState, readLink, startNewCall } from "./app/inviteLink";
+import { createPreJoin, type PreJoin } from "./app/preJoin";
+import type { Problem } from "./app/problems";
 import {
   loadDisplayName,
   normalizeDisplayName,
   readPageOptions,
   saveDisplayName,
-} from "./settings";
-import { installTestControls, installTestHooks } from "./testHooks";
+} from "./app/settings";
+import { installTestControls, installTestHooks } from "./app/testHooks";
+import { browserSupportsE2EE } from "./media/support";
+import { CallScreen } from "./ui/CallScreen";
+import { ErrorScreen } from "./ui/ErrorScreen";
+import { LeftScreen } from "./ui/LeftScreen";
+import { PreJoinScreen } from "./ui/PreJoinScreen";
+import { StartScreen } from "./ui/StartScreen";
 
 type Screen =
   | { kind: "start" }
