@@ -99,6 +99,16 @@ const file = File.parse(
   JSON.parse(readFileSync(new URL("../vectors/formats.json", import.meta.url), "utf8")),
 );
 const cases = <T>(list: T[]) => list.map((vector, index) => [index, vector] as const);
+
+type PairVector = z.infer<z.ZodObject<typeof Pair>>;
+
+/** Both ends of the vector's channel: the sender's, and the recipient's from the other side. */
+function channelsOf(v: PairVector) {
+  return {
+    sender: new EnvelopeChannel(v.roomId, v.from, v.fromX25519Secret, v.to, v.toX25519Public),
+    receiver: new EnvelopeChannel(v.roomId, v.to, v.toX25519Secret, v.from, v.fromX25519Public),
+  };
+}
 const random = seededRandom("format vectors");
 
 describe("the node:crypto implementation", () => {
@@ -169,20 +179,7 @@ describe("liveness hello vectors (node:crypto)", () => {
     expect(helloKeyOf(vector.roomId, vector.sharedSecret, vector.from, vector.to)).toEqual(
       vector.helloKey,
     );
-    const sender = new EnvelopeChannel(
-      vector.roomId,
-      vector.from,
-      vector.fromX25519Secret,
-      vector.to,
-      vector.toX25519Public,
-    );
-    const receiver = new EnvelopeChannel(
-      vector.roomId,
-      vector.to,
-      vector.toX25519Secret,
-      vector.from,
-      vector.fromX25519Public,
-    );
+    const { sender, receiver } = channelsOf(vector);
     expect(sender.helloSendKey).toEqual(vector.helloKey);
     const made = makeHello(parties, sender.helloSendKey, { answerMe: vector.answerMe });
     expect(toBase64url(made)).toBe(toBase64url(vector.hello));
@@ -198,20 +195,7 @@ describe("envelope vectors (node:crypto)", () => {
     expect(envelopeKeyOf(vector.roomId, vector.sharedSecret, vector.from, vector.to)).toEqual(
       vector.envelopeKey,
     );
-    const sender = new EnvelopeChannel(
-      vector.roomId,
-      vector.from,
-      vector.fromX25519Secret,
-      vector.to,
-      vector.toX25519Public,
-    );
-    const receiver = new EnvelopeChannel(
-      vector.roomId,
-      vector.to,
-      vector.toX25519Secret,
-      vector.from,
-      vector.fromX25519Public,
-    );
+    const { sender, receiver } = channelsOf(vector);
     for (const envelope of vector.envelopes) {
       const made = sender.seal(envelope.epoch, envelope.plaintext, fixedRandom(envelope.nonce));
       expect(toBase64url(made)).toBe(toBase64url(envelope.envelope));
@@ -224,13 +208,7 @@ describe("envelope vectors (node:crypto)", () => {
   });
 
   it.each(cases(file.envelopes))("node:crypto opens the core's, %i", (_, vector) => {
-    const sender = new EnvelopeChannel(
-      vector.roomId,
-      vector.from,
-      vector.fromX25519Secret,
-      vector.to,
-      vector.toX25519Public,
-    );
+    const { sender } = channelsOf(vector);
     const parties = {
       roomId: vector.roomId,
       sender: vector.from,
