@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the suites use real parts, so make sure they are on this machine. The
-# pinned livekit-server is built into the project's cache; Debian's Chromium and Firefox ESR
-# (browser suite) and redis-server (multi-node SFU suite) are installed with apt-get when we are root on Debian, and
-# otherwise named in a clear error.
+# pinned livekit-server is built into the project's cache; Debian's Chromium, Firefox ESR and Xvfb
+# (browser suite: Firefox shares its screen headed on a virtual display) and redis-server (multi-node
+# SFU suite) are installed with apt-get when we are root on Debian, and otherwise named in a clear
+# error.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -15,6 +16,7 @@ bash "$ROOT/scripts/ensure-livekit.sh"
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/bin/firefox-esr ]] || missing+=(firefox-esr)
+[[ -x /usr/bin/Xvfb ]] || missing+=(xvfb)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

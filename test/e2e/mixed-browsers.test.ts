@@ -3,11 +3,13 @@
 // encrypts with insertable streams in Chromium and with RTCRtpScriptTransform (the E2EE worker's
 // onrtctransform) in Firefox, so every assertion here crosses the two. The tests share one call.
 // Fox is the leaver at the end, so that the lock-out is checked on Firefox's receiving side.
+// Firefox runs headed on a virtual X display (Xvfb): headless it has no screen to share.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import type { HushTestView } from "../../web/src/app/testHooks";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { launchFirefox, type RunningFirefox } from "../support/firefox";
+import { type RunningXvfb, startXvfb } from "../support/xvfb";
 import { type CallPage, chromiumPage, firefoxPage, joinCall, viewOf } from "./anyBrowser";
 import { sleep, step, TEST_QUERY, waitFor } from "./pages";
 import { screenshotPath } from "./screenshots";
@@ -17,6 +19,7 @@ const link = `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(syst
 
 let chromium: RunningBrowser;
 let firefox: RunningFirefox;
+let xvfb: RunningXvfb;
 let cleo: CallPage;
 let fox: CallPage;
 let cid: CallPage;
@@ -57,9 +60,51 @@ async function expectDecodingProgress(receivers: CallPage[], senders: CallPage[]
   );
 }
 
+/**
+ * Size, luminance (mean and spread) and decoded-frame count of what `selector`'s video in a
+ * Chromium page shows right now.
+ */
+function screenPicture(
+  page: CallPage,
+  selector: string,
+): Promise<{ width: number; height: number; mean: number; variance: number; frames: number }> {
+  return page.evaluate((selector) => {
+    const video = document.querySelector<HTMLVideoElement>(selector);
+    const none = { width: 0, height: 0, mean: 0, variance: 0, frames: 0 };
+    if (!video || video.videoWidth === 0) return none;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const context = canvas.getContext("2d");
+    if (!context) return none;
+    context.drawImage(video, 0, 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const luma = 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
+      sum += luma;
+      sumSquares += luma * luma;
+    }
+    const pixels = data.length / 4;
+    const mean = sum / pixels;
+    return {
+      width: video.videoWidth,
+      height: video.videoHeight,
+      mean,
+      variance: sumSquares / pixels - mean * mean,
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+    };
+  }, selector);
+}
+
 describe("a mixed Chromium and Firefox call", () => {
   beforeAll(async () => {
-    [chromium, firefox] = await Promise.all([launchBrowser(), launchFirefox()]);
+    xvfb = await startXvfb();
+    [chromium, firefox] = await Promise.all([
+      launchBrowser(),
+      launchFirefox({ display: xvfb.display }),
+    ]);
     cleo = await chromiumPage(await chromium.newParticipant(origin), "Cleo");
     fox = await firefoxPage(await firefox.newParticipant(), "Fox");
     cid = await chromiumPage(await chromium.newParticipant(origin), "Cid");
@@ -69,6 +114,7 @@ describe("a mixed Chromium and Firefox call", () => {
 
   afterAll(async () => {
     await Promise.allSettled([chromium?.close(), firefox?.close()]);
+    await xvfb?.stop();
   });
 
   it("all three join by link; each decodes the others' camera and audio", async () => {
@@ -107,9 +153,6 @@ describe("a mixed Chromium and Firefox call", () => {
     expect(new Set(codes).size).toBe(1);
   });
 
-  // Screen sharing from Firefox is not here: headless Firefox has no screen to capture and its
-  // fake-media pref covers camera and microphone only (getDisplayMedia answers NotFoundError), so
-  // the share goes the other way: Chromium shares, Firefox decodes it through its script transform.
   it("shares Cleo's screen from Chromium; Firefox and Chromium decode it", async () => {
     await cleo.press("Share screen");
     await cleo.waitFor("button[aria-pressed='true']");
@@ -145,6 +188,77 @@ describe("a mixed Chromium and Firefox call", () => {
     const errors = (await views()).map((v) => v.decryptErrorsBy[cleoId] ?? 0);
     step(`Cleo's screen decoded by Fox and Cid; decrypt failures from Cleo ${errors.join("/")}`);
     await cleo.press("Stop sharing");
+  });
+
+  // Firefox's screen is the Xvfb display it runs on: its own window showing the call, on a white
+  // root window. Chromium decodes it through insertable streams.
+  it("shares Fox's screen from Firefox; both Chromium pages decode it: encrypted, a picture, no decrypt failure", async () => {
+    const foxId = idOf(fox);
+    const receivers = [cleo, cid];
+    const errorsBefore = await Promise.all(
+      receivers.map(async (page) => (await viewOf(page)).decryptErrorsBy[foxId] ?? 0),
+    );
+    await fox.press("Share screen");
+    await waitFor(
+      async () =>
+        `Fox to publish her screen encrypted: ${JSON.stringify((await viewOf(fox)).published)}\n${fox.console.slice(-20).join("\n")}`,
+      async () =>
+        (await viewOf(fox)).published.some((p) => p.source === "screen_share" && p.encrypted),
+      30_000,
+    );
+    const screenVideo = `[data-tile="${foxId}"][data-screen] video`;
+    for (const page of receivers) {
+      await waitFor(
+        async () =>
+          `${page.name} to show Fox's screen: ${JSON.stringify(await screenPicture(page, screenVideo))}`,
+        async () => {
+          const picture = await screenPicture(page, screenVideo);
+          return picture.width > 0 && picture.frames > 0;
+        },
+        60_000,
+      );
+      expect(
+        await page.evaluate(
+          (id) =>
+            document.querySelector(`[data-tile="${id}"][data-screen]`)?.getAttribute("data-crypto"),
+          foxId,
+        ),
+      ).toBe("encrypted");
+      // Frames keep coming: the share is live, not one frame that got through.
+      const first = await screenPicture(page, screenVideo);
+      await waitFor(
+        async () =>
+          `${page.name} to decode more of Fox's screen than ${first.frames} frames: ${JSON.stringify(await screenPicture(page, screenVideo))}`,
+        async () => (await screenPicture(page, screenVideo)).frames > first.frames + 5,
+        30_000,
+      );
+      const picture = await screenPicture(page, screenVideo);
+      step(`${page.name} shows Fox's screen: ${JSON.stringify(picture)}`);
+      // The 1280x720 display, not the 192x108 camera; neither black nor one flat colour (the call
+      // page on a white root window has both light and dark areas).
+      expect(picture.width).toBeGreaterThan(400);
+      expect(picture.width / picture.height).toBeCloseTo(1280 / 720, 1);
+      expect(picture.mean).toBeGreaterThan(30);
+      expect(picture.variance).toBeGreaterThan(200);
+    }
+    const errorsAfter = await Promise.all(
+      receivers.map(async (page) => (await viewOf(page)).decryptErrorsBy[foxId] ?? 0),
+    );
+    step(
+      `decrypt failures from Fox while she shared: ${errorsBefore.join("/")} -> ${errorsAfter.join("/")}`,
+    );
+    expect(errorsAfter).toEqual(errorsBefore);
+    await fox.press("Stop sharing");
+    for (const page of receivers) {
+      await waitFor(
+        `${page.name} to drop Fox's screen tile`,
+        async () =>
+          !(await page.evaluate(
+            (id) => document.querySelector(`[data-tile="${id}"][data-screen]`) !== null,
+            foxId,
+          )),
+      );
+    }
   });
 
   it("rotates five times with no decrypt failure in either browser", async () => {

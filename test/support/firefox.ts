@@ -1,6 +1,7 @@
 // Debian's Firefox ESR driven by puppeteer-core over WebDriver BiDi, for the browser suite's mixed
 // calls. One browser per suite and one user context per participant (own storage and permissions),
-// with Firefox's fake camera and microphone and its permission prompts off.
+// with Firefox's fake camera and microphone and its permission prompts off. Headless by default;
+// headed on a virtual X display (test/support/xvfb.ts) when a test shares the screen.
 import puppeteer, { type Browser, type BrowserContext } from "puppeteer-core";
 
 export const FIREFOX_BIN = process.env.FIREFOX_BIN ?? "/usr/bin/firefox-esr";
@@ -9,7 +10,9 @@ const FIREFOX_PREFS: Record<string, unknown> = {
   // Fake camera (a moving colour pattern) and microphone (a tone), no device prompt.
   "media.navigator.streams.fake": true,
   "media.navigator.permission.disabled": true,
-  // Screen sharing without the picker: the fake stream stands in for the screen as well.
+  // Screen sharing without the picker: with permission prompts off getDisplayMedia takes the first
+  // screen. The fake-media pref does not cover screens: headless Firefox has none and answers
+  // NotFoundError; a headed Firefox on Xvfb shares that display.
   "media.getdisplaymedia.enabled": true,
   // Without these two ICE fails against a local livekit-server: Firefox offers no loopback
   // candidates by default and hides host addresses behind mDNS names the SFU cannot resolve.
@@ -34,12 +37,26 @@ export interface RunningFirefox {
   close(): Promise<void>;
 }
 
-export async function launchFirefox(): Promise<RunningFirefox> {
+/** This process's environment with `display` as the only display Firefox can reach. */
+function x11Env(display: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, DISPLAY: display };
+  delete env.WAYLAND_DISPLAY;
+  delete env.MOZ_ENABLE_WAYLAND;
+  return env;
+}
+
+export interface FirefoxOptions {
+  /** An X display (e.g. from startXvfb()) to run headed on, so getDisplayMedia has a screen. */
+  display?: string;
+}
+
+export async function launchFirefox(options: FirefoxOptions = {}): Promise<RunningFirefox> {
   const browser = await puppeteer.launch({
     browser: "firefox",
     executablePath: FIREFOX_BIN,
     protocol: "webDriverBiDi",
-    headless: true,
+    headless: options.display === undefined,
+    ...(options.display === undefined ? {} : { env: x11Env(options.display) }),
     extraPrefsFirefox: FIREFOX_PREFS,
     defaultViewport: { width: 1200, height: 720 },
     timeout: 60_000,
