@@ -57,12 +57,14 @@ function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Copies worker/ and web/dist under `dir`, node_modules linked; returns the copy's wrangler config. */
+/** Copies worker/, protocol/ and web/dist under `dir`, node_modules linked; returns the copy's wrangler config. */
 function snapshotInto(dir: string): string {
   cpSync(join(REPO, "worker"), join(dir, "worker"), {
     recursive: true,
     filter: (source) => !source.includes(".wrangler"),
   });
+  // The wire schema the Worker imports lives beside it, shared with the client.
+  cpSync(join(REPO, "protocol"), join(dir, "protocol"), { recursive: true });
   cpSync(join(REPO, "web", "dist"), join(dir, "web", "dist"), { recursive: true });
   symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"), "dir");
   return join(dir, "worker", "wrangler.jsonc");
