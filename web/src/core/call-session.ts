@@ -1,25 +1,19 @@
-// The one object a client (browser tab, Node load generator, test) holds per call: it composes the
-// signalling client, announcements, envelopes, signed broadcasts and the key schedule, and exposes
-// plain observable state. All crypto stays inside; the media layer asks for sender keys by epoch.
-import { sha256 } from "@noble/hashes/sha2.js";
+// The one object a client (browser tab, Node load generator, test) holds per call. It composes the
+// parts and exposes plain observable state: the signalling client (signalling-client.ts), the
+// verified roster with its liveness hellos (verified-roster.ts), the key transport over envelopes
+// and broadcasts (key-transport.ts) and the key schedule (key-schedule.ts), which it feeds and whose
+// actions it carries out. All crypto stays inside; the media layer asks for sender keys by epoch.
 import type { LiveKitGrant, Member } from "../../../protocol/signalling.js";
-import { type Announcement, createAnnouncement, verifyAnnouncement } from "./announcement.js";
+import { createAnnouncement } from "./announcement.js";
 import { assertNever } from "../../../protocol/guards.js";
-import { fromBase64url, toBase64url } from "./base64url.js";
-import { type BroadcastKind, signBroadcast, verifyBroadcast } from "./broadcast.js";
-import {
-  type CallContext,
-  type CallKeyPairs,
-  callContextOf,
-  generateCallKeyPairs,
-} from "./call-keys.js";
+import { toBase64url } from "./base64url.js";
+import { type CallContext, callContextOf, generateCallKeyPairs } from "./call-keys.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { Emitter, type Unsubscribe } from "./emitter.js";
-import { EnvelopeChannel } from "./envelope.js";
 import { type CallSecret, participantIdOf, senderKeyOf } from "./identifiers.js";
-import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
 import { KeySchedule } from "./key-schedule.js";
-import { checkHello, isHello, makeHello } from "./liveness.js";
+import { KeyTransport, type Unicast } from "./key-transport.js";
+import type { OwnIncarnation } from "./peer.js";
 import { type Random, systemRandom } from "./random.js";
 import {
   DEFAULT_SCHEDULE_CONFIG,
@@ -28,12 +22,11 @@ import {
   type ScheduleEvent,
 } from "./schedule-types.js";
 import { securityCodeOf } from "./security-code.js";
+import { createSessionCounters } from "./session-counters.js";
 import type {
   CallSessionEvents,
   CallSessionState,
   ConnectionState,
-  EnvelopeKind,
-  RosterEntry,
   SendingState,
   SessionMetrics,
 } from "./session-types.js";
@@ -43,6 +36,7 @@ import {
   SignallingClient,
   type SocketConstructor,
 } from "./signalling-client.js";
+import { VerifiedRoster } from "./verified-roster.js";
 
 export interface CallSessionOptions {
   readonly secret: CallSecret;
@@ -61,49 +55,6 @@ export interface CallSessionOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
 }
 
-/** One incarnation of a peer as the room announced it: verified once it proves it is live. */
-interface Peer {
-  readonly seq: number;
-  readonly announcementBytes: Uint8Array;
-  readonly announcement: Announcement;
-  readonly channel: EnvelopeChannel;
-  proven: boolean;
-  /** It did not prove itself in time: shown as unverified, no longer holding back leadership. */
-  expired: boolean;
-  /** Hellos we sent asking for an answer (we drive the exchange when it joined after us). */
-  asked: number;
-  /** When we last answered its request: at most one answer per HELLO_ANSWER_SPACING_MS. */
-  answeredAt: number;
-  retryTimer: TimerHandle | undefined;
-  deadlineTimer: TimerHandle | undefined;
-}
-
-/**
- * What this session has seen of an announcement, for its whole life (docs/key-schedule.md,
- * Announcements).
- */
-interface SeenAnnouncement {
-  readonly participantId: string;
-  readonly seq: number;
-  left: boolean;
-}
-
-/**
- * Liveness proof timing. A peer that has not proven itself this long after it was announced is
- * shown as unverified and stops holding back leadership; a valid hello still verifies it later
- * (no recording can produce one), so a peer whose hellos a server dropped for a while recovers.
- */
-const LIVENESS_TIMEOUT_MS = 5_000;
-/**
- * We ask a joiner again after 1 s, then back off (doubling) to one ask every 8 s for as long as it is
- * in the room: a lost hello is retried quickly, while a call where many joiners are slow to answer
- * (a big call filling up) is not flooded with asks that only make everyone slower.
- */
-const HELLO_FIRST_RETRY_MS = 1_000;
-const HELLO_MAX_RETRY_MS = 8_000;
-/** Answers are rate-limited per peer, so replayed requests cannot make us chatty. */
-const HELLO_ANSWER_SPACING_MS = 500;
-
 /** Builds the room WebSocket URL from a Worker origin such as "https://hush.example". */
 export function roomSocketUrl(workerOrigin: string, roomId: string): string {
   const url = new URL(workerOrigin);
@@ -114,23 +65,6 @@ export function roomSocketUrl(workerOrigin: string, roomId: string): string {
   return url.toString();
 }
 
-function envelopeKindOf(message: KeyMessageBody): EnvelopeKind {
-  switch (message.type) {
-    case "key":
-      return message.kind === "fresh"
-        ? "key-fresh"
-        : message.kind === "ratchet-join"
-          ? "key-ratchet-join"
-          : "key-current";
-    case "ack":
-      return "ack";
-    case "key-request":
-      return "key-request";
-    default:
-      return assertNever(message);
-  }
-}
-
 export class CallSession {
   readonly roomId: string;
   readonly participantId: string;
@@ -139,18 +73,11 @@ export class CallSession {
   private readonly random: Random;
   private readonly schedule: KeySchedule;
   private readonly signalling: SignallingClient;
+  private readonly roster: VerifiedRoster;
+  private readonly transport: KeyTransport;
   private readonly emitter = new Emitter<CallSessionEvents>();
-  private keyPairs: CallKeyPairs;
-  /** Our announcement on the current connection, exactly as sent (hellos bind it). */
-  private ownAnnouncement: Uint8Array = new Uint8Array();
-  private selfSeq: number | undefined;
-  /** Announced peers of this membership, proven or still proving their liveness. */
-  private readonly members = new Map<string, Peer>();
-  private readonly unverified = new Map<string, number>();
-  /** Ids the room showed twice at once (a second incarnation while the first was live). */
-  private readonly conflicts = new Set<string>();
-  /** Every announcement admitted in this session, by its SHA-256: a replay is refused. */
-  private readonly seenAnnouncements = new Map<string, SeenAnnouncement>();
+  /** Our key pairs and announcement on the current connection (renewed by each join request). */
+  private readonly own: OwnIncarnation;
   private connection: ConnectionState = { status: "idle" };
   private grant: LiveKitGrant | undefined;
   private sending: SendingState = { epoch: 0, at: 0 };
@@ -162,32 +89,11 @@ export class CallSession {
   private securityCode = "";
   /** The verified roster (ids and seqs) the security code was last computed over. */
   private securityCodeRoster: string | undefined;
-  /** Hellos made in this turn of the event loop, sent together (sendHello). */
-  private readonly helloOutbox: { to: string; payload: string }[] = [];
-  private helloFlushTimer: TimerHandle | undefined;
   private wakeTimer: TimerHandle | undefined;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
     [];
-  private readonly counters = {
-    envelopesSent: {
-      "key-fresh": 0,
-      "key-ratchet-join": 0,
-      "key-current": 0,
-      ack: 0,
-      "key-request": 0,
-    },
-    broadcastsSent: { ratchet: 0, commit: 0 },
-    envelopesRejected: 0,
-    broadcastsRejected: 0,
-    announcementsRejected: 0,
-    announcementsReplayed: 0,
-    hellosSent: 0,
-    hellosRejected: 0,
-    livenessTimeouts: 0,
-    welcomesRefused: 0,
-    scheduleErrors: 0,
-  };
+  private readonly counters = createSessionCounters();
 
   constructor(private readonly options: CallSessionOptions) {
     this.context = callContextOf(options.secret);
@@ -195,12 +101,12 @@ export class CallSession {
     this.participantId = participantIdOf(options.secret, options.userId, options.deviceId);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
-    this.keyPairs = generateCallKeyPairs(this.random);
+    this.own = { keyPairs: generateCallKeyPairs(this.random), announcement: new Uint8Array() };
     // Fail early (and clearly) on a display name the announcement cannot carry.
     createAnnouncement(
       this.context,
       this.participantId,
-      this.keyPairs,
+      this.own.keyPairs,
       options.displayName,
       this.random,
     );
@@ -227,8 +133,8 @@ export class CallSession {
             welcome.members,
             welcome.livekit,
           ),
-        memberJoined: (member) => this.onMemberJoined(member),
-        memberLeft: (participantId, seq) => this.onMemberLeft(participantId, seq),
+        memberJoined: (member) => this.roster.memberJoined(member),
+        memberLeft: (participantId, seq) => this.roster.memberLeft(participantId, seq),
         message: (from, payload) => this.onEnvelope(from, payload),
         broadcast: (from, payload) => this.onBroadcast(from, payload),
         token: (grant) => this.onGrant(grant),
@@ -238,6 +144,27 @@ export class CallSession {
       },
       { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
     );
+    this.roster = new VerifiedRoster({
+      context: this.context,
+      participantId: this.participantId,
+      displayName: options.displayName,
+      clock: this.clock,
+      own: this.own,
+      counters: this.counters,
+      feed: (event) => this.feed(event),
+      changed: () => this.rosterChanged(),
+      sendHellos: (hellos) => this.signalling.send(hellos),
+    });
+    this.transport = new KeyTransport({
+      roomId: this.roomId,
+      participantId: this.participantId,
+      random: this.random,
+      own: this.own,
+      counters: this.counters,
+      roster: this.roster,
+      send: (messages) => this.signalling.send(messages),
+      broadcast: (payload) => this.signalling.broadcast(payload),
+    });
   }
 
   // ---- public API ----
@@ -277,10 +204,10 @@ export class CallSession {
       roomId: this.roomId,
       participantId: this.participantId,
       connection: this.connection,
-      roster: this.roster(),
-      unverified: this.unverifiedIds(),
-      pending: this.pendingIds(),
-      conflicts: [...this.conflicts],
+      roster: this.roster.entries(this.schedule.leaderId()),
+      unverified: this.roster.unverifiedIds(),
+      pending: this.roster.pendingIds(),
+      conflicts: this.roster.conflictIds(),
       grant: this.grant,
       sending: this.sending,
       keys: [...this.installed.keys()].sort((a, b) => a - b),
@@ -294,11 +221,9 @@ export class CallSession {
     return groupKey ? senderKeyOf(groupKey, participantId) : undefined;
   }
 
-  /** True when `participantId` is on the verified roster (LiveKit identities not on it are ghosts). */
+  /** True when `participantId` is on the verified roster (LiveKit identities not on it are intruders). */
   isVerified(participantId: string): boolean {
-    return participantId === this.participantId
-      ? this.selfSeq !== undefined
-      : this.members.get(participantId)?.proven === true;
+    return this.roster.isVerified(participantId);
   }
 
   /** The media layer saw decrypt failures for over a second: ask the leader for the current key. */
@@ -319,15 +244,15 @@ export class CallSession {
 
   private joinRequest(): { participantId: string; announcement: string } {
     // Every connection is a new membership: fresh key pairs, so nothing from the old one carries over.
-    this.keyPairs = generateCallKeyPairs(this.random);
+    this.own.keyPairs = generateCallKeyPairs(this.random);
     const announcement = createAnnouncement(
       this.context,
       this.participantId,
-      this.keyPairs,
+      this.own.keyPairs,
       this.options.displayName,
       this.random,
     );
-    this.ownAnnouncement = announcement;
+    this.own.announcement = announcement;
     return { participantId: this.participantId, announcement: toBase64url(announcement) };
   }
 
@@ -342,288 +267,28 @@ export class CallSession {
       this.counters.welcomesRefused += 1;
       return false;
     }
-    this.selfSeq = seq;
-    this.clearPeers();
-    this.unverified.clear();
-    this.conflicts.clear();
-    // Everyone already here proves its liveness by answering our announcement when the room tells
-    // it we joined; until then they are pending.
-    for (const member of members) this.admit(member);
+    this.roster.welcome(seq, members);
     this.grant = grant;
     this.emitter.emit("grant", grant);
     this.feed({
       type: "joined",
       self: { participantId: this.participantId, seq },
       members: [],
-      pending: [...this.members].map(([participantId, m]) => ({ participantId, seq: m.seq })),
+      pending: this.roster.incarnations(),
     });
     this.rosterChanged();
     for (const waiter of this.joinWaiters.splice(0)) waiter.resolve();
     return true;
   }
 
-  private onMemberJoined(member: Member): void {
-    if (this.selfSeq === undefined || member.participantId === this.participantId) return;
-    const known = this.members.get(member.participantId);
-    // A repeated notice must not reset the member's envelope channel (and with it replay protection).
-    if (known?.seq === member.seq) return;
-    // Seqs only grow within a room life (docs/protocol.md), so a real joiner is younger than every
-    // verified member and us: an older "joiner" is a lie, for example a recording pushed in to
-    // become everyone's key leader.
-    if (member.seq <= this.youngestVerifiedSeq()) {
-      this.counters.announcementsRejected += 1;
-      this.unverified.set(member.participantId, member.seq);
-      this.rosterChanged();
-      return;
-    }
-    if (known) {
-      // Two incarnations of one id at once: the honest room refuses that, so this is a conflict the
-      // UI flags. The old one is treated as gone (keys move on without it); the new one must prove
-      // itself like any joiner. Never two senders sharing one sender key.
-      this.conflicts.add(member.participantId);
-      this.removePeer(member.participantId);
-    }
-    this.unverified.delete(member.participantId);
-    const peer = this.admit(member);
-    if (peer) {
-      this.feed({
-        type: "member-pending",
-        member: { participantId: member.participantId, seq: member.seq },
-      });
-      this.askHello(member.participantId, peer);
-    }
-    this.rosterChanged();
-  }
-
-  private onMemberLeft(participantId: string, seq: number): void {
-    if (this.selfSeq === undefined || participantId === this.participantId) return;
-    const peer = this.members.get(participantId);
-    const known = peer !== undefined && peer.seq === seq;
-    if (known) this.removePeer(participantId);
-    // Even an incarnation we never saw may hold our chain (a leader it was shown to gave it one).
-    else this.feed({ type: "member-left", participantId, seq });
-    const ghost =
-      this.unverified.get(participantId) === seq && this.unverified.delete(participantId);
-    if (known || ghost) this.rosterChanged();
-  }
-
-  /** Drops a peer incarnation for good: it can never come back with the same announcement. */
-  private removePeer(participantId: string): void {
-    const peer = this.members.get(participantId);
-    if (!peer) return;
-    this.members.delete(participantId);
-    this.clearPeerTimers(peer);
-    const seen = this.seenAnnouncements.get(announcementDigest(peer.announcementBytes));
-    if (seen) seen.left = true;
-    this.feed({ type: "member-left", participantId, seq: peer.seq });
-  }
-
-  private clearPeers(): void {
-    for (const peer of this.members.values()) this.clearPeerTimers(peer);
-    this.members.clear();
-    // Queued hellos bind the announcement of a connection that is gone.
-    this.helloOutbox.length = 0;
-  }
-
-  private clearPeerTimers(peer: Peer): void {
-    if (peer.retryTimer !== undefined) this.clock.clearTimeout(peer.retryTimer);
-    if (peer.deadlineTimer !== undefined) this.clock.clearTimeout(peer.deadlineTimer);
-    peer.retryTimer = undefined;
-    peer.deadlineTimer = undefined;
-  }
-
-  /**
-   * Checks a member's announcement (MAC, embedded id, never seen for another incarnation) and
-   * admits it as pending; only a peer that then proves its liveness gets envelopes or keys.
-   */
-  private admit(member: Member): Peer | undefined {
-    let announcementBytes: Uint8Array;
-    let announcement: Announcement;
-    try {
-      announcementBytes = fromBase64url(member.announcement);
-      announcement = verifyAnnouncement(this.context, member.participantId, announcementBytes);
-    } catch {
-      this.counters.announcementsRejected += 1;
-      this.unverified.set(member.participantId, member.seq);
-      return undefined;
-    }
-    const digest = announcementDigest(announcementBytes);
-    const seen = this.seenAnnouncements.get(digest);
-    if (
-      seen &&
-      (seen.left || seen.participantId !== member.participantId || seen.seq !== member.seq)
-    ) {
-      // A recording of a member that left, or of another incarnation: never verified again.
-      this.counters.announcementsReplayed += 1;
-      this.unverified.set(member.participantId, member.seq);
-      return undefined;
-    }
-    if (!seen) {
-      this.seenAnnouncements.set(digest, {
-        participantId: member.participantId,
-        seq: member.seq,
-        left: false,
-      });
-    }
-    const channel = new EnvelopeChannel(
-      this.roomId,
-      this.participantId,
-      this.keyPairs.x25519.secretKey,
-      member.participantId,
-      announcement.x25519PublicKey,
-    );
-    const peer: Peer = {
-      seq: member.seq,
-      announcementBytes,
-      announcement,
-      channel,
-      proven: false,
-      expired: false,
-      asked: 0,
-      answeredAt: Number.NEGATIVE_INFINITY,
-      retryTimer: undefined,
-      deadlineTimer: undefined,
-    };
-    peer.deadlineTimer = this.clock.setTimeout(() => {
-      peer.deadlineTimer = undefined;
-      if (this.members.get(member.participantId) !== peer || peer.proven) return;
-      // No live proof in time: a recording, or a peer the server cut off. Unverified until a valid
-      // hello arrives, which only the live holder of the announced keys can make.
-      this.counters.livenessTimeouts += 1;
-      peer.expired = true;
-      this.feed({ type: "member-expired", participantId: member.participantId });
-      this.rosterChanged();
-    }, LIVENESS_TIMEOUT_MS);
-    this.members.set(member.participantId, peer);
-    return peer;
-  }
-
-  // ---- liveness proof (liveness.ts) ----
-
-  private helloParties(peerId: string, peer: Peer, fromPeer: boolean) {
-    return fromPeer
-      ? {
-          roomId: this.roomId,
-          from: peerId,
-          to: this.participantId,
-          fromAnnouncement: peer.announcementBytes,
-          toAnnouncement: this.ownAnnouncement,
-        }
-      : {
-          roomId: this.roomId,
-          from: this.participantId,
-          to: peerId,
-          fromAnnouncement: this.ownAnnouncement,
-          toAnnouncement: peer.announcementBytes,
-        };
-  }
-
-  /**
-   * Queues a hello; every hello made in this turn of the event loop goes out in one frame (a joiner
-   * answers everyone present at once, and one frame is far cheaper for the room than a hundred).
-   */
-  private sendHello(peerId: string, peer: Peer, answerMe: boolean): void {
-    const hello = makeHello(this.helloParties(peerId, peer, false), peer.channel.helloSendKey, {
-      answerMe,
-    });
-    this.helloOutbox.push({ to: peerId, payload: toBase64url(hello) });
-    this.helloFlushTimer ??= this.clock.setTimeout(() => {
-      this.helloFlushTimer = undefined;
-      this.flushHellos();
-    }, 0);
-  }
-
-  private flushHellos(): void {
-    const hellos = this.helloOutbox.splice(0);
-    if (hellos.length > 0 && this.signalling.send(hellos))
-      this.counters.hellosSent += hellos.length;
-  }
-
-  /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
-  private askHello(peerId: string, peer: Peer): void {
-    if (peer.proven || this.members.get(peerId) !== peer) return;
-    peer.asked += 1;
-    this.sendHello(peerId, peer, true);
-    const delay = Math.min(HELLO_MAX_RETRY_MS, HELLO_FIRST_RETRY_MS * 2 ** (peer.asked - 1));
-    peer.retryTimer = this.clock.setTimeout(() => {
-      peer.retryTimer = undefined;
-      this.askHello(peerId, peer);
-    }, delay);
-  }
-
-  private onHello(from: string, bytes: Uint8Array): void {
-    const peer = this.members.get(from);
-    let answerMe: boolean;
-    try {
-      if (!peer) throw new Error("hello from a participant the room did not announce");
-      answerMe = checkHello(
-        this.helloParties(from, peer, true),
-        peer.channel.helloReceiveKey,
-        bytes,
-      ).answerMe;
-    } catch {
-      this.counters.hellosRejected += 1;
-      return;
-    }
-    const now = this.clock.now();
-    if (answerMe && now - peer.answeredAt >= HELLO_ANSWER_SPACING_MS) {
-      peer.answeredAt = now;
-      this.sendHello(from, peer, false);
-    }
-    if (peer.proven) return;
-    peer.proven = true;
-    peer.expired = false;
-    this.clearPeerTimers(peer);
-    this.feed({ type: "member-joined", member: { participantId: from, seq: peer.seq } });
-    this.rosterChanged();
-  }
-
   private onEnvelope(from: string, payload: string): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = fromBase64url(payload);
-    } catch {
-      this.counters.envelopesRejected += 1;
-      return;
-    }
-    if (isHello(bytes)) {
-      this.onHello(from, bytes);
-      return;
-    }
-    const member = this.members.get(from);
-    let message: KeyMessageBody;
-    try {
-      if (!member?.proven)
-        throw new Error("envelope from a participant not on the verified roster");
-      const opened = member.channel.open(bytes);
-      message = decodeKeyMessage(opened.plaintext);
-      if (message.epoch !== opened.epoch)
-        throw new Error("inner epoch differs from the envelope's");
-    } catch {
-      this.counters.envelopesRejected += 1;
-      return;
-    }
-    this.feed({ type: "key-message", from, message });
+    const message = this.transport.receive(from, payload);
+    if (message) this.feed({ type: "key-message", from, message });
   }
 
   private onBroadcast(from: string, payload: string): void {
-    const member = this.members.get(from);
-    let event: ScheduleEvent;
-    try {
-      if (!member?.proven)
-        throw new Error("broadcast from a participant not on the verified roster");
-      const body = verifyBroadcast(
-        this.roomId,
-        from,
-        member.announcement.ed25519PublicKey,
-        fromBase64url(payload),
-      );
-      event = { type: "broadcast", from, body };
-    } catch {
-      this.counters.broadcastsRejected += 1;
-      return;
-    }
-    this.feed(event);
+    const body = this.transport.receiveBroadcast(from, payload);
+    if (body) this.feed({ type: "broadcast", from, body });
   }
 
   private onGrant(grant: LiveKitGrant): void {
@@ -649,9 +314,7 @@ export class CallSession {
       this.sending = { epoch: 0, at: this.clock.now() };
       this.emitter.emit("sending", this.sending);
     }
-    this.selfSeq = undefined;
-    this.clearPeers();
-    this.unverified.clear();
+    this.roster.lost();
     this.grant = undefined;
     this.rosterChanged();
   }
@@ -689,37 +352,21 @@ export class CallSession {
 
   private carryOut(actions: readonly ScheduleAction[]): void {
     const now = this.clock.now();
-    const outgoing: { to: string; payload: string }[] = [];
+    const outgoing: Unicast[] = [];
     const added: number[] = [];
     const removed: number[] = [];
     let switched = false;
     for (const action of actions) {
       switch (action.type) {
         case "send": {
-          const member = this.members.get(action.to);
-          if (!member?.proven) break;
-          const sealed = member.channel.seal(
-            action.message.epoch,
-            encodeKeyMessage(action.message),
-            this.random,
-          );
-          outgoing.push({ to: action.to, payload: toBase64url(sealed) });
-          this.counters.envelopesSent[envelopeKindOf(action.message)] += 1;
+          const envelope = this.transport.seal(action.to, action.message);
+          if (envelope) outgoing.push(envelope);
           break;
         }
-        case "broadcast": {
-          this.flush(outgoing);
-          const signed = signBroadcast(
-            this.roomId,
-            this.participantId,
-            this.keyPairs.ed25519.secretKey,
-            action.body,
-          );
-          if (this.signalling.broadcast(toBase64url(signed))) {
-            this.counters.broadcastsSent[action.body.kind satisfies BroadcastKind] += 1;
-          }
+        case "broadcast":
+          this.transport.send(outgoing);
+          this.transport.broadcast(action.body);
           break;
-        }
         case "install":
           this.installed.set(action.epoch, action.groupKey);
           added.push(action.epoch);
@@ -757,7 +404,7 @@ export class CallSession {
           assertNever(action);
       }
     }
-    this.flush(outgoing);
+    this.transport.send(outgoing);
     if (added.length > 0 || removed.length > 0) {
       this.emitter.emit("keys", {
         epochs: [...this.installed.keys()].sort((a, b) => a - b),
@@ -768,44 +415,13 @@ export class CallSession {
     if (switched) this.emitter.emit("sending", this.sending);
   }
 
-  /** Sends the envelopes gathered so far in one frame, before anything that must follow them. */
-  private flush(outgoing: { to: string; payload: string }[]): void {
-    if (outgoing.length === 0) return;
-    this.flushHellos();
-    this.signalling.send(outgoing.splice(0));
-  }
-
-  private roster(): RosterEntry[] {
-    const leader = this.schedule.leaderId();
-    const proven = [...this.members].filter(([, member]) => member.proven);
-    const entries: RosterEntry[] = proven.map(([participantId, member]) => ({
-      participantId,
-      seq: member.seq,
-      displayName: member.announcement.displayName,
-      verified: true,
-      leader: participantId === leader,
-      self: false,
-    }));
-    if (this.selfSeq !== undefined) {
-      entries.push({
-        participantId: this.participantId,
-        seq: this.selfSeq,
-        displayName: this.options.displayName,
-        verified: true,
-        leader: this.participantId === leader,
-        self: true,
-      });
-    }
-    return entries.sort((a, b) => a.seq - b.seq);
-  }
-
   private rosterChanged(): void {
-    const roster = this.roster();
+    const roster = this.roster.entries(this.schedule.leaderId());
     this.emitter.emit("roster", {
       roster,
-      unverified: this.unverifiedIds(),
-      pending: this.pendingIds(),
-      conflicts: [...this.conflicts],
+      unverified: this.roster.unverifiedIds(),
+      pending: this.roster.pendingIds(),
+      conflicts: this.roster.conflictIds(),
     });
     // The code commits to the verified roster only: most roster events (a joiner still proving
     // itself, an unverified id) leave it as it is, and hashing the whole roster again for each of
@@ -814,49 +430,19 @@ export class CallSession {
     if (codeRoster === this.securityCodeRoster) return;
     this.securityCodeRoster = codeRoster;
     const code =
-      this.selfSeq === undefined
+      this.roster.selfSeq === undefined
         ? ""
         : securityCodeOf(this.options.secret, [
             {
               participantId: this.participantId,
-              x25519PublicKey: this.keyPairs.x25519.publicKey,
-              ed25519PublicKey: this.keyPairs.ed25519.publicKey,
+              x25519PublicKey: this.own.keyPairs.x25519.publicKey,
+              ed25519PublicKey: this.own.keyPairs.ed25519.publicKey,
             },
-            ...[...this.members]
-              .filter(([, member]) => member.proven)
-              .map(([participantId, member]) => ({
-                participantId,
-                x25519PublicKey: member.announcement.x25519PublicKey,
-                ed25519PublicKey: member.announcement.ed25519PublicKey,
-              })),
+            ...this.roster.verifiedKeys(),
           ]);
     if (code !== this.securityCode) {
       this.securityCode = code;
       this.emitter.emit("securityCode", code);
     }
   }
-
-  private youngestVerifiedSeq(): number {
-    let youngest = this.selfSeq ?? 0;
-    for (const member of this.members.values()) {
-      if (member.proven && member.seq > youngest) youngest = member.seq;
-    }
-    return youngest;
-  }
-
-  private pendingIds(): string[] {
-    return [...this.members]
-      .filter(([, member]) => !member.proven && !member.expired)
-      .map(([id]) => id);
-  }
-
-  /** Refused announcements, plus peers that did not prove their liveness in time. */
-  private unverifiedIds(): string[] {
-    const expired = [...this.members].filter(([, m]) => m.expired).map(([id]) => id);
-    return [...new Set([...this.unverified.keys(), ...expired])];
-  }
-}
-
-function announcementDigest(bytes: Uint8Array): string {
-  return toBase64url(sha256(bytes));
 }

@@ -7,6 +7,7 @@ import type { BroadcastBody } from "./broadcast.js";
 import { equalBytes } from "./bytes.js";
 import { keyCheckOf, ratchetGroupKey } from "./identifiers.js";
 import type { KeyMessageBody } from "./key-messages.js";
+import { type HeldKey, KeyStore } from "./key-store.js";
 import type { Random } from "./random.js";
 import {
   FIRST_EPOCH_MAX,
@@ -17,27 +18,6 @@ import {
   type ScheduleConfig,
   type ScheduleEvent,
 } from "./schedule-types.js";
-
-/** Past epochs kept installed for decryption after a switch. */
-const RETAINED_PAST_EPOCHS = 3;
-
-interface HeldKey {
-  readonly epoch: number;
-  readonly groupKey: Uint8Array;
-  /** First epoch of this key's ratchet chain. */
-  readonly chainStart: number;
-  /** Join seq of the leader the key came from (conflict resolution). */
-  readonly sourceSeq: number;
-  /**
-   * Join seqs of everyone who may hold this key's chain: shared by every key of the chain and grown
-   * by each join seen while the chain is in use (a joiner gets the chain's next ratchet).
-   */
-  readonly holders: Set<number>;
-}
-
-interface PendingKey extends HeldKey {
-  readonly sourceId: string;
-}
 
 /** The leader's side of a fresh key in flight: who must acknowledge before the commit. */
 interface FreshRotation {
@@ -66,10 +46,8 @@ export class KeySchedule {
   private readonly expiredMembers = new Map<string, number>();
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
   private sent = 0;
-  private readonly installed = new Map<number, Uint8Array>();
-  private current: HeldKey | undefined;
-  private pending: PendingKey | undefined;
-  private highestSeen = 0;
+  /** The current and pending keys and what is installed for decryption (key-store.ts). */
+  private readonly keys = new KeyStore((action) => this.out.push(action));
   private behind: Behind | undefined;
   /** After switching to a fresh key, older epochs (which a leaver knows) go after a short grace. */
   private retireBefore: { epoch: number; at: number } | undefined;
@@ -124,9 +102,9 @@ export class KeySchedule {
           // A leaver we never verified may still hold our chain: the server can hide a join from
           // us while the leader hands the joiner a key. Count it as a holder, so the lock-out
           // applies to us too; the leader re-keys for such a leave as well.
-          this.current?.holders.add(event.seq);
-          this.pending?.holders.add(event.seq);
-          if (this.isLeader() && this.current) this.requestRotation("leave", now);
+          this.keys.current?.holders.add(event.seq);
+          this.keys.pending?.holders.add(event.seq);
+          if (this.isLeader() && this.keys.current) this.requestRotation("leave", now);
         }
         if (incarnations.some((members) => members.get(id) === event.seq)) {
           this.onMemberLeft(id, now);
@@ -144,7 +122,7 @@ export class KeySchedule {
       case "decrypt-failures":
         if (this.self && !this.isLeader() && !this.behind) {
           // One request only: if we are in fact current the leader stays silent.
-          const need = (this.current?.epoch ?? 0) + 1;
+          const need = (this.keys.current?.epoch ?? 0) + 1;
           this.behind = { need, nextAt: now, attempts: this.config.maxKeyRequests - 1 };
         }
         break;
@@ -171,7 +149,8 @@ export class KeySchedule {
     if (this.isLeader()) {
       if (this.rotation) times.push(this.rotation.deadline);
       else if (this.coalesceAt !== undefined) times.push(this.coalesceAt);
-      else if (this.current && this.nextPeriodicAt !== undefined) times.push(this.nextPeriodicAt);
+      else if (this.keys.current && this.nextPeriodicAt !== undefined)
+        times.push(this.nextPeriodicAt);
     } else if (this.behind) {
       times.push(this.behind.nextAt);
     }
@@ -210,12 +189,7 @@ export class KeySchedule {
 
   /** Epochs installed for decryption, ascending. */
   installedEpochs(): number[] {
-    return [...this.installed.keys()].sort((a, b) => a - b);
-  }
-
-  /** The group key of an installed epoch (a copy). */
-  groupKeyOf(epoch: number): Uint8Array | undefined {
-    return this.installed.get(epoch)?.slice();
+    return this.keys.installedEpochs();
   }
 
   // ---- roster ----
@@ -256,8 +230,8 @@ export class KeySchedule {
     this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
-    this.current?.holders.add(member.seq);
-    this.pending?.holders.add(member.seq);
+    this.keys.current?.holders.add(member.seq);
+    this.keys.pending?.holders.add(member.seq);
     if (this.isLeader()) {
       this.joiners.add(member.participantId);
       this.scheduleRotation(now);
@@ -291,13 +265,13 @@ export class KeySchedule {
     this.roster.delete(participantId);
     this.eligibleFrom.delete(participantId);
     this.joiners.delete(participantId);
-    if (this.pending?.sourceId === participantId) this.dropPending();
+    if (this.keys.pending?.sourceId === participantId) this.keys.dropPending();
     if (!this.isLeader()) return;
     this.behind = undefined;
     if (this.rotation) {
       // The leaver may hold the fresh key in flight: it must never be committed (lock-out).
       this.rotation = undefined;
-      this.dropPending();
+      this.keys.dropPending();
     }
     this.requestRotation(formerLeader === this.self?.participantId ? "leave" : "takeover", now);
   }
@@ -328,7 +302,7 @@ export class KeySchedule {
     if (this.retireBefore && this.retireBefore.at <= now) {
       const { epoch } = this.retireBefore;
       this.retireBefore = undefined;
-      for (const held of [...this.installed.keys()]) if (held < epoch) this.retire(held);
+      this.keys.retireBelow(epoch);
     }
     if (this.isLeader()) {
       if (this.rotation && this.rotation.deadline <= now) this.commit(true);
@@ -338,7 +312,7 @@ export class KeySchedule {
       if (
         !this.rotation &&
         this.coalesceAt === undefined &&
-        this.current &&
+        this.keys.current &&
         this.nextPeriodicAt !== undefined &&
         this.nextPeriodicAt <= now
       ) {
@@ -352,7 +326,7 @@ export class KeySchedule {
     if (behind.attempts >= this.config.maxKeyRequests || leader === undefined) {
       // Locked out of sending: keep asking, slowly, for as long as the call lasts (a server that
       // withheld the key may behave again); otherwise this episode is over.
-      const waiting = this.current !== undefined && this.sent === 0;
+      const waiting = this.keys.current !== undefined && this.sent === 0;
       this.behind = waiting
         ? { need: behind.need, nextAt: now + 5 * this.config.keyRequestRetryMs, attempts: 0 }
         : undefined;
@@ -363,14 +337,14 @@ export class KeySchedule {
     this.out.push({
       type: "send",
       to: leader,
-      message: { type: "key-request", epoch: this.maxKnownEpoch(), have: this.sendingEpoch },
+      message: { type: "key-request", epoch: this.keys.maxKnownEpoch(), have: this.sendingEpoch },
     });
   }
 
   private rotate(now: number, periodic: boolean): void {
     const self = this.self;
     if (!self) return;
-    const current = this.current;
+    const current = this.keys.current;
     const joiners = [...this.joiners];
     let reason: RotationReason = this.needFresh ?? (periodic ? "periodic" : "join");
     const periodicFresh =
@@ -382,7 +356,7 @@ export class KeySchedule {
       this.needFresh !== undefined ||
       periodicFresh ||
       current === undefined ||
-      this.maxKnownEpoch() > current.epoch;
+      this.keys.maxKnownEpoch() > current.epoch;
     this.coalesceAt = undefined;
     this.lastRotationAt = now;
     this.needFresh = undefined;
@@ -390,13 +364,13 @@ export class KeySchedule {
     this.nextPeriodicAt = now + this.config.ratchetIntervalMs;
 
     if (fresh || current === undefined) {
-      const epoch = this.maxKnownEpoch() + 1;
+      const epoch = this.keys.maxKnownEpoch() + 1;
       // Unreachable with bounded steps (FIRST_EPOCH_MAX), but never emit an epoch the wire lacks.
       if (epoch > MAX_EPOCH) return;
       const groupKey = this.random(32);
       const recipients = [...this.roster.keys()];
       const holders = new Set([self.seq, ...recipients.map((id) => this.roster.get(id) ?? 0)]);
-      this.highestSeen = Math.max(this.highestSeen, epoch);
+      this.keys.see(epoch);
       this.rotationsSinceFresh = 0;
       this.out.push({
         type: "rotation",
@@ -405,7 +379,7 @@ export class KeySchedule {
         reason,
         recipients: recipients.length,
       });
-      this.pending = {
+      this.keys.pending = {
         epoch,
         groupKey,
         chainStart: epoch,
@@ -413,10 +387,10 @@ export class KeySchedule {
         sourceId: self.participantId,
         holders,
       };
-      this.setInstalled(epoch, groupKey);
+      this.keys.install(epoch, groupKey);
       for (const to of recipients) {
         if (!this.eligibleFrom.has(to)) this.eligibleFrom.set(to, epoch);
-        this.out.push({ type: "send", to, message: this.freshDelivery(this.pending) });
+        this.out.push({ type: "send", to, message: this.freshDelivery(this.keys.pending) });
       }
       this.rotation = {
         recipients: new Set(recipients),
@@ -483,7 +457,7 @@ export class KeySchedule {
   }
 
   private commit(timedOut: boolean): void {
-    const pending = this.pending;
+    const pending = this.keys.pending;
     const rotation = this.rotation;
     this.rotation = undefined;
     if (!pending || !rotation || !this.self) return;
@@ -535,7 +509,7 @@ export class KeySchedule {
 
   /** Whether `epoch` is a bounded step above what we know (or a plausible first epoch). */
   private withinStep(epoch: number): boolean {
-    const known = this.maxKnownEpoch();
+    const known = this.keys.maxKnownEpoch();
     if (known === 0) return epoch <= FIRST_EPOCH_MAX;
     return epoch <= Math.min(MAX_EPOCH, known + this.config.maxRatchetLookahead);
   }
@@ -547,16 +521,16 @@ export class KeySchedule {
   ): void {
     const self = this.self;
     if (!self || message.chainStart > message.epoch) return;
-    const current = this.current;
+    const current = this.keys.current;
     if (current && message.epoch <= current.epoch) {
-      const heldAtEpoch = this.installed.get(message.epoch);
+      const heldAtEpoch = this.keys.installedKey(message.epoch);
       const differs = !heldAtEpoch || !equalBytes(heldAtEpoch, message.groupKey);
       if (from !== this.leaderId() || this.roster.get(from) !== message.leaderSeq) return;
       if (!differs) {
         // The key we hold, answered again: take the leader's holder list afresh. A leave we saw
         // after the key arrived may have counted the leaver as a holder; the leader knows better.
         if (message.kind === "current" && message.epoch === current.epoch) {
-          this.current = { ...current, holders: this.holdersOf(message, now) };
+          this.keys.current = { ...current, holders: this.holdersOf(message, now) };
         }
         return;
       }
@@ -580,17 +554,25 @@ export class KeySchedule {
       return;
     }
     if (!this.accepts(from, message.epoch, message.leaderSeq)) return;
-    if (this.pending && this.pending.sourceId === from && message.epoch < this.pending.epoch)
+    if (
+      this.keys.pending &&
+      this.keys.pending.sourceId === from &&
+      message.epoch < this.keys.pending.epoch
+    )
       return;
-    this.highestSeen = Math.max(this.highestSeen, message.epoch);
+    this.keys.see(message.epoch);
     if (message.kind === "fresh") {
       if (this.rotation) this.rotation = undefined; // a higher self-declared leader won
       // A fresh key starts its own chain, whatever chainStart the message claims.
-      this.pending = { ...this.heldKeyOf(message, now), chainStart: message.epoch, sourceId: from };
-      this.setInstalled(message.epoch, this.pending.groupKey);
+      this.keys.pending = {
+        ...this.heldKeyOf(message, now),
+        chainStart: message.epoch,
+        sourceId: from,
+      };
+      this.keys.install(message.epoch, this.keys.pending.groupKey);
       // Look-ahead of the pending key too: the leader may ratchet right after its commit, and a
       // member that reads that ratchet's frames before the commit must already decrypt them.
-      this.setInstalled(message.epoch + 1, ratchetGroupKey(this.pending.groupKey));
+      this.keys.install(message.epoch + 1, ratchetGroupKey(this.keys.pending.groupKey));
       this.out.push({
         type: "send",
         to: from,
@@ -644,7 +626,7 @@ export class KeySchedule {
   }
 
   private onAck(from: string, epoch: number, have: number, now: number): void {
-    const pending = this.pending;
+    const pending = this.keys.pending;
     const rotation = this.rotation;
     if (!this.isLeader() || !pending || !rotation) return;
     if (epoch !== pending.epoch || !rotation.recipients.has(from)) return;
@@ -653,9 +635,9 @@ export class KeySchedule {
     // for one a few epochs behind, so claims beyond half the look-ahead are refused.
     if (have > pending.epoch + Math.floor(this.config.maxRatchetLookahead / 2)) return;
     if (have >= pending.epoch) {
-      this.highestSeen = Math.max(this.highestSeen, have);
+      this.keys.see(have);
       this.rotation = undefined;
-      this.dropPending();
+      this.keys.dropPending();
       this.needFresh = "stale";
       this.coalesceAt = now;
       return;
@@ -666,20 +648,20 @@ export class KeySchedule {
 
   private onKeyRequest(from: string, epoch: number, have: number): void {
     if (!this.isLeader() || !this.self) return;
-    if (epoch > this.maxKnownEpoch() + this.config.maxRatchetLookahead || have > epoch) return;
+    if (epoch > this.keys.maxKnownEpoch() + this.config.maxRatchetLookahead || have > epoch) return;
     const eligible = this.eligibleFrom.get(from);
     // Not yet keyed by any rotation: the rotation covering its join will deliver the key.
     if (eligible === undefined) return;
     // At most one above the key in use, however many requests arrive: a burst must not creep the
     // next fresh epoch out of the members' bounded step.
-    this.highestSeen = Math.max(this.highestSeen, Math.min(epoch, (this.current?.epoch ?? 0) + 1));
+    this.keys.see(Math.min(epoch, (this.keys.current?.epoch ?? 0) + 1));
     if (this.rotation?.recipients.has(from)) {
-      if (this.rotation.awaiting.has(from) && this.pending) {
-        this.out.push({ type: "send", to: from, message: this.freshDelivery(this.pending) });
+      if (this.rotation.awaiting.has(from) && this.keys.pending) {
+        this.out.push({ type: "send", to: from, message: this.freshDelivery(this.keys.pending) });
       }
       return;
     }
-    const current = this.current;
+    const current = this.keys.current;
     if (!current || current.epoch < eligible || have >= current.epoch) return;
     this.out.push({
       type: "send",
@@ -700,9 +682,9 @@ export class KeySchedule {
 
   private onBroadcast(from: string, body: BroadcastBody, now: number): void {
     if (!this.self || !this.roster.has(from) || body.chainStart > body.epoch) return;
-    if (body.epoch <= (this.current?.epoch ?? 0)) return;
+    if (body.epoch <= (this.keys.current?.epoch ?? 0)) return;
     if (!this.accepts(from, body.epoch, body.leaderSeq)) return;
-    const pending = this.pending;
+    const pending = this.keys.pending;
     if (body.kind === "commit") {
       if (
         pending &&
@@ -716,7 +698,7 @@ export class KeySchedule {
       return;
     }
     // "ratchet to epoch": derive it from the newest key we hold on the same chain, if close enough.
-    const bases = [this.current, pending].filter(
+    const bases = [this.keys.current, pending].filter(
       (held): held is HeldKey =>
         held !== undefined &&
         held.epoch >= body.chainStart &&
@@ -729,7 +711,7 @@ export class KeySchedule {
       for (let epoch = base.epoch; epoch < body.epoch; epoch++)
         groupKey = ratchetGroupKey(groupKey);
       if (equalBytes(keyCheckOf(groupKey), body.keyCheck)) {
-        this.highestSeen = Math.max(this.highestSeen, body.epoch);
+        this.keys.see(body.epoch);
         this.switchTo({
           epoch: body.epoch,
           groupKey,
@@ -756,7 +738,7 @@ export class KeySchedule {
 
   /** The next lock-out deadline that would stop us sending with the current key. */
   private nextLockoutAt(): number | undefined {
-    const current = this.current;
+    const current = this.keys.current;
     if (!current || this.sent === 0) return undefined;
     let next: number | undefined;
     for (const seq of current.holders) {
@@ -771,7 +753,7 @@ export class KeySchedule {
    * nothing is sent (fail closed) and the leader is asked, until a key the leaver never had arrives.
    */
   private settleSending(now: number): void {
-    const current = this.current;
+    const current = this.keys.current;
     const usable = current !== undefined && !this.lockedOut(current, now);
     const epoch = usable ? current.epoch : 0;
     if (current && !usable && !this.isLeader()) this.markBehind(current.epoch + 1, now);
@@ -783,80 +765,23 @@ export class KeySchedule {
   private markBehind(need: number, now: number): void {
     if (this.behind && this.behind.need >= need) return;
     // Without any key we may simply be waiting for our join envelope: give it time to arrive.
-    const delay = this.current || this.pending ? 0 : this.config.keyRequestDelayMs;
+    const delay = this.keys.current || this.keys.pending ? 0 : this.config.keyRequestDelayMs;
     this.behind = { need, nextAt: now + delay, attempts: 0 };
   }
 
-  // ---- key store ----
-
-  private maxKnownEpoch(): number {
-    return Math.max(this.highestSeen, this.current?.epoch ?? 0, this.pending?.epoch ?? 0);
-  }
+  // ---- switching keys ----
 
   private switchTo(next: HeldKey): void {
-    this.current = {
-      epoch: next.epoch,
-      groupKey: next.groupKey,
-      chainStart: next.chainStart,
-      sourceSeq: next.sourceSeq,
-      holders: next.holders,
-    };
-    this.highestSeen = Math.max(this.highestSeen, next.epoch);
-    if (this.pending && this.pending.epoch <= next.epoch) {
-      this.pending = undefined;
-      this.rotation = undefined;
-    }
-    this.setInstalled(next.epoch, next.groupKey);
-    // Look-ahead: the next ratchet is ready for decryption before anyone sends with it.
-    if (this.pending?.epoch !== next.epoch + 1) {
-      this.setInstalled(next.epoch + 1, ratchetGroupKey(next.groupKey));
-    }
-    // Keep the three epochs before this one for frames still in flight from members that switch a
-    // little later (a commit can be followed at once by a join ratchet), and nothing older.
-    for (const epoch of [...this.installed.keys()]) {
-      const recent = epoch < next.epoch && epoch >= next.epoch - RETAINED_PAST_EPOCHS;
-      const kept = recent || epoch === next.epoch || epoch === next.epoch + 1;
-      const pendingEpoch = this.pending?.epoch;
-      const forPending =
-        pendingEpoch !== undefined && (epoch === pendingEpoch || epoch === pendingEpoch + 1);
-      if (!kept && !forPending) this.retire(epoch);
-    }
+    // A pending key at or below the new current one is settled, and with it the rotation for it.
+    if (this.keys.switchTo(next)) this.rotation = undefined;
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
     if (next.chainStart === next.epoch) {
       this.retireBefore = { epoch: next.epoch, at: this.now + this.config.retireGraceMs };
     }
   }
 
-  private setInstalled(epoch: number, groupKey: Uint8Array): void {
-    const held = this.installed.get(epoch);
-    if (held && equalBytes(held, groupKey)) return;
-    this.installed.set(epoch, groupKey);
-    this.out.push({ type: "install", epoch, groupKey });
-  }
-
-  private retire(epoch: number): void {
-    if (this.installed.delete(epoch)) this.out.push({ type: "retire", epoch });
-  }
-
-  private dropPending(): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    if (!pending) return;
-    const current = this.current;
-    // The pending key's own look-ahead goes with it.
-    if (this.installed.has(pending.epoch + 1) && pending.epoch + 1 !== current?.epoch) {
-      this.retire(pending.epoch + 1);
-    }
-    // The slot goes back to the look-ahead ratchet of the current key, or is emptied.
-    if (current && pending.epoch === current.epoch + 1) {
-      this.setInstalled(pending.epoch, ratchetGroupKey(current.groupKey));
-    } else if (pending.epoch !== current?.epoch) {
-      this.retire(pending.epoch);
-    }
-  }
-
   private reset(): void {
-    for (const epoch of [...this.installed.keys()]) this.retire(epoch);
+    this.keys.clear();
     if (this.sent !== 0) this.out.push({ type: "switch", epoch: 0 });
     this.sent = 0;
     this.self = undefined;
@@ -865,9 +790,6 @@ export class KeySchedule {
     this.departed.clear();
     this.leftSeqs.clear();
     this.expiredMembers.clear();
-    this.current = undefined;
-    this.pending = undefined;
-    this.highestSeen = 0;
     this.behind = undefined;
     this.retireBefore = undefined;
     this.rotation = undefined;

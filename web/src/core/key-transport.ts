@@ -1,0 +1,135 @@
+// Key messages over the room's relay (docs/key-schedule.md, Envelopes and Broadcasts): seals the
+// schedule's key messages into pairwise envelopes and signs its broadcasts on the way out; on the
+// way in, hands hellos to the verified roster and opens envelopes and broadcasts from verified
+// members only. A refusal is counted, never shown; nothing refused reaches the schedule.
+import { assertNever } from "../../../protocol/guards.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import {
+  type BroadcastBody,
+  type BroadcastKind,
+  signBroadcast,
+  verifyBroadcast,
+} from "./broadcast.js";
+import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
+import { isHello } from "./liveness.js";
+import type { OwnIncarnation } from "./peer.js";
+import type { Random } from "./random.js";
+import type { SessionCounters } from "./session-counters.js";
+import type { EnvelopeKind } from "./session-types.js";
+import type { VerifiedRoster } from "./verified-roster.js";
+
+/** One unicast payload of a `send` frame. */
+export interface Unicast {
+  readonly to: string;
+  readonly payload: string;
+}
+
+export interface KeyTransportOptions {
+  readonly roomId: string;
+  readonly participantId: string;
+  readonly random: Random;
+  readonly own: OwnIncarnation;
+  readonly counters: SessionCounters;
+  readonly roster: VerifiedRoster;
+  /** The signalling client's unicast and broadcast; each returns false when not joined. */
+  readonly send: (messages: Unicast[]) => boolean;
+  readonly broadcast: (payload: string) => boolean;
+}
+
+function envelopeKindOf(message: KeyMessageBody): EnvelopeKind {
+  switch (message.type) {
+    case "key":
+      return message.kind === "fresh"
+        ? "key-fresh"
+        : message.kind === "ratchet-join"
+          ? "key-ratchet-join"
+          : "key-current";
+    case "ack":
+      return "ack";
+    case "key-request":
+      return "key-request";
+    default:
+      return assertNever(message);
+  }
+}
+
+export class KeyTransport {
+  constructor(private readonly options: KeyTransportOptions) {}
+
+  /**
+   * A unicast payload from `from`: a hello goes to the roster; an envelope from a verified member
+   * is opened into its key message. Undefined for a hello and for anything refused.
+   */
+  receive(from: string, payload: string): KeyMessageBody | undefined {
+    const { counters, roster } = this.options;
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64url(payload);
+    } catch {
+      counters.envelopesRejected += 1;
+      return undefined;
+    }
+    if (isHello(bytes)) {
+      roster.receiveHello(from, bytes);
+      return undefined;
+    }
+    const member = roster.verifiedPeer(from);
+    let message: KeyMessageBody;
+    try {
+      if (!member) throw new Error("envelope from a participant not on the verified roster");
+      const opened = member.channel.open(bytes);
+      message = decodeKeyMessage(opened.plaintext);
+      if (message.epoch !== opened.epoch)
+        throw new Error("inner epoch differs from the envelope's");
+    } catch {
+      counters.envelopesRejected += 1;
+      return undefined;
+    }
+    return message;
+  }
+
+  /** A broadcast from `from`, if a verified member signed it; undefined when refused. */
+  receiveBroadcast(from: string, payload: string): BroadcastBody | undefined {
+    const member = this.options.roster.verifiedPeer(from);
+    try {
+      if (!member) throw new Error("broadcast from a participant not on the verified roster");
+      return verifyBroadcast(
+        this.options.roomId,
+        from,
+        member.announcement.ed25519PublicKey,
+        fromBase64url(payload),
+      );
+    } catch {
+      this.options.counters.broadcastsRejected += 1;
+      return undefined;
+    }
+  }
+
+  /** Seals a key message for `to`; undefined when `to` is not (or no longer) a verified member. */
+  seal(to: string, message: KeyMessageBody): Unicast | undefined {
+    const member = this.options.roster.verifiedPeer(to);
+    if (!member) return undefined;
+    const sealed = member.channel.seal(
+      message.epoch,
+      encodeKeyMessage(message),
+      this.options.random,
+    );
+    this.options.counters.envelopesSent[envelopeKindOf(message)] += 1;
+    return { to, payload: toBase64url(sealed) };
+  }
+
+  /** Sends the envelopes gathered so far in one frame, before anything that must follow them. */
+  send(outgoing: Unicast[]): void {
+    if (outgoing.length === 0) return;
+    this.options.roster.flushHellos();
+    this.options.send(outgoing.splice(0));
+  }
+
+  broadcast(body: BroadcastBody): void {
+    const { roomId, participantId, own, counters } = this.options;
+    const signed = signBroadcast(roomId, participantId, own.keyPairs.ed25519.secretKey, body);
+    if (this.options.broadcast(toBase64url(signed))) {
+      counters.broadcastsSent[body.kind satisfies BroadcastKind] += 1;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// The counters behind CallSession.metrics(). One object, created by the session and shared with
+// the verified roster and the key transport, which count what they refuse and send; the session
+// counts the rest and hands out copies.
+export function createSessionCounters() {
+  return {
+    envelopesSent: {
+      "key-fresh": 0,
+      "key-ratchet-join": 0,
+      "key-current": 0,
+      ack: 0,
+      "key-request": 0,
+    },
+    broadcastsSent: { ratchet: 0, commit: 0 },
+    envelopesRejected: 0,
+    broadcastsRejected: 0,
+    announcementsRejected: 0,
+    announcementsReplayed: 0,
+    hellosSent: 0,
+    hellosRejected: 0,
+    livenessTimeouts: 0,
+    welcomesRefused: 0,
+    scheduleErrors: 0,
+  };
+}
+
+export type SessionCounters = ReturnType<typeof createSessionCounters>;

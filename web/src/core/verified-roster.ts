@@ -1,0 +1,333 @@
+// Who is in the call as this client has verified it (docs/key-schedule.md, Announcements and
+// Liveness hellos). The room announces incarnations; each announcement is checked (MAC, embedded
+// id, never seen for another incarnation) and its peer stays pending until a hello proves it live.
+// Only proven peers are on the verified roster: they alone get envelopes, keys and a place in the
+// security code. Ids the room reported that are not verified members are listed as unverified.
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Member } from "../../../protocol/signalling.js";
+import { type Announcement, verifyAnnouncement } from "./announcement.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import type { CallContext } from "./call-keys.js";
+import type { Clock } from "./clock.js";
+import { EnvelopeChannel } from "./envelope.js";
+import { HelloExchange } from "./hello-exchange.js";
+import type { OwnIncarnation, Peer } from "./peer.js";
+import type { RosterMember, ScheduleEvent } from "./schedule-types.js";
+import type { SessionCounters } from "./session-counters.js";
+import type { RosterEntry } from "./session-types.js";
+
+/**
+ * Liveness proof timing. A peer that has not proven itself this long after it was announced is
+ * shown as unverified and stops holding back leadership; a valid hello still verifies it later
+ * (no recording can produce one), so a peer whose hellos a server dropped for a while recovers.
+ */
+const LIVENESS_TIMEOUT_MS = 5_000;
+
+/**
+ * What this session has seen of an announcement, for its whole life (docs/key-schedule.md,
+ * Announcements).
+ */
+interface SeenAnnouncement {
+  readonly participantId: string;
+  readonly seq: number;
+  left: boolean;
+}
+
+export interface VerifiedRosterOptions {
+  readonly context: CallContext;
+  readonly participantId: string;
+  readonly displayName: string;
+  readonly clock: Clock;
+  readonly own: OwnIncarnation;
+  readonly counters: SessionCounters;
+  /** Hands a roster event to the key schedule. */
+  readonly feed: (event: ScheduleEvent) => void;
+  /** The roster changed: the session publishes it. */
+  readonly changed: () => void;
+  /** Sends hellos as unicast payloads in one frame; false when there is no joined socket. */
+  readonly sendHellos: (hellos: { to: string; payload: string }[]) => boolean;
+}
+
+export class VerifiedRoster {
+  private ownSeq: number | undefined;
+  /** Announced peers of this membership, proven or still proving their liveness. */
+  private readonly peers = new Map<string, Peer>();
+  private readonly unverified = new Map<string, number>();
+  /** Ids the room showed twice at once (a second incarnation while the first was live). */
+  private readonly conflicts = new Set<string>();
+  /** Every announcement admitted in this session, by its SHA-256: a replay is refused. */
+  private readonly seenAnnouncements = new Map<string, SeenAnnouncement>();
+  private readonly hellos: HelloExchange;
+
+  constructor(private readonly options: VerifiedRosterOptions) {
+    this.hellos = new HelloExchange({
+      roomId: options.context.roomId,
+      participantId: options.participantId,
+      clock: options.clock,
+      own: options.own,
+      counters: options.counters,
+      peerOf: (participantId) => this.peers.get(participantId),
+      send: options.sendHellos,
+    });
+  }
+
+  /** Our join seq in this membership; undefined while we are not joined. */
+  get selfSeq(): number | undefined {
+    return this.ownSeq;
+  }
+
+  /**
+   * A welcome starts a membership: everyone already here proves its liveness by answering our
+   * announcement when the room tells it we joined; until then they are pending.
+   */
+  welcome(seq: number, members: readonly Member[]): void {
+    this.ownSeq = seq;
+    this.clearPeers();
+    this.unverified.clear();
+    this.conflicts.clear();
+    for (const member of members) this.admit(member);
+  }
+
+  /** Every announced incarnation of this membership (the schedule's pending members at a welcome). */
+  incarnations(): RosterMember[] {
+    return [...this.peers].map(([participantId, m]) => ({ participantId, seq: m.seq }));
+  }
+
+  memberJoined(member: Member): void {
+    if (this.ownSeq === undefined || member.participantId === this.options.participantId) return;
+    const known = this.peers.get(member.participantId);
+    // A repeated notice must not reset the member's envelope channel (and with it replay protection).
+    if (known?.seq === member.seq) return;
+    // Seqs only grow within a room life (docs/protocol.md), so a real joiner is younger than every
+    // verified member and us: an older "joiner" is a lie, for example a recording pushed in to
+    // become everyone's key leader.
+    if (member.seq <= this.youngestVerifiedSeq()) {
+      this.options.counters.announcementsRejected += 1;
+      this.unverified.set(member.participantId, member.seq);
+      this.options.changed();
+      return;
+    }
+    if (known) {
+      // Two incarnations of one id at once: the honest room refuses that, so this is a conflict the
+      // UI flags. The old one is treated as gone (keys move on without it); the new one must prove
+      // itself like any joiner. Never two senders sharing one sender key.
+      this.conflicts.add(member.participantId);
+      this.removePeer(member.participantId);
+    }
+    this.unverified.delete(member.participantId);
+    const peer = this.admit(member);
+    if (peer) {
+      this.options.feed({
+        type: "member-pending",
+        member: { participantId: member.participantId, seq: member.seq },
+      });
+      this.hellos.ask(member.participantId, peer);
+    }
+    this.options.changed();
+  }
+
+  memberLeft(participantId: string, seq: number): void {
+    if (this.ownSeq === undefined || participantId === this.options.participantId) return;
+    const peer = this.peers.get(participantId);
+    const known = peer !== undefined && peer.seq === seq;
+    if (known) this.removePeer(participantId);
+    // Even an incarnation we never saw may hold our chain (a leader it was shown to gave it one).
+    else this.options.feed({ type: "member-left", participantId, seq });
+    const wasUnverified =
+      this.unverified.get(participantId) === seq && this.unverified.delete(participantId);
+    if (known || wasUnverified) this.options.changed();
+  }
+
+  /** The connection is gone, and with it this membership. */
+  lost(): void {
+    this.ownSeq = undefined;
+    this.clearPeers();
+    this.unverified.clear();
+  }
+
+  /** A hello from `from`: the first valid one puts its incarnation on the verified roster. */
+  receiveHello(from: string, bytes: Uint8Array): void {
+    const peer = this.hellos.receive(from, this.peers.get(from), bytes);
+    if (!peer || peer.proven) return;
+    peer.proven = true;
+    peer.expired = false;
+    this.clearPeerTimers(peer);
+    this.options.feed({ type: "member-joined", member: { participantId: from, seq: peer.seq } });
+    this.options.changed();
+  }
+
+  /** Sends queued hellos now (before envelopes, which a peer opens only once it has verified us). */
+  flushHellos(): void {
+    this.hellos.flush();
+  }
+
+  /** The incarnation of `participantId` if it is on the verified roster. */
+  verifiedPeer(participantId: string): Peer | undefined {
+    const peer = this.peers.get(participantId);
+    return peer?.proven ? peer : undefined;
+  }
+
+  /** True when `participantId` is on the verified roster (we are, once joined). */
+  isVerified(participantId: string): boolean {
+    return participantId === this.options.participantId
+      ? this.ownSeq !== undefined
+      : this.peers.get(participantId)?.proven === true;
+  }
+
+  /** The verified roster including us, by join seq; `leader` is the schedule's leader id. */
+  entries(leader: string | undefined): RosterEntry[] {
+    const proven = [...this.peers].filter(([, peer]) => peer.proven);
+    const entries: RosterEntry[] = proven.map(([participantId, peer]) => ({
+      participantId,
+      seq: peer.seq,
+      displayName: peer.announcement.displayName,
+      verified: true,
+      leader: participantId === leader,
+      self: false,
+    }));
+    if (this.ownSeq !== undefined) {
+      entries.push({
+        participantId: this.options.participantId,
+        seq: this.ownSeq,
+        displayName: this.options.displayName,
+        verified: true,
+        leader: this.options.participantId === leader,
+        self: true,
+      });
+    }
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The announced keys of every verified peer (not us), for the security code. */
+  verifiedKeys(): {
+    participantId: string;
+    x25519PublicKey: Uint8Array;
+    ed25519PublicKey: Uint8Array;
+  }[] {
+    return [...this.peers]
+      .filter(([, peer]) => peer.proven)
+      .map(([participantId, peer]) => ({
+        participantId,
+        x25519PublicKey: peer.announcement.x25519PublicKey,
+        ed25519PublicKey: peer.announcement.ed25519PublicKey,
+      }));
+  }
+
+  pendingIds(): string[] {
+    return [...this.peers].filter(([, peer]) => !peer.proven && !peer.expired).map(([id]) => id);
+  }
+
+  /** Refused announcements, plus peers that did not prove their liveness in time. */
+  unverifiedIds(): string[] {
+    const expired = [...this.peers].filter(([, m]) => m.expired).map(([id]) => id);
+    return [...new Set([...this.unverified.keys(), ...expired])];
+  }
+
+  conflictIds(): string[] {
+    return [...this.conflicts];
+  }
+
+  /** Drops a peer incarnation for good: it can never come back with the same announcement. */
+  private removePeer(participantId: string): void {
+    const peer = this.peers.get(participantId);
+    if (!peer) return;
+    this.peers.delete(participantId);
+    this.clearPeerTimers(peer);
+    const seen = this.seenAnnouncements.get(announcementDigest(peer.announcementBytes));
+    if (seen) seen.left = true;
+    this.options.feed({ type: "member-left", participantId, seq: peer.seq });
+  }
+
+  private clearPeers(): void {
+    for (const peer of this.peers.values()) this.clearPeerTimers(peer);
+    this.peers.clear();
+    this.hellos.clear();
+  }
+
+  private clearPeerTimers(peer: Peer): void {
+    const { clock } = this.options;
+    if (peer.retryTimer !== undefined) clock.clearTimeout(peer.retryTimer);
+    if (peer.deadlineTimer !== undefined) clock.clearTimeout(peer.deadlineTimer);
+    peer.retryTimer = undefined;
+    peer.deadlineTimer = undefined;
+  }
+
+  /**
+   * Checks a member's announcement (MAC, embedded id, never seen for another incarnation) and
+   * admits it as pending; only a peer that then proves its liveness gets envelopes or keys.
+   */
+  private admit(member: Member): Peer | undefined {
+    const { context, counters, own } = this.options;
+    let announcementBytes: Uint8Array;
+    let announcement: Announcement;
+    try {
+      announcementBytes = fromBase64url(member.announcement);
+      announcement = verifyAnnouncement(context, member.participantId, announcementBytes);
+    } catch {
+      counters.announcementsRejected += 1;
+      this.unverified.set(member.participantId, member.seq);
+      return undefined;
+    }
+    const digest = announcementDigest(announcementBytes);
+    const seen = this.seenAnnouncements.get(digest);
+    if (
+      seen &&
+      (seen.left || seen.participantId !== member.participantId || seen.seq !== member.seq)
+    ) {
+      // A recording of a member that left, or of another incarnation: never verified again.
+      counters.announcementsReplayed += 1;
+      this.unverified.set(member.participantId, member.seq);
+      return undefined;
+    }
+    if (!seen) {
+      this.seenAnnouncements.set(digest, {
+        participantId: member.participantId,
+        seq: member.seq,
+        left: false,
+      });
+    }
+    const channel = new EnvelopeChannel(
+      context.roomId,
+      this.options.participantId,
+      own.keyPairs.x25519.secretKey,
+      member.participantId,
+      announcement.x25519PublicKey,
+    );
+    const peer: Peer = {
+      seq: member.seq,
+      announcementBytes,
+      announcement,
+      channel,
+      proven: false,
+      expired: false,
+      asked: 0,
+      answeredAt: Number.NEGATIVE_INFINITY,
+      retryTimer: undefined,
+      deadlineTimer: undefined,
+    };
+    peer.deadlineTimer = this.options.clock.setTimeout(() => {
+      peer.deadlineTimer = undefined;
+      if (this.peers.get(member.participantId) !== peer || peer.proven) return;
+      // No live proof in time: a recording, or a peer the server cut off. Unverified until a valid
+      // hello arrives, which only the live holder of the announced keys can make.
+      counters.livenessTimeouts += 1;
+      peer.expired = true;
+      this.options.feed({ type: "member-expired", participantId: member.participantId });
+      this.options.changed();
+    }, LIVENESS_TIMEOUT_MS);
+    this.peers.set(member.participantId, peer);
+    return peer;
+  }
+
+  private youngestVerifiedSeq(): number {
+    let youngest = this.ownSeq ?? 0;
+    for (const peer of this.peers.values()) {
+      if (peer.proven && peer.seq > youngest) youngest = peer.seq;
+    }
+    return youngest;
+  }
+}
+
+function announcementDigest(bytes: Uint8Array): string {
+  return toBase64url(sha256(bytes));
+}
