@@ -420,7 +420,6 @@ describe("issue 9 attack 5: replayed announcements", () => {
     "an announcement from an earlier life of the room, replayed with %s, is never verified and gets no envelope",
     (_, seqOf) => {
       const world = new World({ seed: 502, adversarial: true });
-      world.relay.restartSeqOnEmpty = true;
       const earlier = [world.addClient(), world.addClient()];
       world.run(3_000);
       for (const client of earlier) world.leave(client);

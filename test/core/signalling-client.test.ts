@@ -6,50 +6,35 @@ import {
   type ConnectionStatus,
   SignallingClient,
   type SignallingHandlers,
-  type SocketLike,
 } from "../../web/src/core/signalling-client.js";
+import { FakeSocket, SOCKET_STATE } from "../support/fake-socket.js";
 import { VirtualClock } from "./sim/virtual-clock.js";
 
-type Listener = (event: never) => void;
-
-class ScriptedSocket implements SocketLike {
+/** A socket the test plays the server of: it opens, answers and closes when told. */
+class ScriptedSocket extends FakeSocket {
   static made: ScriptedSocket[] = [];
-  readyState = 0;
   readonly sent: unknown[] = [];
-  private readonly listeners = new Map<string, Listener[]>();
   constructor(readonly url: string) {
+    super();
     ScriptedSocket.made.push(this);
   }
   send(data: string): void {
     this.sent.push(JSON.parse(data));
   }
   close(code = 1000): void {
-    if (this.readyState === 3) return;
+    if (this.readyState === SOCKET_STATE.closed) return;
     this.serverClose(code);
   }
-  addEventListener(type: "open", listener: () => void): void;
-  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(
-    type: "close",
-    listener: (event: { code: number; reason: string }) => void,
-  ): void;
-  addEventListener(type: "error", listener: () => void): void;
-  addEventListener(type: string, listener: Listener): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
-  private emit(type: string, event: unknown): void {
-    for (const l of this.listeners.get(type) ?? []) (l as (e: unknown) => void)(event);
-  }
   open(): void {
-    this.readyState = 1;
-    this.emit("open", {});
+    this.readyState = SOCKET_STATE.open;
+    this.dispatch("open", {});
   }
   receive(frame: unknown): void {
-    this.emit("message", { data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+    this.dispatch("message", { data: typeof frame === "string" ? frame : JSON.stringify(frame) });
   }
   serverClose(code: number): void {
-    this.readyState = 3;
-    this.emit("close", { code, reason: "" });
+    this.readyState = SOCKET_STATE.closed;
+    this.dispatch("close", { code, reason: "" });
   }
 }
 

@@ -16,13 +16,13 @@ import {
   openFrame,
   Page,
   Pipe,
-  randomId,
   settle,
   toPage,
   toWorker,
   deliver,
   framesFrom,
 } from "./worker-harness";
+import { randomId } from "../support/ids";
 
 const BASELINE = process.env.HUSH_MEDIA_BASELINE;
 

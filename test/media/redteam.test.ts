@@ -8,11 +8,11 @@ import {
   loadWorker,
   Page,
   Pipe,
-  randomId,
   settle,
   deliver,
   framesFrom,
 } from "./worker-harness";
+import { randomId } from "../support/ids";
 
 beforeAll(async () => {
   await loadWorker(new URL("../../web/src/media/e2eeWorker.ts", import.meta.url).pathname);

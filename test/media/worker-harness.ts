@@ -4,9 +4,10 @@
 // streams, and the re-post of getKeys() after a reconnect. Frames are fakes with the fields
 // livekit reads (data, timestamp, type, getMetadata()); the crypto is Node's WebCrypto.
 import { BaseKeyProvider, type KeyInfo, KeyProviderEvent } from "livekit-client";
-import { senderKeyOf, toBase64url } from "../../web/src/core";
+import { senderKeyOf } from "../../web/src/core";
 import type { KeySource, KeyState } from "../../web/src/media/keyPlan";
 import { MediaKeys } from "../../web/src/media/mediaKeys";
+import { randomId } from "../support/ids";
 
 export class FakeVideoFrame {
   constructor(
@@ -75,10 +76,6 @@ export function toWorker(message: unknown) {
 /** Lets queued messages, livekit's async queue and in-flight frames run. */
 export async function settle(ms = 30) {
   await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export function randomId(): string {
-  return toBase64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** A core stand-in: held epochs with their group keys, roster, sending epoch. */

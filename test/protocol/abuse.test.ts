@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type StartedWorker, startWorker } from "../support/worker";
-import { bytes, type Json, newId, SpecClient } from "./spec-client";
+import { randomId } from "../support/ids";
+import { bytes, type Json, SpecClient } from "./spec-client";
 
 const PING = '{"type":"ping"}';
 let worker: StartedWorker;
@@ -45,7 +46,7 @@ async function join(roomId: string, participantId?: string) {
 }
 
 async function roomOfThree() {
-  const roomId = newId();
+  const roomId = randomId();
   const { client: a } = await join(roomId);
   const { client: b } = await join(roomId);
   const { client: c } = await join(roomId);
@@ -57,7 +58,7 @@ async function roomOfThree() {
 
 /** The next thing each of `to` sees is a fresh broadcast from `from`: nothing came before it. */
 async function probe(from: SpecClient, to: SpecClient[]): Promise<void> {
-  const payload = bytes(`probe ${newId()}`);
+  const payload = bytes(`probe ${randomId()}`);
   from.send({ type: "broadcast", payload });
   for (const client of to)
     expect(await client.next()).toEqual({ type: "broadcast", from: from.participantId, payload });
@@ -175,7 +176,7 @@ describe("issue 10 against wrangler dev", () => {
     let accepted = 0;
     // Fixed windows: 70 attempts within 10 s meet at most two, so at least 10 are refused.
     for (let i = 0; i < 70 && refused === 0; i++) {
-      const outcome = await SpecClient.connect(worker.wsUrl(newId()), {
+      const outcome = await SpecClient.connect(worker.wsUrl(randomId()), {
         "CF-Connecting-IP": address,
       }).then(
         (client) => {

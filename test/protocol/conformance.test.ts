@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { get } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type StartedWorker, startWorker } from "../support/worker";
-import { bytes, type Json, newId, SpecClient } from "./spec-client";
+import { randomId } from "../support/ids";
+import { bytes, type Json, SpecClient } from "./spec-client";
 
 let worker: StartedWorker;
 const clients: SpecClient[] = [];
@@ -80,7 +81,7 @@ describe("HTTP", () => {
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: { code: "bad_room_id", message: expect.any(String) } });
 
-    const plain = await fetch(`${worker.origin}/v1/rooms/${newId()}/ws`);
+    const plain = await fetch(`${worker.origin}/v1/rooms/${randomId()}/ws`);
     expect(plain.status).toBe(426);
     expect(await plain.json()).toMatchObject({ error: { code: "upgrade_required" } });
   });
@@ -96,7 +97,7 @@ describe("HTTP", () => {
 
 describe("session", () => {
   it("join, welcome, member-joined, send/message, broadcast, token, leave/member-left", async () => {
-    const roomId = newId();
+    const roomId = randomId();
     const { client: a, welcome: wa } = await join(roomId, bytes("a"));
     expect(wa).toMatchObject({
       type: "welcome",
@@ -173,7 +174,7 @@ describe("session", () => {
   });
 
   it("errors: not_joined, bad_message, already_joined, unknown_recipient, payload_too_large", async () => {
-    const roomId = newId();
+    const roomId = randomId();
     const p = await connect(roomId);
     p.send({ type: "token" });
     await p.error("not_joined");
@@ -193,7 +194,7 @@ describe("session", () => {
     p.send({
       type: "send",
       messages: [
-        { to: newId(), payload: bytes("lost") },
+        { to: randomId(), payload: bytes("lost") },
         { to: q.participantId, payload: bytes("kept") },
       ],
     });
@@ -207,7 +208,7 @@ describe("session", () => {
   });
 
   it("close codes: 4400 unsupported_version, 4409 duplicate_participant, 4429 room_full", async () => {
-    const roomId = newId();
+    const roomId = randomId();
     const old = await connect(roomId);
     old.send({ type: "join", v: 2, participantId: old.participantId, announcement: bytes("x") });
     await old.error("unsupported_version");
@@ -230,7 +231,7 @@ describe("session", () => {
 
 describe("delivery", () => {
   it("delivers 1,000 separate frames from each of two senders once and in order", async () => {
-    const roomId = newId();
+    const roomId = randomId();
     const { client: receiver } = await join(roomId);
     const { client: s1 } = await join(roomId);
     const { client: s2 } = await join(roomId);

@@ -1,15 +1,10 @@
 // A minimal signalling client written only from docs/protocol.md (it deliberately imports nothing
 // from worker/), so that the conformance tests check the wire, not a shared implementation. It uses
 // the `ws` package because Node 20 has no global WebSocket.
-import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
+import { randomId } from "../support/ids";
 
 const WAIT_MS = 15_000;
-
-/** 16 random bytes as 22 base64url characters: a room or participant id. */
-export function newId(): string {
-  return randomBytes(16).toString("base64url");
-}
 
 /** Opaque bytes as unpadded base64url. */
 export function bytes(text: string): string {
@@ -19,7 +14,7 @@ export function bytes(text: string): string {
 export type Json = Record<string, unknown>;
 
 export class SpecClient {
-  readonly participantId = newId();
+  readonly participantId = randomId();
   private readonly inbox: Json[] = [];
   private closedWith: { code: number; reason: string } | null = null;
   private waiters: Array<() => void> = [];

@@ -3,12 +3,12 @@
 // existing web/dist (rebuilding it would disturb suites serving it right now). It must come up, print
 // one line per part, hand out tokens for that SFU, and stop everything on SIGINT.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ServerMessage } from "../../protocol/signalling";
 import { REPO_ROOT, type RunningLiveKit, startLiveKit } from "../support/livekit";
 import { freePort } from "../support/ports";
+import { randomId } from "../support/ids";
 
 let sfu: RunningLiveKit | undefined;
 let start: ChildProcess | undefined;
@@ -88,14 +88,18 @@ describe("npm start", () => {
     expect(await page.text()).toContain("<html");
 
     // The Worker it started mints tokens for this SFU with its keys: the SFU accepts one.
-    const id = () => randomBytes(16).toString("base64url");
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${id()}/ws`);
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/rooms/${randomId()}/ws`);
     const welcome = await new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no welcome within 15 s")), 15_000);
       socket.once("error", reject);
       socket.once("open", () =>
         socket.send(
-          JSON.stringify({ type: "join", v: 1, participantId: id(), announcement: id() }),
+          JSON.stringify({
+            type: "join",
+            v: 1,
+            participantId: randomId(),
+            announcement: randomId(),
+          }),
         ),
       );
       socket.once("message", (data) => {

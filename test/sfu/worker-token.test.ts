@@ -11,6 +11,7 @@ import { z } from "zod";
 import { ServerMessage } from "../../protocol/signalling";
 import { type RunningLiveKit, startLiveKit } from "../support/livekit";
 import { type StartedWorker, startWorker } from "../support/worker";
+import { randomId } from "../support/ids";
 
 let sfu: RunningLiveKit | undefined;
 let worker: StartedWorker | undefined;
@@ -38,7 +39,6 @@ afterAll(async () => {
 });
 
 const b64u = (bytes: Uint8Array | string) => Buffer.from(bytes).toString("base64url");
-const freshId = () => b64u(randomBytes(16));
 
 /** Joins `roomId` over the signalling protocol and returns the LiveKit grant from `welcome`. */
 async function joinViaWorker(roomId: string, participantId: string) {
@@ -124,8 +124,8 @@ async function connect(url: string, token: string): Promise<Room> {
 
 describe("tokens minted by the Worker, checked by the real livekit-server", () => {
   it("name the room and the ephemeral id only, and expire within 10 minutes", async () => {
-    const roomId = freshId();
-    const participantId = freshId();
+    const roomId = randomId();
+    const participantId = randomId();
     const grant = await joinViaWorker(roomId, participantId);
     expect(grant.url).toBe(sfu?.url);
     const claims = decodeClaims(grant.token);
@@ -141,10 +141,10 @@ describe("tokens minted by the Worker, checked by the real livekit-server", () =
 
   it("admit their holder to the room they name and to no other", async () => {
     if (!sfu) throw new Error("sfu not started");
-    const roomA = freshId();
-    const roomB = freshId();
-    const alice = freshId();
-    const bob = freshId();
+    const roomA = randomId();
+    const roomB = randomId();
+    const alice = randomId();
+    const bob = randomId();
     const grantA = await joinViaWorker(roomA, alice);
     const grantB = await joinViaWorker(roomB, bob);
 
@@ -172,8 +172,8 @@ describe("tokens minted by the Worker, checked by the real livekit-server", () =
 
   it("are accepted as minted, and refused when forged or expired", async () => {
     if (!sfu) throw new Error("sfu not started");
-    const roomId = freshId();
-    const grant = await joinViaWorker(roomId, freshId());
+    const roomId = randomId();
+    const grant = await joinViaWorker(roomId, randomId());
     // The control: the same connection attempt with the real token opens.
     expect(await tryRtcSocket(grant.token)).toBe("open");
 

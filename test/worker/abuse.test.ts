@@ -6,7 +6,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "../../protocol/signalling";
-import { opaque, randomId, roomOfThree, TestClient } from "./client";
+import { roomOfThree, TestClient } from "./client";
+import { opaque, randomId } from "../support/ids";
 
 /** The next thing each of `to` sees is a fresh broadcast from `from`: nothing came before it. */
 async function probe(from: TestClient, to: TestClient[]): Promise<void> {

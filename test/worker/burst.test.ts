@@ -1,7 +1,8 @@
 // Ordering and exactly-once delivery under load: 1,000 unicast payloads from each of two senders at
 // once, relayed by the Room while both bursts interleave.
 import { expect, it } from "vitest";
-import { randomId, TestClient } from "./client";
+import { TestClient } from "./client";
+import { randomId } from "../support/ids";
 
 /** base64url of a sequence number, so every payload is distinct and its position is readable. */
 function numbered(sender: number, index: number): string {

@@ -6,30 +6,14 @@ import {
   type ServerMessage,
   ServerMessage as ServerMessageSchema,
 } from "../../protocol/signalling";
+import { opaque, randomId } from "../support/ids";
 
 const WAIT_MS = 10_000;
-
-export function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
 
 /** A made-up client address (documentation and private ranges only). */
 export function randomAddress(): string {
   const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
   return `10.${a}.${b}.${c}`;
-}
-
-/** base64url of `length` bytes (content irrelevant to the server, which only checks size). */
-export function opaque(length: number, fill = 0x61): string {
-  const bytes = new Uint8Array(length).fill(fill);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 8192)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 export interface Closed {

@@ -6,7 +6,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES } from "../../protocol/signalling";
-import { opaque, randomId, roomOfThree, TestClient } from "./client";
+import { roomOfThree, TestClient } from "./client";
+import { opaque, randomId } from "../support/ids";
 
 function stubFor(roomId: string) {
   return env.ROOMS.get(env.ROOMS.idFromName(roomId));

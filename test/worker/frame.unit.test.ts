@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseClientFrame } from "../../worker/src/frame";
 import { LIMITS } from "../../protocol/signalling";
-import { opaque, randomId } from "./client";
+import { opaque, randomId } from "../support/ids";
 
 const join = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({

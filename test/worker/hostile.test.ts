@@ -3,7 +3,8 @@
 // other members see nothing but what the protocol tells them.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
-import { randomId, roomOfThree, type TestClient } from "./client";
+import { roomOfThree, type TestClient } from "./client";
+import { randomId } from "../support/ids";
 
 /** The attacker's next frame is a valid broadcast: the others must see exactly that, nothing before. */
 async function othersSawNothing(attacker: TestClient, others: TestClient[]): Promise<void> {

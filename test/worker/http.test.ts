@@ -3,7 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../worker/src/index";
-import { randomId } from "./client";
+import { randomId } from "../support/ids";
 
 const origin = "http://hush.test";
 

@@ -1,6 +1,6 @@
 // Unit tests of the per-socket token bucket.
 import { describe, expect, it } from "vitest";
-import type { RateLimit } from "../../worker/src/config";
+import type { RateLimit } from "../../worker/src/room-config";
 import { type Bucket, fullBucket, takeToken } from "../../worker/src/rate-limit";
 
 const rate: RateLimit = {

@@ -1,7 +1,7 @@
 // A stand-in for the Room Durable Object in unit tests: it keeps sockets' states and the stored
 // counter in memory and applies each Outcome of the pure rules the way the shell does (attachment,
 // counter, deliveries, close, forget), recording what every socket received.
-import type { RoomConfig } from "../../worker/src/config";
+import type { RoomConfig } from "../../worker/src/room-config";
 import type { Member, ServerMessage } from "../../protocol/signalling";
 import {
   type Delivery,
@@ -12,7 +12,7 @@ import {
   onFrame,
 } from "../../worker/src/room";
 import type { SocketState } from "../../worker/src/socket-state";
-import { opaque, randomId } from "./client";
+import { opaque, randomId } from "../support/ids";
 
 const ROOM = randomId();
 

@@ -3,7 +3,7 @@
 // guarantees").
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RoomConfig } from "../../worker/src/config";
+import type { RoomConfig } from "../../worker/src/room-config";
 import { CLOSE_CODES, type ServerMessage } from "../../protocol/signalling";
 import { RoomDriver } from "./room-driver";
 

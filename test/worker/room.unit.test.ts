@@ -1,9 +1,9 @@
 // Unit tests of the pure room rules, driven through RoomDriver (the Durable Object shell in memory).
 import { describe, expect, it } from "vitest";
-import type { RoomConfig } from "../../worker/src/config";
+import type { RoomConfig } from "../../worker/src/room-config";
 import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
 import { FIRST_SEQ, LEAVE_CLOSE_CODE } from "../../worker/src/room";
-import { opaque, randomId } from "./client";
+import { opaque, randomId } from "../support/ids";
 import { RoomDriver } from "./room-driver";
 
 const config: RoomConfig = {

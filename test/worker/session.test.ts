@@ -3,7 +3,8 @@
 // code. Each test uses its own room id, so tests never share an object.
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
-import { opaque, randomId, roomOfThree, TestClient } from "./client";
+import { roomOfThree, TestClient } from "./client";
+import { opaque, randomId } from "../support/ids";
 
 /** Proves a client got nothing unexpected: the next thing it sees is this broadcast from `from`. */
 async function expectOnlyProbe(from: TestClient, to: TestClient[]): Promise<void> {

@@ -3,7 +3,8 @@
 import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomId, TestClient } from "./client";
+import { TestClient } from "./client";
+import { randomId } from "../support/ids";
 
 function stubFor(roomId: string) {
   return env.ROOMS.get(env.ROOMS.idFromName(roomId));

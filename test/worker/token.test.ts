@@ -2,7 +2,8 @@
 // TokenVerifier and checked claim by claim, so nothing more (no name, metadata, admin rights) slips in.
 import { TokenVerifier } from "livekit-server-sdk";
 import { describe, expect, it } from "vitest";
-import { randomId, TestClient } from "./client";
+import { TestClient } from "./client";
+import { randomId } from "../support/ids";
 
 const verifier = new TokenVerifier("devkey", "secret");
 

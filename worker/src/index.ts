@@ -3,7 +3,8 @@
 // assets (the web app) never reach this code: app.ts serves them, with their security headers,
 // unless the path is under /v1/.
 import { admitClient } from "./client-key";
-import { type Env, readClientConfig, readLiveKitConfig, readRoomConfig } from "./config";
+import { type Env, readClientConfig, readLiveKitConfig } from "./config";
+import { readRoomConfig } from "./room-config";
 import { errorResponse, jsonResponse } from "./http";
 import { CANONICAL_ID_PATTERN } from "../../protocol/signalling";
 import { ROOM_ID_HEADER } from "./room-object";

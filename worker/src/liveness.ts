@@ -3,7 +3,7 @@
 // the heartbeat timeout, are overdue. The ping's time comes from the runtime (it answers pings
 // itself, without waking the object), the last frame's time from the socket's rate-limit bucket, so
 // both survive hibernation.
-import type { RoomConfig } from "./config";
+import type { RoomConfig } from "./room-config";
 import type { SocketState } from "./socket-state";
 
 type Overdue = "join_timeout" | "heartbeat_timeout";

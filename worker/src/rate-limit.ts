@@ -2,7 +2,7 @@
 // itself plus everything the room relays because of it, so a broadcast costs its size times its
 // fan-out). Its state lives in the socket's attachment, so it survives hibernation and eviction: a
 // client cannot reset its allowance by waiting for the object to be evicted.
-import type { RateLimit } from "./config";
+import type { RateLimit } from "./room-config";
 
 export interface Bucket {
   /** Frames the socket may still send right now. */

@@ -7,7 +7,7 @@
 // The budgets live in the object's memory only: writing an attachment per delivery would cost more
 // than the relay itself. When the object is evicted (only after several idle seconds, in which the
 // budget refills at its rate anyway) they start full again.
-import type { RecipientBudget } from "./config";
+import type { RecipientBudget } from "./room-config";
 
 export interface Allowance {
   bytes: number;

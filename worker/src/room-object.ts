@@ -5,7 +5,8 @@
 // alarm enforces the join deadline and the heartbeat timeout (liveness.ts).
 import { DurableObject } from "cloudflare:workers";
 import { assertNever } from "../../protocol/guards";
-import { type Env, type RoomConfig, readLiveKitConfig, readRoomConfig } from "./config";
+import { type Env, readLiveKitConfig } from "./config";
+import { type RoomConfig, readRoomConfig } from "./room-config";
 import { mintLiveKitGrant } from "./livekit-token";
 import { dueAt, overdue } from "./liveness";
 import {

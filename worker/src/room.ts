@@ -3,7 +3,7 @@
 // out. No I/O, no clock, no randomness: the Durable Object shell supplies all of that, and tests
 // drive these functions directly.
 import { assertNever } from "../../protocol/guards";
-import type { RoomConfig } from "./config";
+import type { RoomConfig } from "./room-config";
 import { parseClientFrame } from "./frame";
 import {
   CLOSE_CODES,

@@ -268,7 +268,6 @@ export function simulateAdversary(
   faults: Faults,
 ): World {
   const world = new World({ seed: input.seed, adversarial: true });
-  world.relay.restartSeqOnEmpty = true;
   world.setFaults(faults);
   for (let i = 0; i < input.initial; i++) {
     world.addClient();

@@ -1,14 +1,16 @@
-// An in-memory stand-in for the Worker's room (docs/protocol.md) and the network in front of it,
-// for the simulator. The room keeps the protocol's membership rules honestly (admission, seq, join
-// and leave notices in order); the relay around it is hostile on request: it can drop, delay,
-// duplicate, reorder, replay and inject envelopes and broadcasts, forge announcements (ghosts) and
-// drop sockets. It also lies about membership (issue 9): tamper rules withhold or hold any frame
-// for chosen members (a leave hidden from the leader, split views, a fresh key withheld), joins can
-// be stalled (never answered), and announcements recorded in this or an earlier room life can be
-// replayed.
+// The network and the hostile server in front of the simulator's room (room.ts, which runs the
+// Worker's own rules). The room decides admission, seq, relaying and leaves; the relay around it is
+// hostile on request: it can drop, delay, duplicate, reorder, replay and inject envelopes and
+// broadcasts, forge announcements (ghosts) and drop sockets. It also lies about membership (issue
+// 9): tamper rules withhold or hold any frame for chosen members (a leave hidden from the leader,
+// split views, a fresh key withheld), joins can be stalled (never reach the room), and
+// announcements recorded in this or an earlier room life can be replayed.
 
-import type { SocketConstructor, SocketLike } from "../../../web/src/core/signalling-client.js";
-import { ClientMessage, HEARTBEAT } from "../../../protocol/signalling.js";
+import type { SocketConstructor } from "../../../web/src/core/signalling-client.js";
+import { ClientMessage, HEARTBEAT, type Member } from "../../../protocol/signalling.js";
+import type { SocketState } from "../../../worker/src/socket-state.js";
+import { FakeSocket, SOCKET_STATE } from "../../support/fake-socket.js";
+import { type RoomSocket, SimRoom } from "./room.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface Faults {
@@ -32,63 +34,51 @@ export const HONEST: Faults = {
   replayRate: 0,
 };
 
-type Listener = (event: never) => void;
-
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSED = 3;
-
-export class FakeSocket implements SocketLike {
-  readyState = CONNECTING;
-  private readonly listeners = new Map<string, Listener[]>();
+/** A client's socket: what it sends goes up through the relay, which also closes it. */
+export class SimSocket extends FakeSocket {
   sent = 0;
 
   constructor(
     private readonly relay: Relay,
     readonly client: number,
-  ) {}
+  ) {
+    super();
+  }
 
   send(data: string): void {
-    if (this.readyState !== OPEN) throw new Error("send on a socket that is not open");
+    if (this.readyState !== SOCKET_STATE.open) throw new Error("send on a socket that is not open");
     this.sent += 1;
     this.relay.fromClient(this, data);
   }
 
   close(code = 1000): void {
-    if (this.readyState === CLOSED) return;
-    this.readyState = CLOSED;
+    if (this.readyState === SOCKET_STATE.closed) return;
+    this.readyState = SOCKET_STATE.closed;
     this.relay.clientClosed(this, code);
-  }
-
-  addEventListener(type: "open", listener: () => void): void;
-  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(
-    type: "close",
-    listener: (event: { code: number; reason: string }) => void,
-  ): void;
-  addEventListener(type: "error", listener: () => void): void;
-  addEventListener(type: string, listener: Listener): void {
-    const list = this.listeners.get(type) ?? [];
-    list.push(listener);
-    this.listeners.set(type, list);
-  }
-
-  dispatch(type: "open" | "message" | "close", event: unknown): void {
-    for (const listener of this.listeners.get(type) ?? [])
-      (listener as (e: unknown) => void)(event);
   }
 }
 
-export interface Connection {
-  readonly id: number;
-  readonly socket: FakeSocket;
+/** One socket as the relay and the room see it; the member fields stay after it leaves. */
+export class Connection implements RoomSocket {
   participantId?: string;
   seq?: number;
   announcement?: string;
-  joined: boolean;
-  open: boolean;
-  lastDownAt: number;
-  lastUpAt: number;
+  /** The transport is up (neither end has closed it). */
+  open = true;
+  lastDownAt = 0;
+  lastUpAt = 0;
+  lastPingAt: number | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly socket: SimSocket,
+    public state: SocketState,
+  ) {}
+
+  /** An admitted member of the room right now. */
+  get joined(): boolean {
+    return this.state.phase === "joined";
+  }
 }
 
 export interface RelayHooks {
@@ -142,71 +132,92 @@ export class Relay {
   rules: TamperRule[] = [];
   /** Frames held by a rule, delivered in order by heal(). */
   readonly held: Recorded[] = [];
-  /** Joins from these participant ids are swallowed: never admitted, never answered. */
+  /** Joins from these participant ids are swallowed: they never reach the room, never answered. */
   readonly stalledJoins = new Set<string>();
   /** Join frames that were swallowed (the client waits for a welcome that never comes). */
   stalledJoinCount = 0;
-  /**
-   * docs/protocol.md, Lifecycle guarantees: when the last member leaves the room forgets
-   * everything; seq may restart.
-   */
-  restartSeqOnEmpty = false;
-  life = 1;
   readonly admissions: Admission[] = [];
   /** Recordings currently replayed as members, by participant id. */
   readonly replayed = new Map<string, ReplayedMember>();
   /** Envelopes clients addressed to a replayed recording (the server keeps them for its accomplice). */
   readonly collectedForReplayed: { from: string; to: string; payload: string }[] = [];
-  private nextSeq = 1;
   private nextConnection = 1;
   readonly connections: Connection[] = [];
   readonly recorded: Recorded[] = [];
   /** Frames scheduled but not yet handled (both directions), so checks can wait for quiet. */
   inFlight = 0;
+  private readonly room: SimRoom<Connection>;
 
   constructor(
     private readonly clock: VirtualClock,
     private readonly random: { float(): number; int(n: number): number },
     private readonly hooks: RelayHooks,
-  ) {}
+  ) {
+    this.room = new SimRoom(() => clock.now(), {
+      admitted: (connection, member) => this.admitted(connection, member),
+      removed: (connection) => hooks.removed(connection),
+      send: (connection, message) => this.deliver(connection, message),
+      close: (connection, code) => this.serverClose(connection, code),
+    });
+  }
+
+  /**
+   * Room life (1, 2, ...): docs/protocol.md, Lifecycle guarantees: when the last member leaves the
+   * room forgets everything, and seq restarts.
+   */
+  get life(): number {
+    return this.room.life;
+  }
 
   /** The WebSocket constructor a simulated client gets: every socket it opens is tagged with it. */
   socketClassFor(client: number): SocketConstructor {
     const relay = this;
-    return class extends FakeSocket {
-      constructor(_url: string) {
+    return class extends SimSocket {
+      constructor(url: string) {
         super(relay, client);
-        relay.accept(this);
+        relay.accept(this, url);
       }
     };
   }
 
+  /** The room's members, in the order their sockets connected. */
   members(): Connection[] {
     return this.connections.filter((c) => c.joined);
   }
 
-  private accept(socket: FakeSocket): void {
-    const connection: Connection = {
-      id: this.nextConnection++,
-      socket,
-      joined: false,
-      open: true,
-      lastDownAt: 0,
-      lastUpAt: 0,
-    };
+  private accept(socket: SimSocket, url: string): void {
+    const roomId = /\/rooms\/([^/]+)\//.exec(url)?.[1] ?? "sim";
+    const connection = new Connection(this.nextConnection++, socket, this.room.accept(roomId));
     this.connections.push(connection);
+    this.watch(connection);
     this.clock.setTimeout(() => {
       if (!connection.open) return;
-      socket.readyState = OPEN;
+      socket.readyState = SOCKET_STATE.open;
       socket.dispatch("open", {});
     }, 1 + this.random.int(5));
   }
 
-  private connectionOf(socket: FakeSocket): Connection | undefined {
+  /** The object's alarm for one socket: the room's join deadline and heartbeat timeout. */
+  private watch(connection: Connection): void {
+    if (!connection.open) return;
+    const due = this.room.checkLiveness(connection);
+    if (due === null) return;
+    this.clock.setTimeout(() => this.watch(connection), Math.max(1, due - this.clock.now()));
+  }
+
+  private admitted(connection: Connection, member: Member): void {
+    connection.participantId = member.participantId;
+    connection.seq = member.seq;
+    connection.announcement = member.announcement;
+    this.admissions.push({ ...member, life: this.room.life, connectionId: connection.id });
+    this.hooks.admitted(connection);
+  }
+
+  private connectionOf(socket: SimSocket): Connection | undefined {
     return this.connections.find((c) => c.socket === socket);
   }
 
-  fromClient(socket: FakeSocket, data: string): void {
+  fromClient(socket: SimSocket, data: string): void {
     const connection = this.connectionOf(socket);
     if (!connection) return;
     this.hooks.sent(connection, data);
@@ -220,7 +231,7 @@ export class Relay {
     }, at - this.clock.now());
   }
 
-  clientClosed(socket: FakeSocket, code: number): void {
+  clientClosed(socket: SimSocket, code: number): void {
     const connection = this.connectionOf(socket);
     if (!connection) return;
     this.clock.setTimeout(() => this.close(connection, code), 1 + this.random.int(5));
@@ -229,163 +240,84 @@ export class Relay {
   /** The network drops a client's connection (both ends see it close). */
   dropConnection(connection: Connection): void {
     if (!connection.open) return;
-    connection.socket.readyState = CLOSED;
+    connection.socket.readyState = SOCKET_STATE.closed;
     this.close(connection, 1006);
   }
 
+  /** The transport closed under the room: for the room a disconnect, for the client a close event. */
   private close(connection: Connection, code: number): void {
     if (!connection.open) return;
     connection.open = false;
-    this.remove(connection);
+    this.room.disconnect(connection);
     this.clock.setTimeout(
       () => connection.socket.dispatch("close", { code, reason: "" }),
       1 + this.random.int(5),
     );
   }
 
-  private remove(connection: Connection): void {
-    if (!connection.joined) return;
-    connection.joined = false;
-    this.hooks.removed(connection);
-    const others = this.members();
-    for (const other of others) {
-      this.deliver(other, {
-        type: "member-left",
-        participantId: connection.participantId,
-        seq: connection.seq,
-      });
-    }
-    if (others.length === 0) {
-      // The room empties: a new life begins, with nothing remembered (and seq restarting if asked).
-      this.life += 1;
-      if (this.restartSeqOnEmpty) this.nextSeq = 1;
-    }
+  /**
+   * The room closed the socket (a leave, a refusal, a kick) and has done its bookkeeping. As with a
+   * real WebSocket, what the room sent before reaches the client first, then the close.
+   */
+  private serverClose(connection: Connection, code: number): void {
+    if (!connection.open) return;
+    connection.open = false;
+    const at = Math.max(connection.lastDownAt, this.clock.now() + 1 + this.random.int(5));
+    connection.lastDownAt = at;
+    this.clock.setTimeout(() => {
+      connection.socket.readyState = SOCKET_STATE.closed;
+      connection.socket.dispatch("close", { code, reason: "" });
+    }, at - this.clock.now());
   }
 
+  /** One frame arrives at the server: the runtime answers pings, the hostile part may intercept. */
   private handle(connection: Connection, data: string): void {
-    // The runtime answers heartbeats itself, without the room seeing them.
     if (data === HEARTBEAT.ping) {
+      this.room.pinged(connection);
       this.deliver(connection, JSON.parse(HEARTBEAT.pong) as ServerFrame);
       return;
     }
+    const frame = this.intercept(connection, data);
+    if (frame !== null) this.room.frame(connection, frame);
+  }
+
+  /**
+   * What the hostile server does with a frame before its room sees it: swallows stalled joins, and
+   * keeps envelopes addressed to a recording it replays as a member (the room would refuse them,
+   * which would give the lie away). Returns the frame the room gets, or null.
+   */
+  private intercept(connection: Connection, data: string): string | null {
+    if (this.stalledJoins.size === 0 && this.replayed.size === 0) return data;
     let json: unknown;
     try {
       json = JSON.parse(data);
     } catch {
-      json = undefined;
+      return data;
     }
     const parsed = ClientMessage.safeParse(json);
-    if (!parsed.success) {
-      this.deliver(connection, { type: "error", code: "bad_message", message: "bad frame" });
-      return;
-    }
+    if (!parsed.success) return data;
     const message = parsed.data;
-    if (message.type !== "join" && !connection.joined) {
-      this.deliver(connection, { type: "error", code: "not_joined", message: "join first" });
-      return;
+    if (
+      message.type === "join" &&
+      !connection.joined &&
+      this.stalledJoins.has(message.participantId)
+    ) {
+      this.stalledJoinCount += 1;
+      return null;
     }
-    switch (message.type) {
-      case "join": {
-        if (connection.joined) {
-          this.deliver(connection, { type: "error", code: "already_joined", message: "again" });
-          return;
-        }
-        if (this.stalledJoins.has(message.participantId)) {
-          this.stalledJoinCount += 1;
-          return;
-        }
-        if (this.members().some((m) => m.participantId === message.participantId)) {
-          this.deliver(connection, {
-            type: "error",
-            code: "duplicate_participant",
-            message: "dup",
-          });
-          this.serverClose(connection, 4409);
-          return;
-        }
-        const others = this.members();
-        connection.joined = true;
-        connection.participantId = message.participantId;
-        connection.announcement = message.announcement;
-        connection.seq = this.nextSeq++;
-        this.admissions.push({
-          participantId: message.participantId,
-          seq: connection.seq,
-          announcement: message.announcement,
-          life: this.life,
-          connectionId: connection.id,
-        });
-        this.hooks.admitted(connection);
-        this.deliver(connection, {
-          type: "welcome",
-          v: 1,
-          self: { participantId: message.participantId, seq: connection.seq },
-          members: others.map((m) => this.memberOf(m)),
-          livekit: { url: "ws://sfu.invalid", token: `token-${connection.seq}` },
-        });
-        for (const other of others) {
-          this.deliver(other, { type: "member-joined", member: this.memberOf(connection) });
-        }
-        return;
-      }
-      case "send":
-        for (const item of message.messages) {
-          const to = this.members().find((m) => m.participantId === item.to);
-          const replayed = this.replayed.get(item.to);
-          if (to) {
-            this.deliver(to, {
-              type: "message",
-              from: connection.participantId,
-              payload: item.payload,
-            });
-          } else if (replayed && connection.participantId) {
-            this.collectedForReplayed.push({
-              from: connection.participantId,
-              to: item.to,
-              payload: item.payload,
-            });
-          } else {
-            this.deliver(connection, {
-              type: "error",
-              code: "unknown_recipient",
-              message: "no such member",
-            });
-          }
-        }
-        return;
-      case "broadcast":
-        for (const other of this.members()) {
-          if (other === connection) continue;
-          this.deliver(other, {
-            type: "broadcast",
-            from: connection.participantId,
-            payload: message.payload,
-          });
-        }
-        return;
-      case "token":
-        this.deliver(connection, {
-          type: "token",
-          livekit: { url: "ws://sfu.invalid", token: `token-${connection.seq}-again` },
-        });
-        return;
-      case "leave":
-        this.serverClose(connection, 1000);
-        return;
-    }
-  }
-
-  private serverClose(connection: Connection, code: number): void {
-    connection.socket.readyState = CLOSED;
-    this.close(connection, code);
-  }
-
-  private memberOf(connection: Connection) {
-    return {
-      participantId: connection.participantId,
-      seq: connection.seq,
-      announcement: connection.announcement,
-    };
+    if (message.type !== "send" || !connection.participantId || !connection.joined) return data;
+    const live = new Set(this.members().map((m) => m.participantId));
+    const kept = message.messages.filter((item) => {
+      if (live.has(item.to) || !this.replayed.has(item.to)) return true;
+      this.collectedForReplayed.push({
+        from: connection.participantId ?? "",
+        to: item.to,
+        payload: item.payload,
+      });
+      return false;
+    });
+    if (kept.length === message.messages.length) return data;
+    return kept.length === 0 ? null : JSON.stringify({ type: "send", messages: kept });
   }
 
   /** Sends a server frame down to a client through the (possibly hostile) network. */
@@ -433,7 +365,7 @@ export class Relay {
 
   /** Hands a frame to the client now (also used for injected frames). */
   dispatch(connection: Connection, frame: ServerFrame): void {
-    if (!connection.open || connection.socket.readyState !== OPEN) return;
+    if (connection.socket.readyState !== SOCKET_STATE.open) return;
     this.hooks.delivering(connection, frame);
     try {
       connection.socket.dispatch("message", { data: JSON.stringify(frame) });
