@@ -4,20 +4,18 @@
 
 import type { LocalTrack } from "livekit-client";
 import { type Accessor, batch, createMemo, createSignal } from "solid-js";
-import type { CallSecret } from "../core";
+import type { CallSecret, RosterEntry } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
 import { assertNever } from "../../../protocol/guards";
 import type { Problem } from "./problems";
-import type { SessionPort, SessionSnapshot } from "./sessionPort";
+import type { CallConnection, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
-import { buildTiles, type RosterEntry, type TileModel } from "./tiles";
+import { buildTiles, type TileModel } from "./tiles";
 
 const STATS_INTERVAL_MS = 1000;
 /** Decrypt failures from a verified sender for this long make the core ask for the key (§4). */
 const DECRYPT_FAILURE_REPORT_MS = 1000;
-
-type CallConnection = "connecting" | "connected" | "reconnecting" | "closed";
 
 export interface CallStore {
   connection: Accessor<CallConnection>;
@@ -233,6 +231,8 @@ export function createCallStore(input: CallStoreInput): CallStore {
     });
   });
 
+  // Intruders: everyone the call shows who is not on the verified roster, the ids the server
+  // reported unverified and the SFU's identities that are not members.
   const intruders = createMemo(() => {
     mediaTick();
     const s = snapshot();
@@ -241,7 +241,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
       .remoteParticipants()
       .map((participant) => participant.identity)
       .filter((identity) => !verified.has(identity));
-    return [...new Set([...s.ghosts, ...fromSfu])];
+    return [...new Set([...s.unverified, ...fromSfu])];
   });
 
   const local = () => {

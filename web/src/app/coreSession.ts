@@ -2,10 +2,15 @@
 // core's event names. It also owns the two random ids the core needs (docs/key-schedule.md,
 // Derivations): a user id and a device id that never leave this browser (only their keyed hash, the
 // participant id, does).
-import { type CallSecret, CallSession, type CallSessionState } from "../core";
+import {
+  type CallSecret,
+  CallSession,
+  type CallSessionState,
+  type ConnectionStatus,
+} from "../core";
 import { assertNever } from "../../../protocol/guards";
 import type { KeyState } from "../media/keyPlan";
-import type { SessionFailure, SessionPort, SessionSnapshot, SignallingState } from "./sessionPort";
+import type { CallConnection, SessionFailure, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
 
 const USER_ID_KEY = "hush.userId";
@@ -30,7 +35,7 @@ function storedId(key: string): string {
   }
 }
 
-function stateOf(status: CallSessionState["connection"]["status"]): SignallingState {
+function stateOf(status: ConnectionStatus): CallConnection {
   switch (status) {
     case "idle":
     case "connecting":
@@ -142,13 +147,8 @@ export function openCoreSession(
       return {
         state: stateOf(state.connection.status),
         selfId: state.participantId,
-        roster: state.roster.map((entry) => ({
-          participantId: entry.participantId,
-          displayName: entry.displayName,
-          leader: entry.leader,
-          self: entry.self,
-        })),
-        ghosts: [...state.unverified],
+        roster: [...state.roster],
+        unverified: [...state.unverified],
         conflicts: [...state.conflicts],
         livekit: state.grant,
         // The call's current epoch is the one we send with; keyEpochs also holds the look-ahead.

@@ -1,10 +1,15 @@
 // What the app needs from the crypto core's CallSession, in the app's own words. The adapter in
 // coreSession.ts maps the core onto this; the store depends only on this file, and the media layer
 // only on the KeySource part (media terms, defined in media/keyPlan.ts).
+import type { RosterEntry } from "../core";
+import type { MediaConnection } from "../media/callMedia";
 import type { KeySource } from "../media/keyPlan";
-import type { RosterEntry } from "./tiles";
 
-export type SignallingState = "connecting" | "connected" | "reconnecting" | "closed";
+/**
+ * A connection's state in the app's words, the same four the media layer reports for the SFU: the
+ * adapter maps the core's signalling status onto it, and the store combines both into the call's.
+ */
+export type CallConnection = MediaConnection;
 
 /** Why the session could not start or ended; the store maps these to error screens. */
 export type SessionFailure =
@@ -14,12 +19,15 @@ export type SessionFailure =
   | { kind: "closed"; reason: string };
 
 export interface SessionSnapshot {
-  state: SignallingState;
+  state: CallConnection;
   selfId: string;
   /** Verified members, self included, in join order. */
   roster: RosterEntry[];
-  /** Members the server announced whose announcement did not verify. */
-  ghosts: string[];
+  /**
+   * Ids the server reported that are not verified members (the core's `unverified`): never given
+   * keys. With the SFU's unverified identities they are the call's intruders (callStore.ts).
+   */
+  unverified: string[];
   /** Ids the server showed twice at once (two incarnations): a lie the UI flags. */
   conflicts: string[];
   livekit: { url: string; token: string } | undefined;

@@ -10,14 +10,8 @@
 // - our own tile says "waiting for a new key" while the core has us send nothing after a leave.
 import type { Participant, RemoteParticipant, Track, TrackPublication } from "livekit-client";
 import { Track as LkTrack } from "livekit-client";
+import type { RosterEntry } from "../core";
 import type { ReceiveStats } from "../media/receiveStats";
-
-export interface RosterEntry {
-  participantId: string;
-  displayName: string;
-  leader: boolean;
-  self: boolean;
-}
 
 export type CryptoState =
   | { kind: "sending"; epoch: number | undefined }

@@ -16,12 +16,14 @@ import {
   Track,
   VideoPresets,
 } from "livekit-client";
+import { assertNever } from "../../../protocol/guards";
 import type { VideoQuality } from "./videoQuality";
 import { type RefusedCounts, RefusedMessageSchema } from "./guardProtocol";
 import type { KeySource } from "./keyPlan";
 import { MediaKeys } from "./mediaKeys";
 
-export type MediaConnection = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
+/** The SFU connection as the app shows it (livekit's five states in four words). */
+export type MediaConnection = "connecting" | "connected" | "reconnecting" | "closed";
 
 /** Decrypt failures reported by livekit's E2EE worker, per sender. */
 export interface DecryptErrors {
@@ -155,7 +157,7 @@ export class CallMedia {
       case ConnectionState.Disconnected:
         return "closed";
       default:
-        return "idle";
+        return assertNever(this.room.state);
     }
   }
 

@@ -1,7 +1,7 @@
 // Who is in the call: the verified roster (names come from sealed announcements) and, in red, any
 // participant the servers show that never proved it holds the call secret.
 import { For, Show } from "solid-js";
-import type { RosterEntry } from "../app/tiles";
+import type { RosterEntry } from "../core";
 
 export function ParticipantList(props: {
   roster: RosterEntry[];
