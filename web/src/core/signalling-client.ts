@@ -4,6 +4,7 @@
 // compatibility), and reconnects on its own with bounded exponential backoff after a dropped socket.
 import {
   CLOSE_CODES,
+  type ClientMessage,
   HEARTBEAT,
   type LiveKitGrant,
   type Member,
@@ -65,11 +66,9 @@ export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   joinTimeoutMs: 10_000,
 };
 
-interface Welcome {
-  readonly self: { participantId: string; seq: number };
-  readonly members: readonly Member[];
-  readonly livekit: LiveKitGrant;
-}
+type Welcome = Extract<ServerMessage, { type: "welcome" }>;
+/** The payloads of one `send` frame, as the schema has them. */
+type Unicasts = Extract<ClientMessage, { type: "send" }>["messages"];
 
 export interface SignallingHandlers {
   /** Called on every (re)connection: a fresh join with a fresh announcement each time. */
@@ -123,7 +122,7 @@ export class SignallingClient {
   }
 
   /** Unicast payloads, one frame for all of them (a rekey sends n-2 at once). */
-  send(messages: readonly { to: string; payload: string }[]): boolean {
+  send(messages: Unicasts): boolean {
     if (messages.length === 0) return true;
     return this.write({ type: "send", messages });
   }
@@ -148,7 +147,8 @@ export class SignallingClient {
     this.socket?.close(4000, "dropped");
   }
 
-  private write(message: object): boolean {
+  /** Sends a frame of the schema's client messages, only on the joined socket. */
+  private write(message: ClientMessage): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN || this.status !== "joined") return false;
     socket.send(JSON.stringify(message));
@@ -186,7 +186,8 @@ export class SignallingClient {
     socket.addEventListener("open", () => {
       if (this.socket !== socket) return;
       const join = this.handlers.joinRequest();
-      socket.send(JSON.stringify({ type: "join", v: PROTOCOL_VERSION, ...join }));
+      const frame: ClientMessage = { type: "join", v: PROTOCOL_VERSION, ...join };
+      socket.send(JSON.stringify(frame));
       this.heartbeat(socket);
     });
     socket.addEventListener("message", (event) => {
