@@ -9,7 +9,6 @@ import { guardPlanOf, ringsOf } from "../../web/src/media/keyPlan";
 import type { MediaKeys } from "../../web/src/media/mediaKeys";
 import {
   copyFrame,
-  FakeSession,
   type FakeFrame,
   FrameWriter,
   loadWorker,
@@ -22,6 +21,7 @@ import {
   deliver,
   framesFrom,
 } from "./worker-harness";
+import { FakeKeySource } from "../support/fake-key-source";
 import { randomId } from "../support/ids";
 
 const BASELINE = process.env.HUSH_MEDIA_BASELINE;
@@ -42,7 +42,7 @@ afterEach(() => {
 async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
   const self = randomId();
   const others = Array.from({ length: options.others ?? 1 }, () => randomId());
-  const session = new FakeSession(self);
+  const session = new FakeKeySource(self);
   page = new Page(session, BASELINE !== undefined);
   session.set({ senders: others });
   for (const epoch of options.epochs ?? [1]) session.hold(epoch);

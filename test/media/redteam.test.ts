@@ -3,7 +3,6 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   copyFrame,
-  FakeSession,
   FrameWriter,
   loadWorker,
   Page,
@@ -12,6 +11,7 @@ import {
   deliver,
   framesFrom,
 } from "./worker-harness";
+import { FakeKeySource } from "../support/fake-key-source";
 import { randomId } from "../support/ids";
 
 beforeAll(async () => {
@@ -27,7 +27,7 @@ afterEach(() => {
 async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
   const self = randomId();
   const others = Array.from({ length: options.others ?? 1 }, () => randomId());
-  const session = new FakeSession(self);
+  const session = new FakeKeySource(self);
   page = new Page(session);
   session.set({ senders: others });
   for (const epoch of options.epochs ?? [1]) session.hold(epoch);

@@ -4,8 +4,7 @@
 // streams, and the re-post of getKeys() after a reconnect. Frames are fakes with the fields
 // livekit reads (data, timestamp, type, getMetadata()); the crypto is Node's WebCrypto.
 import { BaseKeyProvider, type KeyInfo, KeyProviderEvent } from "livekit-client";
-import { senderKeyOf } from "../../web/src/core";
-import type { KeySource, KeyState } from "../../web/src/media/keyPlan";
+import type { FakeKeySource } from "../support/fake-key-source";
 import { MediaKeys } from "../../web/src/media/mediaKeys";
 import { randomId } from "../support/ids";
 
@@ -78,63 +77,6 @@ export async function settle(ms = 30) {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A core stand-in: held epochs with their group keys, roster, sending epoch. */
-export class FakeSession implements KeySource {
-  readonly groupKeys = new Map<number, Uint8Array>();
-  private generation = 0;
-  private readonly generations = new Map<number, number>();
-  private readonly listeners = new Set<() => void>();
-  senders: string[] = [];
-  sendingEpoch = 0;
-
-  constructor(readonly selfId: string) {}
-
-  keyState(): KeyState {
-    return {
-      selfId: this.selfId,
-      senders: [...this.senders],
-      held: [...this.groupKeys.keys()].map((epoch) => ({
-        epoch,
-        generation: this.generations.get(epoch) ?? 0,
-      })),
-      sendingEpoch: this.sendingEpoch,
-    };
-  }
-
-  senderKey(epoch: number, participantId: string) {
-    const groupKey = this.groupKeys.get(epoch);
-    return groupKey ? senderKeyOf(groupKey, participantId) : undefined;
-  }
-
-  onChange(listener: () => void) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Adds (or replaces) the key of `epoch`. */
-  hold(epoch: number, groupKey = crypto.getRandomValues(new Uint8Array(32))) {
-    this.groupKeys.set(epoch, groupKey);
-    this.generations.set(epoch, ++this.generation);
-    this.changed();
-  }
-
-  drop(epoch: number) {
-    this.groupKeys.delete(epoch);
-    this.generations.delete(epoch);
-    this.changed();
-  }
-
-  set(change: { senders?: string[]; sendingEpoch?: number }) {
-    if (change.senders) this.senders = change.senders;
-    if (change.sendingEpoch !== undefined) this.sendingEpoch = change.sendingEpoch;
-    this.changed();
-  }
-
-  changed() {
-    for (const listener of this.listeners) listener();
-  }
-}
-
 /**
  * The page: livekit's E2EEManager key and enable messages, driven by a key provider. With
  * `legacy`, keys come from a copy of the add-only wiring this repository had before (every held
@@ -146,7 +88,7 @@ export class Page {
   private readonly onPageMessage: (message: unknown) => void;
 
   constructor(
-    readonly session: FakeSession,
+    readonly session: FakeKeySource,
     legacy = false,
   ) {
     this.provider = legacy ? new LegacyKeys(session) : new MediaKeys();
@@ -210,7 +152,7 @@ class LegacyKeys extends BaseKeyProvider {
   private sendingIndex = 0;
   private readonly done = new Set<string>();
 
-  constructor(private readonly session: FakeSession) {
+  constructor(private readonly session: FakeKeySource) {
     super({ sharedKey: false, ratchetWindowSize: 0, failureTolerance: -1, keyringSize: 16 });
   }
 
@@ -434,7 +376,7 @@ export async function deliver(pipe: Pipe, frames: FakeFrame[]): Promise<number> 
 /** `count` frames `sender` encrypted under its sender key of `epoch`, in its slot. */
 export async function framesFrom(
   writer: FrameWriter,
-  session: FakeSession,
+  session: FakeKeySource,
   epoch: number,
   sender: string,
   count = 5,

@@ -1,0 +1,59 @@
+// The app's view of the core session (SessionPort, web/src/app/sessionPort.ts) as a test drives
+// it: the test sets the snapshot the core would report and the keys it would hold, and reads back
+// what the store did to the session (joined, left, asked for keys).
+import type { SessionPort, SessionSnapshot } from "../../web/src/app/sessionPort";
+import { FakeKeySource } from "../support/fake-key-source";
+
+const EMPTY: SessionSnapshot = {
+  state: "connecting",
+  selfId: "",
+  roster: [],
+  unverified: [],
+  conflicts: [],
+  livekit: undefined,
+  epoch: undefined,
+  sendingEpoch: undefined,
+  waitingForNewKey: false,
+  lastRotationAt: undefined,
+  securityCode: undefined,
+  keyEpochs: [],
+  rotations: [],
+  failure: undefined,
+  connectionLog: [],
+};
+
+export class FakeSessionPort extends FakeKeySource implements SessionPort {
+  private current: SessionSnapshot;
+  joined = false;
+  left = false;
+  /** How often the store asked the leader for the key (decrypt failures lasting a second). */
+  keyRequests = 0;
+
+  constructor(selfId: string) {
+    super(selfId);
+    this.current = { ...EMPTY, selfId };
+  }
+
+  snapshot(): SessionSnapshot {
+    return { ...this.current };
+  }
+
+  /** What the core reports next; the store hears it like any change of the session. */
+  report(change: Partial<SessionSnapshot>): void {
+    this.current = { ...this.current, ...change };
+    this.changed();
+  }
+
+  reportDecryptFailures(): void {
+    this.keyRequests += 1;
+  }
+
+  join(): Promise<void> {
+    this.joined = true;
+    return Promise.resolve();
+  }
+
+  leave(): void {
+    this.left = true;
+  }
+}
