@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, LIMITS } from "../../protocol/signalling.js";
 import { opaque, randomId } from "../support/ids.js";
 import { Relay, type ServerFrame } from "./sim/relay.js";
-import { SIM_ROOM_CONFIG } from "./sim/room.js";
+import { SIM_ROOM_CONFIG } from "./sim/room-config.js";
 import { seededRandom } from "./sim/seeded-random.js";
 import { VirtualClock } from "./sim/virtual-clock.js";
 

@@ -12,8 +12,9 @@ import {
   type FakeFrame,
   FrameWriter,
   loadWorker,
+  openCall,
   openFrame,
-  Page,
+  type Page,
   Pipe,
   settle,
   toPage,
@@ -21,7 +22,6 @@ import {
   deliver,
   framesFrom,
 } from "./worker-harness";
-import { FakeKeySource } from "../support/fake-key-source";
 import { randomId } from "../support/ids";
 
 const BASELINE = process.env.HUSH_MEDIA_BASELINE;
@@ -40,15 +40,9 @@ afterEach(() => {
 
 /** A call seen from `self`: members `others` verified, epochs held, sending with `sending`. */
 async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
-  const self = randomId();
-  const others = Array.from({ length: options.others ?? 1 }, () => randomId());
-  const session = new FakeKeySource(self);
-  page = new Page(session, BASELINE !== undefined);
-  session.set({ senders: others });
-  for (const epoch of options.epochs ?? [1]) session.hold(epoch);
-  session.set({ sendingEpoch: options.sending ?? 1 });
-  await settle();
-  return { self, others, session, page };
+  const opened = await openCall({ ...options, legacy: BASELINE !== undefined });
+  page = opened.page;
+  return opened;
 }
 
 /**

@@ -5,14 +5,13 @@ import {
   copyFrame,
   FrameWriter,
   loadWorker,
-  Page,
+  openCall,
+  type Page,
   Pipe,
   settle,
   deliver,
   framesFrom,
 } from "./worker-harness";
-import { FakeKeySource } from "../support/fake-key-source";
-import { randomId } from "../support/ids";
 
 beforeAll(async () => {
   await loadWorker(new URL("../../web/src/media/e2eeWorker.ts", import.meta.url).pathname);
@@ -25,15 +24,9 @@ afterEach(() => {
 });
 
 async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
-  const self = randomId();
-  const others = Array.from({ length: options.others ?? 1 }, () => randomId());
-  const session = new FakeKeySource(self);
-  page = new Page(session);
-  session.set({ senders: others });
-  for (const epoch of options.epochs ?? [1]) session.hold(epoch);
-  session.set({ sendingEpoch: options.sending ?? 1 });
-  await settle();
-  return { self, others, session, page };
+  const opened = await openCall(options);
+  page = opened.page;
+  return opened;
 }
 
 async function receiver(sender: string, trackId?: string) {

@@ -4,7 +4,7 @@
 // streams, and the re-post of getKeys() after a reconnect. Frames are fakes with the fields
 // livekit reads (data, timestamp, type, getMetadata()); the crypto is Node's WebCrypto.
 import { BaseKeyProvider, type KeyInfo, KeyProviderEvent } from "livekit-client";
-import type { FakeKeySource } from "../support/fake-key-source";
+import { FakeKeySource } from "../support/fake-key-source";
 import { MediaKeys } from "../../web/src/media/mediaKeys";
 import { randomId } from "../support/ids";
 
@@ -384,4 +384,22 @@ export async function framesFrom(
   const key = session.senderKey(epoch, sender);
   if (!key) throw new Error(`no key for epoch ${epoch}`);
   return Promise.all(Array.from({ length: count }, () => writer.encrypted(key, epoch % 16)));
+}
+
+/**
+ * A call seen from `self`: `others` verified, `epochs` held, sending with `sending`, keys applied
+ * by a Page (the old add-only wiring with `legacy`). The caller closes the page.
+ */
+export async function openCall(
+  options: { others?: number; epochs?: number[]; sending?: number; legacy?: boolean } = {},
+) {
+  const self = randomId();
+  const others = Array.from({ length: options.others ?? 1 }, () => randomId());
+  const session = new FakeKeySource(self);
+  const page = new Page(session, options.legacy ?? false);
+  session.set({ senders: others });
+  for (const epoch of options.epochs ?? [1]) session.hold(epoch);
+  session.set({ sendingEpoch: options.sending ?? 1 });
+  await settle();
+  return { self, others, session, page };
 }

@@ -1,104 +1,85 @@
-// A stand-in for the Room Durable Object in unit tests: it keeps sockets' states and the stored
-// counter in memory and applies each Outcome of the pure rules the way the shell does (attachment,
-// counter, deliveries, close, forget), recording what every socket received.
+// A stand-in for the Room Durable Object in unit tests: sockets by name behind the shared room
+// shell (test/support/room-shell.ts, which applies each Outcome of the pure rules the way the
+// object does), recording what every socket received and how it was closed.
+import type { ServerMessage } from "../../protocol/signalling";
+import type { Outcome } from "../../worker/src/room";
 import type { RoomConfig } from "../../worker/src/room-config";
-import type { Member, ServerMessage } from "../../protocol/signalling";
-import {
-  type Delivery,
-  FIRST_SEQ,
-  newSocket,
-  type Outcome,
-  onDisconnect,
-  onFrame,
-} from "../../worker/src/room";
-import type { SocketState } from "../../worker/src/socket-state";
 import { opaque, randomId } from "../support/ids";
+import { type RoomSocket, RoomShell } from "../support/room-shell";
 
 const ROOM = randomId();
 
+/**
+ * Settings for driving the rules by hand: a small room, one frame a second refilled from a burst
+ * (so a test can run a bucket dry), and byte budgets no test comes near.
+ */
+export function testRoomConfig(room: { capacity: number; burst: number }): RoomConfig {
+  return {
+    capacity: room.capacity,
+    maxSockets: 100,
+    rate: {
+      perSecond: 1,
+      burst: room.burst,
+      strikes: 5,
+      bytesPerSecond: 1_000_000_000,
+      bytesBurst: 1_000_000_000,
+    },
+    recipient: { perSecond: 1_000_000_000, burst: 1_000_000_000 },
+    joinDeadlineMs: 5_000,
+    heartbeatTimeoutMs: 45_000,
+  };
+}
+
+interface NamedSocket extends RoomSocket {
+  readonly name: string;
+}
+
 /** Stands in for the Durable Object: sockets by name, the stored counter, what each one got. */
 export class RoomDriver {
-  constructor(private readonly config: RoomConfig) {}
-
-  sockets = new Map<string, SocketState>();
+  sockets = new Map<string, NamedSocket>();
   inbox = new Map<string, ServerMessage[]>();
   closes = new Map<string, number>();
-  nextSeq: number | undefined = undefined;
-  forgotten = 0;
   now = 0;
+  private readonly shell: RoomShell<NamedSocket>;
+
+  constructor(config: RoomConfig) {
+    this.shell = new RoomShell(config, () => this.now, {
+      admitted: () => {},
+      removed: () => {},
+      send: (socket, message) => this.inbox.get(socket.name)?.push(message),
+      close: (socket, code) => this.closes.set(socket.name, code),
+    });
+  }
+
+  /** The counter the object keeps in storage: undefined before the first join and once forgotten. */
+  get nextSeq(): number | undefined {
+    return this.shell.storedSeq;
+  }
+
+  /** How often the room forgot everything (its last member left). */
+  get forgotten(): number {
+    return this.shell.life - 1;
+  }
 
   connect(name: string): void {
-    this.sockets.set(name, newSocket(ROOM, this.config, this.now));
+    this.sockets.set(name, { name, state: this.shell.accept(ROOM), lastPingAt: null });
     this.inbox.set(name, []);
   }
 
-  private view() {
-    const joined: Member[] = [];
-    for (const state of this.sockets.values())
-      if (state.phase === "joined")
-        joined.push({
-          participantId: state.participantId,
-          seq: state.seq,
-          announcement: state.announcement,
-        });
-    joined.sort((a, b) => a.seq - b.seq);
-    const members = new Map(joined.map((member) => [member.participantId, member]));
-    return { members, nextSeq: this.nextSeq ?? FIRST_SEQ };
-  }
-
-  private nameOf(participantId: string): string {
-    for (const [name, state] of this.sockets)
-      if (state.phase === "joined" && state.participantId === participantId) return name;
-    throw new Error(`no socket for ${participantId}`);
-  }
-
-  private apply(name: string, outcome: Outcome): Outcome {
-    const before = this.view().nextSeq;
-    this.sockets.set(name, outcome.socket);
-    if (outcome.nextSeq !== before) this.nextSeq = outcome.nextSeq;
-    for (const delivery of outcome.deliveries) this.deliver(name, outcome.socket, delivery);
-    if (outcome.close) this.closes.set(name, outcome.close.code);
-    if (outcome.forget) {
-      this.nextSeq = undefined;
-      this.forgotten++;
-    }
-    return outcome;
-  }
-
-  private deliver(name: string, self: SocketState, delivery: Delivery): void {
-    const grant = { url: "ws://sfu", token: "t" };
-    const target =
-      delivery.kind === "message" && delivery.to !== "self"
-        ? this.nameOf(delivery.to.participantId)
-        : name;
-    const message: ServerMessage =
-      delivery.kind === "message"
-        ? delivery.message
-        : delivery.kind === "welcome"
-          ? {
-              type: "welcome",
-              v: 1,
-              self: delivery.self,
-              members: delivery.members,
-              livekit: grant,
-            }
-          : { type: "token", livekit: grant };
-    if (self.phase === "closed" && delivery.kind !== "message") throw new Error("grant to closed");
-    this.inbox.get(target)?.push(message);
+  private socket(name: string): NamedSocket {
+    const socket = this.sockets.get(name);
+    if (!socket) throw new Error(`unknown socket ${name}`);
+    return socket;
   }
 
   frame(name: string, frame: unknown): Outcome {
-    const socket = this.sockets.get(name);
-    if (!socket) throw new Error(`unknown socket ${name}`);
     const data =
       typeof frame === "string" || frame instanceof ArrayBuffer ? frame : JSON.stringify(frame);
-    return this.apply(name, onFrame(this.view(), socket, data, this.config, this.now));
+    return this.shell.frame(this.socket(name), data);
   }
 
   disconnect(name: string): Outcome {
-    const socket = this.sockets.get(name);
-    if (!socket) throw new Error(`unknown socket ${name}`);
-    const outcome = this.apply(name, onDisconnect(this.view(), socket));
+    const outcome = this.shell.disconnect(this.socket(name));
     this.sockets.delete(name);
     return outcome;
   }

@@ -3,24 +3,10 @@
 // guarantees").
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { RoomConfig } from "../../worker/src/room-config";
 import { CLOSE_CODES, type ServerMessage } from "../../protocol/signalling";
-import { RoomDriver } from "./room-driver";
+import { RoomDriver, testRoomConfig } from "./room-driver";
 
-const config: RoomConfig = {
-  capacity: 4,
-  maxSockets: 100,
-  rate: {
-    perSecond: 1,
-    burst: 10_000,
-    strikes: 5,
-    bytesPerSecond: 1_000_000_000,
-    bytesBurst: 1_000_000_000,
-  },
-  recipient: { perSecond: 1_000_000_000, burst: 1_000_000_000 },
-  joinDeadlineMs: 5_000,
-  heartbeatTimeoutMs: 45_000,
-};
+const config = testRoomConfig({ capacity: 4, burst: 10_000 });
 const NAMES = ["n0", "n1", "n2", "n3", "n4", "n5"] as const;
 
 type Command =

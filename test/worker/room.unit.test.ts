@@ -1,25 +1,11 @@
 // Unit tests of the pure room rules, driven through RoomDriver (the Durable Object shell in memory).
 import { describe, expect, it } from "vitest";
-import type { RoomConfig } from "../../worker/src/room-config";
 import { CLOSE_CODES, LIMITS } from "../../protocol/signalling";
 import { FIRST_SEQ, LEAVE_CLOSE_CODE } from "../../worker/src/room";
 import { opaque, randomId } from "../support/ids";
-import { RoomDriver } from "./room-driver";
+import { RoomDriver, testRoomConfig } from "./room-driver";
 
-const config: RoomConfig = {
-  capacity: 3,
-  maxSockets: 100,
-  rate: {
-    perSecond: 1,
-    burst: 50,
-    strikes: 5,
-    bytesPerSecond: 1_000_000_000,
-    bytesBurst: 1_000_000_000,
-  },
-  recipient: { perSecond: 1_000_000_000, burst: 1_000_000_000 },
-  joinDeadlineMs: 5_000,
-  heartbeatTimeoutMs: 45_000,
-};
+const config = testRoomConfig({ capacity: 3, burst: 50 });
 
 describe("room rules", () => {
   it("admits members with strictly increasing seq and tells everyone in order", () => {

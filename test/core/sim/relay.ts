@@ -1,16 +1,17 @@
-// The network and the hostile server in front of the simulator's room (room.ts, which runs the
-// Worker's own rules). The room decides admission, seq, relaying and leaves; the relay around it is
-// hostile on request: it can drop, delay, duplicate, reorder, replay and inject envelopes and
-// broadcasts, forge announcements (ghosts) and drop sockets. It also lies about membership (issue
-// 9): tamper rules withhold or hold any frame for chosen members (a leave hidden from the leader,
-// split views, a fresh key withheld), joins can be stalled (never reach the room), and
-// announcements recorded in this or an earlier room life can be replayed.
+// The network and the hostile server in front of the simulator's room (the Worker's own rules, in
+// test/support/room-shell.ts). The room decides admission, seq, relaying and leaves; the relay
+// around it is hostile on request: it can drop, delay, duplicate, reorder, replay and inject
+// envelopes and broadcasts, forge announcements (ghosts) and drop sockets. It also lies about
+// membership (issue 9): tamper rules withhold or hold any frame for chosen members (a leave hidden
+// from the leader, split views, a fresh key withheld), joins can be stalled (never reach the room),
+// and announcements recorded in this or an earlier room life can be replayed.
 
 import type { SocketConstructor } from "../../../web/src/core/signalling-client.js";
 import { ClientMessage, HEARTBEAT, type Member } from "../../../protocol/signalling.js";
 import type { SocketState } from "../../../worker/src/socket-state.js";
 import { FakeSocket, SOCKET_STATE } from "../../support/fake-socket.js";
-import { type RoomSocket, SimRoom } from "./room.js";
+import { type RoomSocket, RoomShell } from "../../support/room-shell.js";
+import { SIM_ROOM_CONFIG } from "./room-config.js";
 import type { VirtualClock } from "./virtual-clock.js";
 
 export interface Faults {
@@ -146,14 +147,14 @@ export class Relay {
   readonly recorded: Recorded[] = [];
   /** Frames scheduled but not yet handled (both directions), so checks can wait for quiet. */
   inFlight = 0;
-  private readonly room: SimRoom<Connection>;
+  private readonly room: RoomShell<Connection>;
 
   constructor(
     private readonly clock: VirtualClock,
     private readonly random: { float(): number; int(n: number): number },
     private readonly hooks: RelayHooks,
   ) {
-    this.room = new SimRoom(() => clock.now(), {
+    this.room = new RoomShell(SIM_ROOM_CONFIG, () => clock.now(), {
       admitted: (connection, member) => this.admitted(connection, member),
       removed: (connection) => hooks.removed(connection),
       send: (connection, message) => this.deliver(connection, message),

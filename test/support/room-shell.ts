@@ -1,11 +1,12 @@
-// The room behind the simulator's relay: the Worker's own pure rules (worker/src/room.ts: admission,
-// join order, seq, relaying, leaves, refusals, liveness kicks) under a shell that does in memory what
-// the Durable Object does with its sockets (worker/src/room-object.ts): it keeps each socket's state
-// and the roster, applies every Outcome (state, roster, counter, deliveries, close, forgetting) and
-// adds the LiveKit grant to welcomes and token answers. Whatever the relay does to frames on the way
-// (relay.ts) happens outside; this file never lies.
-import type { Member, ServerMessage } from "../../../protocol/signalling.js";
-import { dueAt, overdue } from "../../../worker/src/liveness.js";
+// The Worker's own pure room rules (worker/src/room.ts: admission, join order, seq, relaying,
+// leaves, refusals, liveness kicks) under a shell that does in memory what the Durable Object does
+// with its sockets (worker/src/room-object.ts): it keeps each socket's state and the roster, applies
+// every Outcome (state, roster, stored counter, deliveries, close, forgetting) and adds a made-up
+// LiveKit grant to welcomes and token answers. The simulator's relay (test/core/sim/relay.ts) and
+// the workerd unit tests' RoomDriver (test/worker/room-driver.ts) both put their sockets behind it;
+// whatever a relay does to frames on the way happens outside, and this file never lies.
+import type { Member, ServerMessage } from "../../protocol/signalling.js";
+import { dueAt, overdue } from "../../worker/src/liveness.js";
 import {
   type Delivery,
   FIRST_SEQ,
@@ -15,32 +16,9 @@ import {
   onFrame,
   onKick,
   type RoomView,
-} from "../../../worker/src/room.js";
-import { type RoomConfig, readRoomConfig } from "../../../worker/src/room-config.js";
-import type { SocketState } from "../../../worker/src/socket-state.js";
-
-const MiB = 1024 * 1024;
-
-/**
- * The Worker's settings with limits no simulated call comes near: the simulator is about keys, and
- * a client refused for its rate would be a finding about the settings, not the schedule. The join
- * deadline and heartbeat timeout keep the Worker's defaults, so a stalled join is closed by the
- * room as it would be in production.
- */
-function simRoomConfig(): RoomConfig {
-  const parsed = readRoomConfig({
-    ROOM_CAPACITY: 10_000,
-    RATE_LIMIT_PER_SECOND: 1_000_000,
-    RATE_LIMIT_BURST: 1_000_000,
-    RATE_LIMIT_STRIKES: 1_000_000,
-    RATE_LIMIT_BYTES_PER_SECOND: 1024 * MiB,
-    RATE_LIMIT_BYTES_BURST: 1024 * MiB,
-  });
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
-}
-
-export const SIM_ROOM_CONFIG = simRoomConfig();
+} from "../../worker/src/room.js";
+import type { RoomConfig } from "../../worker/src/room-config.js";
+import type { SocketState } from "../../worker/src/socket-state.js";
 
 /** What the room keeps of one socket: its state (the attachment) and its last heartbeat ping. */
 export interface RoomSocket {
@@ -56,18 +34,20 @@ export interface RoomOutput<S extends RoomSocket> {
   close(socket: S, code: number): void;
 }
 
-export class SimRoom<S extends RoomSocket> {
+export class RoomShell<S extends RoomSocket> {
   /** The roster in seq order (members join with the next seq, so insertion order is seq order). */
   private readonly members = new Map<string, Member>();
   private readonly sockets = new Map<string, S>();
   private nextSeq = FIRST_SEQ;
+  /** The counter as the object stores it: written when a join moves it, deleted when it forgets. */
+  storedSeq: number | undefined = undefined;
   /** Room life, 1, 2, ...: when the last member leaves the room forgets everything, seq included. */
   life = 1;
 
   constructor(
+    private readonly config: RoomConfig,
     private readonly now: () => number,
     private readonly output: RoomOutput<S>,
-    private readonly config: RoomConfig = SIM_ROOM_CONFIG,
   ) {}
 
   /** A fresh socket's state, as the object writes it on upgrade. */
@@ -75,12 +55,13 @@ export class SimRoom<S extends RoomSocket> {
     return newSocket(roomId, this.config, this.now());
   }
 
-  frame(socket: S, data: string): void {
-    this.apply(socket, onFrame(this.view(), socket.state, data, this.config, this.now()));
+  /** One frame from the socket; the Outcome is returned for tests that look at the decision. */
+  frame(socket: S, data: string | ArrayBuffer): Outcome {
+    return this.apply(socket, onFrame(this.view(), socket.state, data, this.config, this.now()));
   }
 
-  disconnect(socket: S): void {
-    this.apply(socket, onDisconnect(this.view(), socket.state));
+  disconnect(socket: S): Outcome {
+    return this.apply(socket, onDisconnect(this.view(), socket.state));
   }
 
   /** The runtime answered a heartbeat ping for this socket (the rules never see pings). */
@@ -103,8 +84,8 @@ export class SimRoom<S extends RoomSocket> {
     return { members: this.members, nextSeq: this.nextSeq };
   }
 
-  /** As room-object.ts applies an outcome, without the recipient budget (no simulated member stops reading). */
-  private apply(socket: S, outcome: Outcome): void {
+  /** As room-object.ts applies an outcome, without the recipient budget (no member here stops reading). */
+  private apply(socket: S, outcome: Outcome): Outcome {
     const before = socket.state;
     const after = outcome.socket;
     socket.state = after;
@@ -123,8 +104,11 @@ export class SimRoom<S extends RoomSocket> {
       this.sockets.set(member.participantId, socket);
       this.output.admitted(socket, member);
     }
+    if (outcome.forget) {
+      this.storedSeq = undefined;
+      this.life += 1;
+    } else if (outcome.nextSeq !== this.nextSeq) this.storedSeq = outcome.nextSeq;
     this.nextSeq = outcome.forget ? FIRST_SEQ : outcome.nextSeq;
-    if (outcome.forget) this.life += 1;
     for (const delivery of outcome.deliveries) {
       const target =
         delivery.kind === "message" && delivery.to !== "self"
@@ -133,11 +117,14 @@ export class SimRoom<S extends RoomSocket> {
       if (target) this.output.send(target, render(delivery, after));
     }
     if (outcome.close !== null) this.output.close(socket, outcome.close.code);
+    return outcome;
   }
 }
 
 /** The shell's part of a delivery: welcomes and token answers carry a (made-up) LiveKit grant. */
 function render(delivery: Delivery, self: SocketState): ServerMessage {
+  if (delivery.kind !== "message" && self.phase !== "joined")
+    throw new Error("the rules granted LiveKit access to a socket that is no member");
   const seq = self.phase === "joined" ? self.seq : 0;
   switch (delivery.kind) {
     case "message":
