@@ -1,7 +1,7 @@
 // In-call controls in real headless Chromium through the real Worker and livekit-server: screen
 // sharing (Chromium's fake screen capture, encrypted like every other track) and switching camera
 // and microphone mid-call, while the other participant keeps decoding.
-import type { Locator, Page } from "playwright-core";
+import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   decodeCallSecret,
@@ -25,6 +25,7 @@ import {
   type Participant,
   sleep,
   step,
+  videoPicture,
   view,
   waitFor,
 } from "./pages";
@@ -45,39 +46,6 @@ async function videoFramesFrom(participant: Participant, senderId: string): Prom
 
 async function audioSamplesFrom(participant: Participant, senderId: string): Promise<number> {
   return (await view(participant)).receive[senderId]?.audioSamplesDecoded ?? 0;
-}
-
-/** Size, luminance spread and decoded-frame count of what `selector`'s video shows right now. */
-function videoState(
-  page: Page,
-  selector: string,
-): Promise<{ width: number; height: number; variance: number; frames: number }> {
-  return page.evaluate((selector) => {
-    const video = document.querySelector<HTMLVideoElement>(selector);
-    if (!video || video.videoWidth === 0) return { width: 0, height: 0, variance: 0, frames: 0 };
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const context = canvas.getContext("2d");
-    if (!context) return { width: 0, height: 0, variance: 0, frames: 0 };
-    context.drawImage(video, 0, 0);
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sumSquares = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const luma = 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
-      sum += luma;
-      sumSquares += luma * luma;
-    }
-    const pixels = data.length / 4;
-    const mean = sum / pixels;
-    return {
-      width: video.videoWidth,
-      height: video.videoHeight,
-      variance: sumSquares / pixels - mean * mean,
-      frames: video.getVideoPlaybackQuality().totalVideoFrames,
-    };
-  }, selector);
 }
 
 function optionValues(select: Locator): Promise<string[]> {
@@ -145,10 +113,10 @@ describe("in-call controls", () => {
     await bo.page.getByRole("figure", { name: "Ana: screen" }).waitFor({ timeout: 30_000 });
     await waitFor(
       "Bo to decode Ana's screen",
-      async () => (await videoState(bo.page, `${screenTile} video`)).width > 0,
+      async () => (await videoPicture(bo.page, `${screenTile} video`)).width > 0,
     );
     expect(await bo.page.locator(screenTile).getAttribute("data-crypto")).toBe("encrypted");
-    const shown = await videoState(bo.page, `${screenTile} video`);
+    const shown = await videoPicture(bo.page, `${screenTile} video`);
     const likeness = await fakeCameraLikeness(bo.page, `${screenTile} video`);
     step(`Bo shows Ana's screen: ${JSON.stringify(shown)}, fake-pattern likeness ${likeness}`);
     // Not the 192x108 camera: a full-size capture, and Chromium's fake screen has the fake
@@ -158,7 +126,7 @@ describe("in-call controls", () => {
     expect(likeness[0]).toBeGreaterThan(0.8);
     await expectRising(
       "frames of Ana's screen at Bo",
-      async () => (await videoState(bo.page, `${screenTile} video`)).frames,
+      async () => (await videoPicture(bo.page, `${screenTile} video`)).frames,
     );
 
     // An eavesdropper on the SFU without keys gets the screen's packets, and its decoder (no E2EE
@@ -204,7 +172,7 @@ describe("in-call controls", () => {
     await expectRising(
       "frames of Ana's camera at Bo",
       async () =>
-        (await videoState(bo.page, `[data-tile="${anaId}"]:not([data-screen]) video`)).frames,
+        (await videoPicture(bo.page, `[data-tile="${anaId}"]:not([data-screen]) video`)).frames,
     );
     // Seen on every run: as the screen track closes, Bo's receiver drops one frame whose last byte
     // is no key index of ours, most likely livekit-server's blank closing frame, which livekit would

@@ -11,7 +11,7 @@ import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { launchFirefox, type RunningFirefox } from "../support/firefox";
 import { type RunningXvfb, startXvfb } from "../support/xvfb";
 import { type CallPage, chromiumPage, firefoxPage, joinCall, viewOf } from "./anyBrowser";
-import { sleep, step, TEST_QUERY, waitFor } from "./pages";
+import { sleep, step, TEST_QUERY, videoPicture, waitFor } from "./pages";
 import { screenshotPath } from "./screenshots";
 
 const origin = inject("origin");
@@ -58,44 +58,6 @@ async function expectDecodingProgress(receivers: CallPage[], senders: CallPage[]
     },
     60_000,
   );
-}
-
-/**
- * Size, luminance (mean and spread) and decoded-frame count of what `selector`'s video in a
- * Chromium page shows right now.
- */
-function screenPicture(
-  page: CallPage,
-  selector: string,
-): Promise<{ width: number; height: number; mean: number; variance: number; frames: number }> {
-  return page.evaluate((selector) => {
-    const video = document.querySelector<HTMLVideoElement>(selector);
-    const none = { width: 0, height: 0, mean: 0, variance: 0, frames: 0 };
-    if (!video || video.videoWidth === 0) return none;
-    const canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    const context = canvas.getContext("2d");
-    if (!context) return none;
-    context.drawImage(video, 0, 0);
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sumSquares = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      const luma = 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
-      sum += luma;
-      sumSquares += luma * luma;
-    }
-    const pixels = data.length / 4;
-    const mean = sum / pixels;
-    return {
-      width: video.videoWidth,
-      height: video.videoHeight,
-      mean,
-      variance: sumSquares / pixels - mean * mean,
-      frames: video.getVideoPlaybackQuality().totalVideoFrames,
-    };
-  }, selector);
 }
 
 describe("a mixed Chromium and Firefox call", () => {
@@ -210,9 +172,9 @@ describe("a mixed Chromium and Firefox call", () => {
     for (const page of receivers) {
       await waitFor(
         async () =>
-          `${page.name} to show Fox's screen: ${JSON.stringify(await screenPicture(page, screenVideo))}`,
+          `${page.name} to show Fox's screen: ${JSON.stringify(await videoPicture(page, screenVideo))}`,
         async () => {
-          const picture = await screenPicture(page, screenVideo);
+          const picture = await videoPicture(page, screenVideo);
           return picture.width > 0 && picture.frames > 0;
         },
         60_000,
@@ -225,14 +187,14 @@ describe("a mixed Chromium and Firefox call", () => {
         ),
       ).toBe("encrypted");
       // Frames keep coming: the share is live, not one frame that got through.
-      const first = await screenPicture(page, screenVideo);
+      const first = await videoPicture(page, screenVideo);
       await waitFor(
         async () =>
-          `${page.name} to decode more of Fox's screen than ${first.frames} frames: ${JSON.stringify(await screenPicture(page, screenVideo))}`,
-        async () => (await screenPicture(page, screenVideo)).frames > first.frames + 5,
+          `${page.name} to decode more of Fox's screen than ${first.frames} frames: ${JSON.stringify(await videoPicture(page, screenVideo))}`,
+        async () => (await videoPicture(page, screenVideo)).frames > first.frames + 5,
         30_000,
       );
-      const picture = await screenPicture(page, screenVideo);
+      const picture = await videoPicture(page, screenVideo);
       step(`${page.name} shows Fox's screen: ${JSON.stringify(picture)}`);
       // The 1280x720 display, not the 192x108 camera; neither black nor one flat colour (the call
       // page on a white root window has both light and dark areas).

@@ -169,24 +169,34 @@ export function fakeCameraLikeness(page: Page, selector: string): Promise<number
   }, selector);
 }
 
+/** What a video element shows right now: its size, luminance (mean and spread) and frames decoded. */
+export interface VideoPicture {
+  width: number;
+  height: number;
+  mean: number;
+  variance: number;
+  frames: number;
+}
+
+/** Anything that runs a function in a page: a Playwright page or the suite's Firefox page. */
+interface Evaluates {
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+}
+
 /**
- * Luminance statistics of what the video element of `participantId`'s tile shows right now, read
- * by drawing the element into a canvas: a black or frozen-blank tile has variance near zero.
+ * The picture of the first video matching `selector`, read by drawing it into a canvas (all zero
+ * while none plays): a black or frozen-blank video has a variance near zero.
  */
-export function tilePixels(
-  participant: Participant,
-  participantId: string,
-): Promise<{ width: number; mean: number; variance: number }> {
-  return participant.page.evaluate((id) => {
-    const video = document.querySelector<HTMLVideoElement>(
-      `[data-tile="${id}"]:not([data-screen]) video`,
-    );
-    if (!video || video.videoWidth === 0) return { width: 0, mean: 0, variance: 0 };
+export function videoPicture(page: Evaluates, selector: string): Promise<VideoPicture> {
+  return page.evaluate((selector) => {
+    const video = document.querySelector<HTMLVideoElement>(selector);
+    const none = { width: 0, height: 0, mean: 0, variance: 0, frames: 0 };
+    if (!video || video.videoWidth === 0) return none;
     const canvas = document.createElement("canvas");
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     const context = canvas.getContext("2d");
-    if (!context) return { width: 0, mean: 0, variance: 0 };
+    if (!context) return none;
     context.drawImage(video, 0, 0);
     const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
     let sum = 0;
@@ -198,6 +208,17 @@ export function tilePixels(
       sumSquares += luma * luma;
     }
     const mean = sum / pixels;
-    return { width: video.videoWidth, mean, variance: sumSquares / pixels - mean * mean };
-  }, participantId);
+    return {
+      width: video.videoWidth,
+      height: video.videoHeight,
+      mean,
+      variance: sumSquares / pixels - mean * mean,
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+    };
+  }, selector);
+}
+
+/** The picture of `participantId`'s camera tile as `participant` sees it. */
+export function tilePixels(participant: Participant, participantId: string): Promise<VideoPicture> {
+  return videoPicture(participant.page, `[data-tile="${participantId}"]:not([data-screen]) video`);
 }
