@@ -3,6 +3,7 @@
 // the `ws` package because Node 20 has no global WebSocket.
 import WebSocket from "ws";
 import { randomId } from "../support/ids";
+import { Waiting } from "../support/waiting";
 
 const WAIT_MS = 15_000;
 
@@ -17,7 +18,7 @@ export class SpecClient {
   readonly participantId = randomId();
   private readonly inbox: Json[] = [];
   private closedWith: { code: number; reason: string } | null = null;
-  private waiters: Array<() => void> = [];
+  private readonly waiting = new Waiting();
 
   private constructor(private readonly socket: WebSocket) {
     socket.on("message", (data, isBinary) => {
@@ -26,11 +27,11 @@ export class SpecClient {
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
         throw new Error("the server must send JSON objects");
       this.inbox.push(parsed as Json);
-      this.wake();
+      this.waiting.wake();
     });
     socket.on("close", (code, reason) => {
       this.closedWith = { code, reason: reason.toString("utf8") };
-      this.wake();
+      this.waiting.wake();
     });
   }
 
@@ -68,12 +69,6 @@ export class SpecClient {
     return { client, welcome };
   }
 
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
-  }
-
   send(message: unknown): void {
     this.socket.send(typeof message === "string" ? message : JSON.stringify(message));
   }
@@ -82,19 +77,8 @@ export class SpecClient {
     this.socket.send(data, { binary: true });
   }
 
-  private async waitFor(what: string, ready: () => boolean, ms = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!ready()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  private waitFor(what: string, ready: () => boolean, ms = WAIT_MS): Promise<void> {
+    return this.waiting.until(what, ready, ms);
   }
 
   /** The next server message; it must have the given type when one is given. */

@@ -16,16 +16,10 @@ export abstract class FakeSocket implements SocketLike {
   abstract send(data: string): void;
   abstract close(code?: number, reason?: string): void;
 
-  addEventListener(type: "open", listener: () => void): void;
-  addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(
-    type: "close",
-    listener: (event: { code: number; reason: string }) => void,
-  ): void;
-  addEventListener(type: "error", listener: () => void): void;
-  addEventListener(type: string, listener: Listener): void {
+  /** Typed by the interface (its overloads, one per event), stored per event type. */
+  addEventListener: SocketLike["addEventListener"] = (type: string, listener: Listener) => {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
+  };
 
   /** Fires an event at every listener of its type, as the browser's event loop would. */
   dispatch(type: "open" | "message" | "close" | "error", event: unknown): void {

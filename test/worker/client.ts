@@ -7,6 +7,7 @@ import {
   ServerMessage as ServerMessageSchema,
 } from "../../protocol/signalling";
 import { opaque, randomId } from "../support/ids";
+import { Waiting } from "../support/waiting";
 
 const WAIT_MS = 10_000;
 
@@ -23,7 +24,7 @@ export interface Closed {
 
 export class TestClient {
   private readonly inbox: ServerMessage[] = [];
-  private waiter: (() => void) | null = null;
+  private readonly waiting = new Waiting();
   private closedWith: Closed | null = null;
   readonly participantId = randomId();
 
@@ -31,11 +32,11 @@ export class TestClient {
     socket.addEventListener("message", (event) => {
       if (typeof event.data !== "string") throw new Error("server sent a binary frame");
       this.inbox.push(ServerMessageSchema.parse(JSON.parse(event.data)));
-      this.wake();
+      this.waiting.wake();
     });
     socket.addEventListener("close", (event) => {
       this.closedWith = { code: event.code, reason: event.reason };
-      this.wake();
+      this.waiting.wake();
     });
   }
 
@@ -62,12 +63,6 @@ export class TestClient {
     return { client, welcome };
   }
 
-  private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = null;
-    waiter?.();
-  }
-
   send(frame: unknown): void {
     this.socket.send(
       typeof frame === "string" || frame instanceof ArrayBuffer ? frame : JSON.stringify(frame),
@@ -78,19 +73,8 @@ export class TestClient {
     this.socket.send(frame);
   }
 
-  private async waitFor(what: string, ready: () => boolean, ms = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!ready()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+  private waitFor(what: string, ready: () => boolean, ms = WAIT_MS): Promise<void> {
+    return this.waiting.until(what, ready, ms);
   }
 
   /** The next message; fails if it is not of `type` (when given) or none comes. */
