@@ -7,6 +7,7 @@ import { LIMITS } from "../../../protocol/signalling.js";
 import { ByteReader } from "./byte-reader.js";
 import { concat, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
+import type { CurveOps } from "./curve-ops.js";
 import { LABELS } from "./labels.js";
 
 const BROADCAST_VERSION = 1;
@@ -46,8 +47,10 @@ export function signBroadcast(
   leaderId: string,
   ed25519SecretKey: Uint8Array,
   body: BroadcastBody,
+  ops?: CurveOps,
 ): Uint8Array {
   const encoded = encodeBody(body);
+  if (ops) ops.ed25519Signs += 1;
   const signature = ed25519.sign(concat(signedPrefix(roomId, leaderId), encoded), ed25519SecretKey);
   return concat(encoded, signature);
 }
@@ -58,6 +61,7 @@ export function verifyBroadcast(
   leaderId: string,
   ed25519PublicKey: Uint8Array,
   bytes: Uint8Array,
+  ops?: CurveOps,
 ): BroadcastBody {
   if (bytes.length <= SIGNATURE_BYTES || bytes.length > LIMITS.payloadBytes) {
     throw new CryptoError("broadcast", "bad-length", "impossible size");
@@ -65,6 +69,7 @@ export function verifyBroadcast(
   const encoded = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
   const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
   let valid = false;
+  if (ops) ops.ed25519Verifies += 1;
   try {
     valid = ed25519.verify(
       signature,

@@ -2,6 +2,7 @@
 // Derivations), plus the per-call key pairs of its Announcements (fresh X25519 and Ed25519 pairs,
 // never reused across calls or reconnects).
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
+import type { CurveOps } from "./curve-ops.js";
 import { announceKeyOf, type CallSecret, profileKeyOf, roomIdOf } from "./identifiers.js";
 import type { Random } from "./random.js";
 
@@ -29,7 +30,8 @@ export interface CallKeyPairs {
   readonly ed25519: KeyPair;
 }
 
-export function generateCallKeyPairs(random: Random): CallKeyPairs {
+export function generateCallKeyPairs(random: Random, ops?: CurveOps): CallKeyPairs {
+  if (ops) ops.keyPairs += 1;
   const xSecret = random(32);
   const edSeed = random(32);
   const ed = ed25519.keygen(edSeed);

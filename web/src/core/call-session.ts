@@ -101,7 +101,10 @@ export class CallSession {
     this.participantId = participantIdOf(options.secret, options.userId, options.deviceId);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
-    this.own = { keyPairs: generateCallKeyPairs(this.random), announcement: new Uint8Array() };
+    this.own = {
+      keyPairs: generateCallKeyPairs(this.random, this.counters.curveOps),
+      announcement: new Uint8Array(),
+    };
     // Fail early (and clearly) on a display name the announcement cannot carry.
     createAnnouncement(
       this.context,
@@ -244,7 +247,7 @@ export class CallSession {
 
   private joinRequest(): { participantId: string; announcement: string } {
     // Every connection is a new membership: fresh key pairs, so nothing from the old one carries over.
-    this.own.keyPairs = generateCallKeyPairs(this.random);
+    this.own.keyPairs = generateCallKeyPairs(this.random, this.counters.curveOps);
     const announcement = createAnnouncement(
       this.context,
       this.participantId,

@@ -11,6 +11,7 @@ import { LIMITS } from "../../../protocol/signalling.js";
 import { ByteReader } from "./byte-reader.js";
 import { concat, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
+import type { CurveOps } from "./curve-ops.js";
 import { LABELS } from "./labels.js";
 import type { Random } from "./random.js";
 
@@ -77,7 +78,10 @@ export class EnvelopeChannel {
     selfX25519SecretKey: Uint8Array,
     private readonly peerId: string,
     peerX25519PublicKey: Uint8Array,
+    ops?: CurveOps,
   ) {
+    // Counted before the call: a refused low-order point costs the multiplication too.
+    if (ops) ops.x25519SharedSecrets += 1;
     // noble rejects low-order points (an all-zero shared secret) with an error: RFC 7748 §6.1.
     const shared = x25519.getSharedSecret(selfX25519SecretKey, peerX25519PublicKey);
     this.sendKey = envelopeKeyOf(roomId, shared, selfId, peerId);

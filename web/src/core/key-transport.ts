@@ -98,6 +98,7 @@ export class KeyTransport {
         from,
         member.announcement.ed25519PublicKey,
         fromBase64url(payload),
+        this.options.counters.curveOps,
       );
     } catch {
       this.options.counters.broadcastsRejected += 1;
@@ -127,7 +128,13 @@ export class KeyTransport {
 
   broadcast(body: BroadcastBody): void {
     const { roomId, participantId, own, counters } = this.options;
-    const signed = signBroadcast(roomId, participantId, own.keyPairs.ed25519.secretKey, body);
+    const signed = signBroadcast(
+      roomId,
+      participantId,
+      own.keyPairs.ed25519.secretKey,
+      body,
+      counters.curveOps,
+    );
     if (this.options.broadcast(toBase64url(signed))) {
       counters.broadcastsSent[body.kind satisfies BroadcastKind] += 1;
     }

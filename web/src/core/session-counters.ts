@@ -1,8 +1,11 @@
 // The counters behind CallSession.metrics(). One object, created by the session and shared with
 // the verified roster and the key transport, which count what they refuse and send; the session
 // counts the rest and hands out copies.
+import { createCurveOps } from "./curve-ops.js";
+
 export function createSessionCounters() {
   return {
+    curveOps: createCurveOps(),
     envelopesSent: {
       "key-fresh": 0,
       "key-ratchet-join": 0,

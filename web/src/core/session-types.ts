@@ -3,6 +3,7 @@
 // CallSession.senderKey on demand).
 import type { LiveKitGrant } from "../../../protocol/signalling.js";
 import type { BroadcastKind } from "./broadcast.js";
+import type { CurveOps } from "./curve-ops.js";
 import type { RotationReason } from "./schedule-types.js";
 import type { ConnectionError, ConnectionStatus } from "./signalling-client.js";
 
@@ -56,6 +57,7 @@ export type MetricEvent =
   | { type: "switch"; epoch: number; at: number };
 
 export interface SessionMetrics {
+  readonly curveOps: Readonly<CurveOps>;
   readonly envelopesSent: Readonly<Record<EnvelopeKind, number>>;
   readonly broadcastsSent: Readonly<Record<BroadcastKind, number>>;
   /** Envelopes that failed to open or parse (tampered, replayed, wrong room or recipient...). */

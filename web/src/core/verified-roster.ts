@@ -292,6 +292,7 @@ export class VerifiedRoster {
       own.keyPairs.x25519.secretKey,
       member.participantId,
       announcement.x25519PublicKey,
+      counters.curveOps,
     );
     const peer: Peer = {
       seq: member.seq,
