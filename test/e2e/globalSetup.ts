@@ -28,7 +28,7 @@ function newestSource(path: string): number {
  * Builds web/dist unless it is newer than every source. Rebuilding rewrites web/dist, and every
  * `wrangler dev` serving it (other suites, a developer's `npm start`) reloads and drops its calls.
  */
-async function buildWebIfStale() {
+export async function buildWebIfStale() {
   const built = join(REPO_ROOT, "web", "dist", "index.html");
   const sources = ["web/src", "web/index.html", "web/vite.config.ts", "protocol"];
   // The placeholder scripts/ensure-web-dist.ts writes has no assets folder: never fresh.

@@ -29,6 +29,21 @@ export interface StartLiveKitOptions {
   env?: Record<string, string>;
   /** Extra flags after ours (a later flag wins), e.g. to move TURN ports to free ones. */
   args?: string[];
+  /**
+   * The ports to listen on; free ones by default. A restart on the same ports (test/chaos) passes
+   * the `ports` and keys of the server it replaces, so clients find it where the old one was.
+   */
+  ports?: LiveKitPorts;
+}
+
+/** The three loopback ports one server listens on. */
+export interface LiveKitPorts {
+  /** Signalling and HTTP. */
+  port: number;
+  /** ICE over TCP. */
+  tcpPort: number;
+  /** ICE over UDP (one muxed port). */
+  udpPort: number;
 }
 
 export interface RunningLiveKit {
@@ -38,9 +53,13 @@ export interface RunningLiveKit {
   httpUrl: string;
   apiKey: string;
   apiSecret: string;
+  ports: LiveKitPorts;
   /** Recent server output, for failure messages. */
   logs(): string;
+  /** SIGTERM: the server drains and tells its clients it is leaving. */
   stop(): Promise<void>;
+  /** SIGKILL: the server vanishes without a word, as a crash or a lost machine would. */
+  kill(): Promise<void>;
 }
 
 /** A free port can be taken by another suite between our check and the server's bind. */
@@ -61,6 +80,8 @@ export async function startLiveKit(opts: StartLiveKitOptions = {}): Promise<Runn
       return await startOnce(opts, keys);
     } catch (error) {
       if (!(error instanceof PortTaken) || attempt >= ATTEMPTS) throw error;
+      // Fixed ports: the server it replaces may hold them a moment longer.
+      if (opts.ports) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 }
@@ -70,9 +91,11 @@ async function startOnce(
   { apiKey, apiSecret }: { apiKey: string; apiSecret: string },
 ): Promise<RunningLiveKit> {
   const configFile = opts.configFile ?? DEV_CONFIG;
-  const port = await freePort();
-  const tcpPort = await freePort();
-  const udpPort = await freeUdpPort();
+  const { port, tcpPort, udpPort } = opts.ports ?? {
+    port: await freePort(),
+    tcpPort: await freePort(),
+    udpPort: await freeUdpPort(),
+  };
 
   const args = [
     "--config",
@@ -110,6 +133,13 @@ async function startOnce(
     process.off("exit", killOnExit);
     await terminate(child);
   };
+  const kill = async () => {
+    process.off("exit", killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await gone;
+  };
 
   const httpUrl = `http://127.0.0.1:${port}`;
   // livekit-server reports a startup error (bad config, busy port) and exits, with status 0; notice
@@ -135,7 +165,16 @@ async function startOnce(
     const message = `could not start livekit-server from ${configFile}: ${reason}\n${logs()}`;
     throw logs().includes("address already in use") ? new PortTaken(message) : new Error(message);
   }
-  return { url: `ws://127.0.0.1:${port}`, httpUrl, apiKey, apiSecret, logs, stop };
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    httpUrl,
+    apiKey,
+    apiSecret,
+    ports: { port, tcpPort, udpPort },
+    logs,
+    stop,
+    kill,
+  };
 }
 
 /** A fresh API key pair; the secret has 32+ characters, below which livekit-server logs an error. */

@@ -21,8 +21,12 @@ export interface StartedWorker {
   origin: string;
   /** ws://127.0.0.1:41234/v1/rooms/{roomId}/ws */
   wsUrl(roomId: string): string;
+  /** The port it listens on (a restart on the same port passes it as `port`). */
+  port: number;
   /** Kills wrangler and workerd; safe to call twice. */
   stop(): Promise<void>;
+  /** SIGKILL to wrangler and workerd at once, no grace: a crash, not a shutdown. */
+  kill(): Promise<void>;
   /** The process group of wrangler, esbuild and workerd (the benchmarks read workerd's memory). */
   processGroup: number | undefined;
 }
@@ -41,6 +45,8 @@ export interface StartWorkerOptions {
    * edits worker/ or rebuilds the app must not measure those restarts.
    */
   snapshot?: boolean;
+  /** The port to listen on; a free one by default (a restart on the same port passes the old one). */
+  port?: number;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -72,7 +78,7 @@ function snapshotInto(dir: string): string {
 
 export async function startWorker(opts: StartWorkerOptions = {}): Promise<StartedWorker> {
   ensureWebDist();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const inspectorPort = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "hush-worker-"));
   const config = opts.snapshot ? snapshotInto(join(stateDir, "snapshot")) : CONFIG;
@@ -127,11 +133,11 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
   process.once("exit", onProcessExit);
 
   let stopped = false;
-  const stop = async () => {
+  const halt = async (signal: NodeJS.Signals) => {
     if (stopped) return;
     stopped = true;
     process.removeListener("exit", onProcessExit);
-    killTree(child, "SIGTERM");
+    killTree(child, signal);
     const timer = setTimeout(() => killTree(child, "SIGKILL"), STOP_GRACE_MS);
     await exit;
     clearTimeout(timer);
@@ -139,6 +145,8 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
     killTree(child, "SIGKILL");
     rmSync(stateDir, { recursive: true, force: true });
   };
+  const stop = () => halt("SIGTERM");
+  const kill = () => halt("SIGKILL");
 
   const origin = `http://127.0.0.1:${port}`;
   try {
@@ -167,7 +175,9 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
   return {
     origin,
     wsUrl: (roomId: string) => `ws://127.0.0.1:${port}/v1/rooms/${roomId}/ws`,
+    port,
     stop,
+    kill,
     processGroup: child.pid,
   };
 }
