@@ -8,6 +8,8 @@ import {
   type LocalVideoTrack,
   LoggerNames,
   type Participant,
+  type ReconnectContext,
+  type ReconnectPolicy,
   type RemoteParticipant,
   type RemoteTrackPublication,
   Room,
@@ -36,6 +38,24 @@ export function videoResolution(quality: VideoQuality) {
     ? { width: 192, height: 108, frameRate: 12 }
     : VideoPresets.h360.resolution;
 }
+
+/** After this long without the SFU, livekit gives up and the call ends with a rejoin screen. */
+export const SFU_RECONNECT_GIVE_UP_MS = 60_000;
+
+/**
+ * How often livekit retries after losing the SFU. Its default waits 0, 0.3, 1.2, 2.7 and 4.8 s and
+ * then 7 s between attempts (plus up to 1 s of jitter), so an SFU back after a few seconds was next
+ * tried up to 8 s later, and a restarted SFU costs two attempts (the resume fails: the new server
+ * knows no session; only then does livekit rejoin in full). We try again about every second, with
+ * a quarter second of jitter so the members of a call do not all arrive at once, for a minute.
+ */
+export const steadyReconnectPolicy: ReconnectPolicy = {
+  nextRetryDelayInMs({ retryCount, elapsedMs }: ReconnectContext): number | null {
+    if (elapsedMs > SFU_RECONNECT_GIVE_UP_MS) return null;
+    if (retryCount === 0) return 0;
+    return Math.min(1000, 250 * retryCount) + Math.random() * 250;
+  },
+};
 
 // livekit's E2EE worker warns once per undecryptable frame; the app counts those failures through
 // EncryptionError events instead, so the console keeps only real errors.
@@ -80,6 +100,7 @@ export class CallMedia {
       // backup codec: the worker's frame guard checks livekit's frame layout for VP8 and Opus and
       // refuses the RBSP-escaped H.264/H.265 layout (frameGuard.ts).
       publishDefaults: { simulcast: false, videoCodec: "vp8", dtx: true, red: false },
+      reconnectPolicy: steadyReconnectPolicy,
     });
     this.worker.addEventListener("message", (event: MessageEvent) => this.onWorkerMessage(event));
     const changed = () => this.notify();
