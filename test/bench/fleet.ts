@@ -1,30 +1,20 @@
 // A fleet of Node clients in one call, each running the real client core (CallSession over the `ws`
 // WebSocket) against the real Worker. It records what the benchmarks measure from the core's own
 // events: when each client first held a key, when it switched to each epoch, every rotation the
-// leader began, and the envelope and broadcast counters. Key bytes are only compared in memory.
-import WebSocket from "ws";
+// leader began, the envelope, broadcast and curve-operation counters, and each client's CPU time in
+// its own handlers (handler-cpu.ts). Key bytes are only compared in memory.
 import {
   type CallSecret,
   CallSession,
   type ConnectionState,
+  type CurveOps,
   type EnvelopeKind,
   generateCallSecret,
   type RotationReason,
   systemRandom,
 } from "../../web/src/core/index";
 import { groupKeyOf } from "../support/session-keys";
-
-/**
- * The `ws` client compresses every frame in JavaScript-driven zlib streams when the server offers
- * permessage-deflate (workerd does); with N clients in one process that alone took a sixth of the
- * process's time at N = 100. Browsers compress natively off the page's thread, so the bench's
- * clients do without it: what is left is the protocol's own cost.
- */
-class BenchSocket extends WebSocket {
-  constructor(url: string) {
-    super(url, { perMessageDeflate: false });
-  }
-}
+import { HandlerCpu, meteredClock, meteredSocket } from "./handler-cpu";
 
 export interface FleetMember {
   readonly session: CallSession;
@@ -36,6 +26,10 @@ export interface FleetMember {
   firstKeyAt: number | undefined;
   /** First time this client switched to each epoch. */
   readonly switchedAt: Map<number, number>;
+  /** This client's handler CPU time (ms) when it first switched to each epoch. */
+  readonly switchedCpuMs: Map<number, number>;
+  /** CPU time of this client's socket handlers and timers. */
+  readonly cpu: HandlerCpu;
   /** Times this client was told to send nothing (its sending epoch went to 0). */
   readonly stoppedAt: number[];
   /** The epoch this client sends with now (0: no key yet). */
@@ -55,12 +49,17 @@ export interface RotationRecord {
   readonly fresh: boolean;
   readonly reason: RotationReason;
   readonly at: number;
+  /** The leader's handler CPU before the call that began this rotation. */
+  readonly cpuBeforeCallMs: number;
 }
 
 export interface CommitRecord {
+  readonly leader: string;
   readonly epoch: number;
   readonly timedOut: boolean;
   readonly at: number;
+  /** The leader's handler CPU when it committed (its signed broadcast made). */
+  readonly cpuMs: number;
 }
 
 export type Counts = Record<EnvelopeKind | "broadcast-ratchet" | "broadcast-commit", number>;
@@ -76,6 +75,15 @@ export function diffCounts(after: Counts, before: Counts): Counts {
   const out = { ...after };
   for (const key of Object.keys(out) as (keyof Counts)[]) out[key] = after[key] - before[key];
   return out;
+}
+
+export function diffCurveOps(after: CurveOps, before: CurveOps): CurveOps {
+  return {
+    x25519SharedSecrets: after.x25519SharedSecrets - before.x25519SharedSecrets,
+    ed25519Signs: after.ed25519Signs - before.ed25519Signs,
+    ed25519Verifies: after.ed25519Verifies - before.ed25519Verifies,
+    keyPairs: after.keyPairs - before.keyPairs,
+  };
 }
 
 export class Fleet {
@@ -114,13 +122,15 @@ export class Fleet {
   async join(timeoutMs = 30_000): Promise<FleetMember> {
     const name = `bench-${this.nextName++}`;
     const startedAt = performance.now();
+    const cpu = new HandlerCpu();
     const session = new CallSession({
       secret: this.secret,
       userId: `${name}-${Math.random().toString(36).slice(2)}`,
       deviceId: "node",
       displayName: name,
       socketUrl: this.wsUrl,
-      WebSocket: BenchSocket,
+      WebSocket: meteredSocket(cpu),
+      clock: meteredClock(cpu),
     });
     const member: FleetMember = {
       session,
@@ -129,6 +139,8 @@ export class Fleet {
       seq: undefined,
       firstKeyAt: undefined,
       switchedAt: new Map(),
+      switchedCpuMs: new Map(),
+      cpu,
       stoppedAt: [],
       sendingEpoch: 0,
       firstEpoch: undefined,
@@ -150,7 +162,10 @@ export class Fleet {
             break;
           }
           member.firstEpoch ??= event.epoch;
-          if (!member.switchedAt.has(event.epoch)) member.switchedAt.set(event.epoch, at);
+          if (!member.switchedAt.has(event.epoch)) {
+            member.switchedAt.set(event.epoch, at);
+            member.switchedCpuMs.set(event.epoch, cpu.nowMs());
+          }
           break;
         case "rotation":
           this.rotations.push({
@@ -159,10 +174,17 @@ export class Fleet {
             fresh: event.fresh,
             reason: event.reason,
             at,
+            cpuBeforeCallMs: cpu.beforeThisCallMs(),
           });
           break;
         case "commit":
-          this.commits.push({ epoch: event.epoch, timedOut: event.timedOut, at });
+          this.commits.push({
+            leader: name,
+            epoch: event.epoch,
+            timedOut: event.timedOut,
+            at,
+            cpuMs: cpu.nowMs(),
+          });
           break;
       }
     });
@@ -242,6 +264,24 @@ export class Fleet {
       counts["broadcast-commit"] += metrics.broadcastsSent.commit;
     }
     return counts;
+  }
+
+  /** Curve operations of every client this fleet ever ran. */
+  curveOps(): CurveOps {
+    const sum: CurveOps = {
+      x25519SharedSecrets: 0,
+      ed25519Signs: 0,
+      ed25519Verifies: 0,
+      keyPairs: 0,
+    };
+    for (const m of this.all) {
+      const ops = m.session.metrics().curveOps;
+      sum.x25519SharedSecrets += ops.x25519SharedSecrets;
+      sum.ed25519Signs += ops.ed25519Signs;
+      sum.ed25519Verifies += ops.ed25519Verifies;
+      sum.keyPairs += ops.keyPairs;
+    }
+    return sum;
   }
 
   /**

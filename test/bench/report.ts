@@ -10,6 +10,8 @@ export const TARGETS = {
   lockoutP95MsAt200: 1_000,
   joinToKeyP95Ms: 150,
   firstFrameP95Ms: 1_500,
+  /** Issue 12. */
+  leaderCpuPerFreshRotationMsAt200: 20,
 } as const;
 
 const ms = (value: number) =>
@@ -41,6 +43,67 @@ function setupCell(s: SignallingResult): string {
   if (used.length <= 1) return String(s.setupMessages);
   return `${s.setupMessages} (${used.map(([label, count]) => `${count} ${label}`).join(" + ")})`;
 }
+
+type CriticalPath = NonNullable<SignallingResult["criticalPath"]>;
+type CurveOpCounts = CriticalPath["curveOpsPerLeave"]["all"];
+
+const ops = (o: CurveOpCounts) =>
+  [
+    [o.x25519SharedSecrets, "X25519"],
+    [o.ed25519Signs, "sign"],
+    [o.ed25519Verifies, "verify"],
+    [o.keyPairs, "key pairs"],
+  ]
+    .filter(([value]) => value !== 0)
+    .map(([value, label]) => `${count(value as number)} ${label}`)
+    .join(" + ") || "none";
+
+/**
+ * A leave on real devices, p50: the leader's and one member's own CPU, two one-hop deliveries (the
+ * leave notice, the last ack) and two fan-outs (the envelopes, the commit).
+ */
+function leaveEstimate(c: CriticalPath): number {
+  return (
+    c.leaderCpuPerFreshRotationMs.p50 +
+    c.memberCpuPerFreshRotationMs.p50 +
+    2 * c.relayOneHopMs.p50 +
+    2 * c.relayFanOutMs.p50
+  );
+}
+
+function criticalPathRows(results: BenchResults): string[][] {
+  return results.signalling.flatMap((s) => {
+    const c = s.criticalPath;
+    if (!c) return [];
+    return [
+      [
+        String(s.participants),
+        pair(c.leaderCpuPerFreshRotationMs),
+        c.leaderCpuPerRatchetMs ? pair(c.leaderCpuPerRatchetMs) : "–",
+        pair(c.leaderCpuPerJoinMs),
+        pair(c.memberCpuPerFreshRotationMs),
+        pair(c.memberCpuPerJoinMs),
+        `${pair(c.relayOneHopMs)}; ${pair(c.relayFanOutMs)}`,
+        ms(leaveEstimate(c)),
+        `leader ${ops(c.curveOpsPerLeave.leader)}; all ${ops(c.curveOpsPerLeave.all)}`,
+        `leader ${ops(c.curveOpsPerJoin.leader)}; all ${ops(c.curveOpsPerJoin.all)}`,
+      ],
+    ];
+  });
+}
+
+const CRITICAL_PATH_HEADER = [
+  "N",
+  "leader CPU / fresh rotation",
+  "leader CPU / ratchet",
+  "leader CPU / join",
+  "member CPU / fresh rotation",
+  "member CPU / join",
+  "relay one hop; fan-out to n-1",
+  "leave on real devices (p50 est.)",
+  "curve ops / leave",
+  "curve ops / join",
+];
 
 const SIGNALLING_HEADER = [
   "N",
@@ -82,6 +145,13 @@ function targetChecks(results: BenchResults): string[][] {
     `< ${TARGETS.lockoutP95MsAt200} ms`,
     s200 ? ms(s200.leaveToCommitMs.p95) : "–",
     verdict(s200?.leaveToCommitMs.p95, TARGETS.lockoutP95MsAt200),
+  ]);
+  const cpu200 = s200?.criticalPath?.leaderCpuPerFreshRotationMs.p95;
+  rows.push([
+    "leader CPU per fresh rotation p95 at N = 200",
+    `< ${TARGETS.leaderCpuPerFreshRotationMsAt200} ms`,
+    cpu200 === undefined ? "–" : ms(cpu200),
+    verdict(cpu200, TARGETS.leaderCpuPerFreshRotationMsAt200),
   ]);
   const worstJoin = results.signalling.length
     ? Math.max(...results.signalling.map((s) => s.joinToKeyMs.p95))
@@ -153,6 +223,18 @@ function simulationLines(results: BenchResults): string[] {
     );
   }
   return lines.length > 0 ? [lines.join(" "), ""] : [];
+}
+
+/** The critical-path table (issue 12), absent for results written before it was measured. */
+function criticalPathSection(results: BenchResults, table: (rows: string[][]) => string): string[] {
+  const rows = criticalPathRows(results);
+  if (rows.length === 0) return [];
+  return [
+    "**Critical path** (issue 12): what one event costs the devices a real call runs on, free of the N clients sharing one process. CPU is the time a client's own socket handlers and timers ran (each runs to completion, one at a time, so its wall time is its CPU time; an upper bound on a loaded machine, where the OS also runs other processes meanwhile), p50 / p95: the leader from a leave until its commit, in the one call that makes a ratchet, and from a join until its commit; a random other member until it switched. Relay: a unicast between bare clients in a room on the same Worker, and a commit-sized broadcast until the last of n-1 bare receivers has it, probed between the events. The estimate adds the leader's and member's CPU, two one-hop and two fan-out deliveries. Curve operations are the core's own counts (means per event).",
+    "",
+    table(rows),
+    "",
+  ];
 }
 
 function relayLine(results: BenchResults): string {
@@ -284,6 +366,7 @@ export function renderMarkdown(results: BenchResults): string {
     markdownTable(SIGNALLING_HEADER, signallingRows(results)),
     "",
     ...simulationLines(results),
+    ...criticalPathSection(results, (rows) => markdownTable(CRITICAL_PATH_HEADER, rows)),
     `**Relay throughput** of one room: ${relayLine(results)}.`,
     "",
     `**Churn**: ${churnLines(results).join(" ")} A member still waiting for its first key counts as joining, not lacking, and keys of epochs that began before a member joined are never its to hold.`,
@@ -320,6 +403,7 @@ export function renderConsole(results: BenchResults): string {
     "Signalling and keys",
     plainTable(SIGNALLING_HEADER, signallingRows(results)),
     "",
+    ...criticalPathSection(results, (rows) => plainTable(CRITICAL_PATH_HEADER, rows)),
     `Relay: ${relayLine(results)}`,
     `Churn: ${churnLines(results).join("\n       ")}`,
     `Media: ${mediaLines(results).join("\n       ")}`,

@@ -11,6 +11,37 @@ const Summary = Percentiles.extend({
   mean: z.number().nonnegative(),
 });
 
+const CurveOps = z.object({
+  x25519SharedSecrets: z.number().nonnegative(),
+  ed25519Signs: z.number().nonnegative(),
+  ed25519Verifies: z.number().nonnegative(),
+  keyPairs: z.number().nonnegative(),
+});
+
+/**
+ * What a real call would see of one event, free of the other clients sharing the bench's process
+ * (issue 12): each client's CPU time is the time its own socket handlers and timers ran.
+ */
+const CriticalPath = z.object({
+  /** The leader's CPU from a leave until its commit (n-2 envelopes sealed, n-2 acks, the signature). */
+  leaderCpuPerFreshRotationMs: Summary,
+  /** The leader's CPU in the one call that made a ratchet (joins' and periodic ones). */
+  leaderCpuPerRatchetMs: Summary.nullable(),
+  /** The leader's CPU from a join until its commit: admitting the joiner, then the ratchet. */
+  leaderCpuPerJoinMs: Summary,
+  /** A random other member's CPU from a leave until it switched (envelope, ack, commit check). */
+  memberCpuPerFreshRotationMs: Summary,
+  /** A random other member's CPU from a join until it switched (admitting the joiner, the ratchet). */
+  memberCpuPerJoinMs: Summary,
+  /** One unicast through the room, bare clients on the same Worker, between the events. */
+  relayOneHopMs: Summary,
+  /** A commit-sized broadcast until the last of n-1 bare receivers has it. */
+  relayFanOutMs: Summary,
+  /** Mean curve operations per event, of all clients and of the leader alone. */
+  curveOpsPerLeave: z.object({ all: CurveOps, leader: CurveOps }),
+  curveOpsPerJoin: z.object({ all: CurveOps, leader: CurveOps }),
+});
+
 export const SignallingResult = z.object({
   participants: z.number().int().positive(),
   /** From opening the joiner's socket until the joiner holds the current group key. */
@@ -24,6 +55,8 @@ export const SignallingResult = z.object({
   setupMessages: z.number().int().nonnegative(),
   /** n(n-1): every client sends its own key to every other. */
   naiveSetupMessages: z.number().int().nonnegative(),
+  /** Absent in results written before issue 12. */
+  criticalPath: CriticalPath.optional(),
   details: z.object({
     joinToKeyMs: Summary,
     leaveToCommitMs: Summary,

@@ -2,19 +2,25 @@
 // alternate leaves and joins so every sample is taken at the same size, measuring
 //   join → key:     from creating the joiner's session until it holds the current key;
 //   leave → commit: from the leave until every remaining member sends with the fresh key;
-// and counting the envelopes every client sent for each event from the core's own metrics.
+// and counting the envelopes every client sent for each event from the core's own metrics. Beside
+// them, the critical path a real call would see, free of the N-1 other clients sharing the process:
+// the leader's and one member's CPU time in their own handlers per event (handler-cpu.ts), the curve
+// operations per event, and the relay's one hop and fan-out on the same Worker (relay-probe.ts).
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { CurveOps } from "../../web/src/core/index";
 import {
   type Counts,
   describeCall,
   diffCounts,
+  diffCurveOps,
   Fleet,
   type FleetMember,
   keyEnvelopes,
   sleep,
   waitFor,
 } from "./fleet";
+import { RelayProbe, type RelaySample } from "./relay-probe";
 import type { SignallingResult } from "./results";
 import { summarize } from "./stats";
 
@@ -35,6 +41,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
   const n = opts.participants;
   if (n < 3) throw new Error("the signalling bench needs at least 3 participants");
   const fleet = new Fleet(opts.wsUrl);
+  let relay: RelayProbe | undefined;
   try {
     // ---- set up the call: 1 → N members ----
     const setupStart = performance.now();
@@ -56,6 +63,8 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     const setup = diffCounts(fleet.counts(), before);
     const setupSeconds = (performance.now() - setupStart) / 1000;
     opts.log(`  set up ${n} members in ${setupSeconds.toFixed(1)} s: ${JSON.stringify(setup)}`);
+    // A commit reaches the n-1 others; the probe's room has as many receivers.
+    relay = await RelayProbe.open(opts.wsUrl, n - 1);
 
     // ---- cycles: leave (N → N-1), then join (N-1 → N) ----
     // How long events waited for the one process that runs all N clients: the share of each
@@ -66,19 +75,29 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     const leaveMs: number[] = [];
     const joinCounts: Counts[] = [];
     const leaveCounts: Counts[] = [];
+    const leaves: LeaveSample[] = [];
+    const joins: JoinSample[] = [];
+    const relaySamples: RelaySample[] = [];
+    const cyclesStart = performance.now();
     let commitTimeouts = 0;
     for (let cycle = 0; cycle < opts.cycles; cycle++) {
       const leave = await measureLeave(fleet);
       leaveMs.push(leave.ms);
       leaveCounts.push(leave.counts);
+      leaves.push(leave);
       if (leave.commitTimedOut) commitTimeouts++;
+      // Probed between events, when the fleet is quiet, so the figure is the relay's own.
+      relaySamples.push(await relay.sample());
       await sleep(GAP_MS);
       const join = await measureJoin(fleet);
       joinMs.push(join.ms);
       joinCounts.push(join.counts);
+      joins.push(join);
+      relaySamples.push(await relay.sample());
       await sleep(GAP_MS);
     }
     loopDelay.disable();
+    const ratchetCallMs = ratchetCalls(fleet, cyclesStart);
     const perJoin = joinCounts.map(keyEnvelopes);
     const perLeave = leaveCounts.map(keyEnvelopes);
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -88,6 +107,21 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     opts.log(
       `  join → key p50 ${join.p50.toFixed(0)} ms, p95 ${join.p95.toFixed(0)} ms; leave → commit p50 ${leave.p50.toFixed(0)} ms, p95 ${leave.p95.toFixed(0)} ms${commitTimeouts ? `; ${commitTimeouts} commits hit the ack timeout` : ""}`,
     );
+    const criticalPath = {
+      leaderCpuPerFreshRotationMs: summarize(leaves.map((s) => s.leaderCpuMs)),
+      leaderCpuPerRatchetMs: ratchetCallMs.length > 0 ? summarize(ratchetCallMs) : null,
+      leaderCpuPerJoinMs: summarize(joins.map((s) => s.leaderCpuMs)),
+      memberCpuPerFreshRotationMs: summarize(leaves.map((s) => s.memberCpuMs)),
+      memberCpuPerJoinMs: summarize(joins.map((s) => s.memberCpuMs)),
+      relayOneHopMs: summarize(relaySamples.map((s) => s.oneHopMs)),
+      relayFanOutMs: summarize(relaySamples.map((s) => s.fanOutMs)),
+      curveOpsPerLeave: meanOps(leaves),
+      curveOpsPerJoin: meanOps(joins),
+    };
+    const cp = criticalPath;
+    opts.log(
+      `  critical path: leader CPU per fresh rotation p50 ${cp.leaderCpuPerFreshRotationMs.p50.toFixed(1)} ms, per ratchet p50 ${cp.leaderCpuPerRatchetMs?.p50.toFixed(1) ?? "–"} ms; member CPU per rotation p50 ${cp.memberCpuPerFreshRotationMs.p50.toFixed(1)} ms; relay one hop p50 ${cp.relayOneHopMs.p50.toFixed(1)} ms, fan-out to ${n - 1} p50 ${cp.relayFanOutMs.p50.toFixed(1)} ms`,
+    );
     return {
       participants: n,
       joinToKeyMs: { p50: join.p50, p95: join.p95 },
@@ -96,6 +130,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       envelopesPerLeave: mean(perLeave),
       setupMessages: keyEnvelopes(setup),
       naiveSetupMessages: n * (n - 1),
+      criticalPath,
       details: {
         joinToKeyMs: join,
         leaveToCommitMs: leave,
@@ -120,6 +155,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       },
     };
   } finally {
+    relay?.close();
     fleet.closeAll();
     await sleep(200);
   }
@@ -130,16 +166,86 @@ interface Sample {
   counts: Counts;
 }
 
+/** What one event cost the leader and one other member, and the whole call's curve operations. */
+interface CostSample {
+  /** The leader's handler CPU from the event until its commit. */
+  leaderCpuMs: number;
+  /** A random member's (not the leader, leaver or joiner) handler CPU until it switched. */
+  memberCpuMs: number;
+  allOps: CurveOps;
+  leaderOps: CurveOps;
+}
+
+type LeaveSample = Sample & CostSample & { commitTimedOut: boolean };
+type JoinSample = Sample & CostSample;
+
+/** Where an event's cost is read from: its leader and one random member, before the event. */
+function observe(fleet: Fleet, exclude: FleetMember | undefined) {
+  const leader = fleet.leader();
+  if (!leader) throw new Error("no leader");
+  const others = fleet.members().filter((m) => m !== leader && m !== exclude);
+  const member = others[Math.floor(Math.random() * others.length)];
+  if (!member) throw new Error("no member to observe");
+  const allOps = fleet.curveOps();
+  const leaderOps = leader.session.metrics().curveOps;
+  const leaderCpu = leader.cpu.nowMs();
+  const memberCpu = member.cpu.nowMs();
+  /** The costs once the leader committed `epoch` and the member switched to it or stopped. */
+  return (epoch: number): CostSample => {
+    const commit = fleet.commits.find((c) => c.epoch === epoch && c.leader === leader.name);
+    if (!commit) throw new Error(`the leader made no commit of epoch ${epoch}`);
+    const switched = firstSwitchCpuAtOrAfter(member, epoch);
+    return {
+      leaderCpuMs: commit.cpuMs - leaderCpu,
+      // A member locked out (sending nothing) spent what it spent until now.
+      memberCpuMs: (switched ?? member.cpu.nowMs()) - memberCpu,
+      allOps: diffCurveOps(fleet.curveOps(), allOps),
+      leaderOps: diffCurveOps(leader.session.metrics().curveOps, leaderOps),
+    };
+  };
+}
+
+function meanOps(samples: readonly CostSample[]) {
+  const mean = (pick: (s: CostSample) => CurveOps) => {
+    const sum = (field: keyof CurveOps) =>
+      samples.reduce((total, s) => total + pick(s)[field], 0) / samples.length;
+    return {
+      x25519SharedSecrets: sum("x25519SharedSecrets"),
+      ed25519Signs: sum("ed25519Signs"),
+      ed25519Verifies: sum("ed25519Verifies"),
+      keyPairs: sum("keyPairs"),
+    };
+  };
+  return { all: mean((s) => s.allOps), leader: mean((s) => s.leaderOps) };
+}
+
+/**
+ * The leader's CPU in the one call that made each ratchet during the cycles (joins' and periodic
+ * ones): from the start of the handler that began the rotation to its commit in the same call.
+ */
+function ratchetCalls(fleet: Fleet, since: number): number[] {
+  const out: number[] = [];
+  for (const rotation of fleet.rotations) {
+    if (rotation.fresh || rotation.at < since) continue;
+    const commit = fleet.commits.find(
+      (c) => c.epoch === rotation.epoch && c.leader === rotation.leader,
+    );
+    if (commit) out.push(commit.cpuMs - rotation.cpuBeforeCallMs);
+  }
+  return out;
+}
+
 /**
  * A random member that is not the leader leaves; done when every other member sends with the fresh
  * key or sends nothing (the lock-out: no remaining member sends with a key the leaver holds).
  */
-async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: boolean }> {
+async function measureLeave(fleet: Fleet): Promise<LeaveSample> {
   const leader = fleet.leader();
   const candidates = fleet.members().filter((m) => m !== leader);
   const leaver = candidates[Math.floor(Math.random() * candidates.length)];
   if (!leader || !leaver) throw new Error("no member to leave");
   const timeoutMs = eventTimeoutMs(fleet.members().length);
+  const cost = observe(fleet, leaver);
   const before = fleet.counts();
   const rotationsBefore = fleet.rotations.length;
   const start = fleet.leave(leaver);
@@ -168,13 +274,16 @@ async function measureLeave(fleet: Fleet): Promise<Sample & { commitTimedOut: bo
     ms: end - start,
     counts: diffCounts(fleet.counts(), before),
     commitTimedOut: commit?.timedOut ?? false,
+    ...cost(epoch),
   };
 }
 
 /** A new member joins; done when it holds the key and every member sends with the same one. */
-async function measureJoin(fleet: Fleet): Promise<Sample> {
+async function measureJoin(fleet: Fleet): Promise<JoinSample> {
   const timeoutMs = eventTimeoutMs(fleet.members().length);
   const before = fleet.counts();
+  // The joiner does not exist yet, so any current member but the leader may be observed.
+  const cost = observe(fleet, undefined);
   const joiner = await fleet.join();
   if (!(await waitFor(() => joiner.firstKeyAt !== undefined, timeoutMs))) {
     throw new Error(`a joiner got no key within ${timeoutMs} ms`);
@@ -182,10 +291,22 @@ async function measureJoin(fleet: Fleet): Promise<Sample> {
   if (!(await waitFor(() => fleet.converged().converged, timeoutMs, 5))) {
     throw new Error(`the call did not converge within ${timeoutMs} ms of a join`);
   }
+  // The epoch the leader made for the joiner (a ratchet, or every freshEvery-th time a fresh key).
+  if (joiner.firstEpoch === undefined) throw new Error("the joiner never switched to a key");
   return {
     ms: (joiner.firstKeyAt ?? 0) - joiner.startedAt,
     counts: diffCounts(fleet.counts(), before),
+    ...cost(joiner.firstEpoch),
   };
+}
+
+/** The member's handler CPU when it first switched to `epoch` or later, if it did. */
+function firstSwitchCpuAtOrAfter(member: FleetMember, epoch: number): number | undefined {
+  let first: { epoch: number; cpu: number } | undefined;
+  for (const [e, cpu] of member.switchedCpuMs) {
+    if (e >= epoch && (first === undefined || e < first.epoch)) first = { epoch: e, cpu };
+  }
+  return first?.cpu;
 }
 
 function firstSwitchAtOrAfter(member: FleetMember, epoch: number): number {

@@ -4,6 +4,7 @@ export { DISPLAY_NAME_MAX } from "./announcement.js";
 export { fromBase64url, toBase64url } from "./base64url.js";
 export { CallSession, type CallSessionOptions, roomSocketUrl } from "./call-session.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
+export type { CurveOps } from "./curve-ops.js";
 export type { Unsubscribe } from "./emitter.js";
 export {
   announceKeyOf,
