@@ -296,6 +296,7 @@ describe("the guard's own messages", () => {
       keyNotAllowed: 2,
       replay: 0,
       notDecrypted: 0,
+      serverInjected: 0,
     });
     // Our barrier echoes stay in the worker; the page only sees livekit's own messages and ours.
     for (const message of toPage) {

@@ -92,13 +92,51 @@ describe("plans", () => {
 });
 
 describe("receive", () => {
+  it("counts the SFU's own frames apart, refusing them all the same", () => {
+    const sif = new Uint8Array([0x4c, 0x4b, 0x52, 0x4f, 0x43, 0x4b, 0x53, 0x21]);
+    const blank = () => ({ data: new Uint8Array([0x90, 0x00, 0x00, ...sif]).buffer });
+    const unmarked = committed();
+    expect(unmarked.beforeDecrypt(A, blank())).toBe(false);
+    const guard = committed();
+    guard.setServerInjectedTrailer(sif);
+    expect(guard.beforeDecrypt(A, blank())).toBe(false);
+    expect(guard.beforeDecrypt(A, blank())).toBe(false);
+    // Not ending with the trailer: an ordinary refusal.
+    expect(guard.beforeDecrypt(A, { data: new Uint8Array([1, 2, 3]).buffer })).toBe(false);
+    expect(unmarked.counts().receive).toEqual([
+      { participantId: A, keyNotAllowed: 0, replay: 0, notDecrypted: 1, serverInjected: 0 },
+    ]);
+    expect(guard.counts().receive).toEqual([
+      { participantId: A, keyNotAllowed: 0, replay: 0, notDecrypted: 1, serverInjected: 2 },
+    ]);
+  });
+
+  it("never refuses a frame it would let through because it ends like the SFU's", () => {
+    const guard = committed();
+    // A trailer that every frame under key index 1 ends with.
+    guard.setServerInjectedTrailer(new Uint8Array([12, 1]));
+    expect(receive(guard, frame(1, 100))).toBe(true);
+    expect(guard.counts().receive).toEqual([]);
+    // From a sender with no allowed key it is refused, and then named as the SFU's.
+    expect(receive(guard, frame(1, 101), "stranger")).toBe(false);
+    expect(guard.counts().receive).toEqual([
+      {
+        participantId: "stranger",
+        keyNotAllowed: 0,
+        replay: 0,
+        notDecrypted: 0,
+        serverInjected: 1,
+      },
+    ]);
+  });
+
   it("refuses pass-throughs: a frame that comes back with its length unchanged", () => {
     const guard = committed();
     const f = frame(1, 100);
     expect(guard.beforeDecrypt(A, f)).toBe(true);
     expect(guard.afterDecrypt(f)).toBe(false);
     expect(guard.counts().receive).toEqual([
-      { participantId: A, keyNotAllowed: 0, replay: 0, notDecrypted: 1 },
+      { participantId: A, keyNotAllowed: 0, replay: 0, notDecrypted: 1, serverInjected: 0 },
     ]);
   });
 

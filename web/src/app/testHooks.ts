@@ -40,9 +40,13 @@ export interface HushTestView {
   sendErrors: number;
   /**
    * Frames the E2EE worker's guard refused, by sender id and reason: key index not in that
-   * sender's allowed set, replayed IV, not decrypted. Apart from decryptErrors (livekit's failures).
+   * sender's allowed set, replayed IV, not decrypted, and of those refused before decryption the
+   * SFU's own (server-injected) frames. Apart from decryptErrors (livekit's failures).
    */
-  refused: Record<string, { keyNotAllowed: number; replay: number; notDecrypted: number }>;
+  refused: Record<
+    string,
+    { keyNotAllowed: number; replay: number; notDecrypted: number; serverInjected: number }
+  >;
   /** Our frames the guard kept from leaving ("send nothing", or not under the allowed send key). */
   sendBlocked: number;
   /** The media key plan in force: per sender the epochs livekit holds; our send epoch or null. */
@@ -106,7 +110,12 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
         ? Object.fromEntries(
             [...s.media.refused].map(([id, c]) => [
               id,
-              { keyNotAllowed: c.keyNotAllowed, replay: c.replay, notDecrypted: c.notDecrypted },
+              {
+                keyNotAllowed: c.keyNotAllowed,
+                replay: c.replay,
+                notDecrypted: c.notDecrypted,
+                serverInjected: c.serverInjected,
+              },
             ]),
           )
         : {},

@@ -9,7 +9,8 @@
 //   "enabled" (unknown sender, or one the SFU reported as unencrypted): here it is enabled for every
 //   participant before livekit sees any of its tracks, and `enable` messages are forced to true;
 // - livekit lets the SFU name a "server injected frame" trailer (SIF) and then passes frames
-//   ending with it through undecrypted: the trailer is never installed;
+//   ending with it through undecrypted: the trailer is never installed in livekit, only told to the
+//   guard, which counts such refused frames apart (the SFU's blank frames when a track stops);
 // - livekit would ratchet keys on request and strip "packet trailers" the SFU says a track has:
 //   ratchet requests are dropped and packet trailers switched off (we never publish them);
 // - data-channel encryption is not used: such requests are refused.
@@ -177,6 +178,8 @@ scope.onmessage = (event: MessageEvent) => {
       return;
     }
     case "setSifTrailer":
+      if (data.trailer instanceof Uint8Array) guard.setServerInjectedTrailer(data.trailer);
+      return;
     case "ratchetRequest":
       return;
     case "encryptDataRequest":

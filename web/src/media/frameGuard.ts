@@ -111,7 +111,7 @@ interface PendingDecrypt {
   iv: Uint8Array;
 }
 
-const ZERO: RefusedCounts = { keyNotAllowed: 0, replay: 0, notDecrypted: 0 };
+const ZERO: RefusedCounts = { keyNotAllowed: 0, replay: 0, notDecrypted: 0, serverInjected: 0 };
 
 export class FrameGuard {
   private local = "";
@@ -129,9 +129,19 @@ export class FrameGuard {
   private readonly encrypting = new WeakMap<object, number>();
   private readonly refused = new Map<string, RefusedCounts>();
   private sendBlocked = 0;
+  /**
+   * The trailer the SFU marks its own frames with (livekit's SIF trailer). Never installed in
+   * livekit, which would pass such frames on undecrypted: here it only names what was refused.
+   */
+  private serverInjectedTrailer: Uint8Array | undefined;
   /** Bumped on every refusal, so the worker reports only when something changed. */
   version = 0;
   onRefused: (() => void) | undefined;
+
+  /** The SFU told us its server-injected-frame trailer (livekit's setSifTrailer). */
+  setServerInjectedTrailer(trailer: Uint8Array) {
+    this.serverInjectedTrailer = trailer.byteLength > 0 ? trailer.slice() : undefined;
+  }
 
   /** Our identity in the plan waiting for its barrier (the barrier goes through livekit as ours). */
   pendingLocal(): string | undefined {
@@ -201,10 +211,13 @@ export class FrameGuard {
     // DTX: an empty frame carries nothing and livekit passes it on undecrypted.
     if (data.byteLength === 0) return true;
     const trailer = trailerOf(data);
-    if (!trailer) return this.refuse(participantId, "notDecrypted");
+    // Only the reason changes for the SFU's own frames: what is refused stays the same.
+    if (!trailer) return this.refuse(participantId, this.injectedOr(data, "notDecrypted"));
     const allowed =
       participantId === undefined ? undefined : this.receive.get(participantId)?.get(trailer.slot);
-    if (participantId === undefined || !allowed) return this.refuse(participantId, "keyNotAllowed");
+    if (participantId === undefined || !allowed) {
+      return this.refuse(participantId, this.injectedOr(data, "keyNotAllowed"));
+    }
     if (allowed.streams.get(ssrcOf(trailer.iv))?.has(trailer.iv)) {
       return this.refuse(participantId, "replay");
     }
@@ -267,6 +280,13 @@ export class FrameGuard {
       receive: [...this.refused].map(([participantId, c]) => ({ participantId, ...c })),
       sendBlocked: this.sendBlocked,
     };
+  }
+
+  private injectedOr(data: Uint8Array, reason: keyof RefusedCounts): keyof RefusedCounts {
+    const trailer = this.serverInjectedTrailer;
+    if (!trailer || data.byteLength < trailer.byteLength) return reason;
+    const tail = data.subarray(data.byteLength - trailer.byteLength);
+    return tail.every((byte, i) => byte === trailer[i]) ? "serverInjected" : reason;
   }
 
   private refuse(participantId: string | undefined, reason: keyof RefusedCounts): false {

@@ -58,6 +58,11 @@ export interface RefusedCounts {
   replay: number;
   /** livekit let the frame through without decrypting it (plaintext, or a malformed frame). */
   notDecrypted: number;
+  /**
+   * Of the frames refused before decryption, those ending with the SFU's server-injected-frame
+   * trailer: its blank frames when a track stops, expected and harmless, unlike the others.
+   */
+  serverInjected: number;
 }
 
 export const RefusedMessageSchema = z.object({
@@ -69,6 +74,7 @@ export const RefusedMessageSchema = z.object({
         keyNotAllowed: z.number().int().min(0),
         replay: z.number().int().min(0),
         notDecrypted: z.number().int().min(0),
+        serverInjected: z.number().int().min(0),
       }),
     ),
     /** Our frames that did not leave: no allowed send key, or not encrypted with it. */
