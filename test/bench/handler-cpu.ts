@@ -1,10 +1,17 @@
 // The CPU time one bench client spends in its own code. All N clients share one Node process, so a
-// client's socket handlers and timers run synchronously, one at a time: the wall time of each call is
-// that client's CPU time, whatever else queued in front of it. What a real device would spend per
-// event is the sum of its own calls, free of the other N-1 clients' work the latencies include. On a
-// loaded machine a call's wall time also holds the moments the OS ran other processes: an upper bound.
+// client's socket handlers and timers run synchronously, one at a time: the process's CPU time
+// (process.cpuUsage, user + system) while one of them runs is that client's, whatever else queued in
+// front of it. What a real device would spend per event is the sum of its own calls, free of the
+// other N-1 clients' work the latencies include. CPU time rather than wall time, because on a loaded
+// machine the OS also runs other processes in the middle of a call; the process's GC and I/O helper
+// threads, busy meanwhile, count too.
 import WebSocket from "ws";
 import type { Clock, SocketConstructor } from "../../web/src/core/index";
+
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
 
 export class HandlerCpu {
   private totalMs = 0;
@@ -13,12 +20,12 @@ export class HandlerCpu {
 
   /** Runs one of this client's handlers, adding its duration (nested calls count once). */
   run<T>(handler: () => T): T {
-    if (this.depth++ === 0) this.runningSince = performance.now();
+    if (this.depth++ === 0) this.runningSince = processCpuMs();
     try {
       return handler();
     } finally {
       if (--this.depth === 0 && this.runningSince !== undefined) {
-        this.totalMs += performance.now() - this.runningSince;
+        this.totalMs += processCpuMs() - this.runningSince;
         this.runningSince = undefined;
       }
     }
@@ -27,7 +34,7 @@ export class HandlerCpu {
   /** CPU milliseconds so far, including the handler running now. */
   nowMs(): number {
     return (
-      this.totalMs + (this.runningSince === undefined ? 0 : performance.now() - this.runningSince)
+      this.totalMs + (this.runningSince === undefined ? 0 : processCpuMs() - this.runningSince)
     );
   }
 

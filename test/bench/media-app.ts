@@ -43,9 +43,25 @@ export interface AppMediaResult {
   rotations: number;
   /** Null when the run stopped before the rotation window was over. */
   decryptFailures: number | null;
+  /** Frames the stayers' guards refused over the same window, by reason (null likewise). */
+  refusedFrames: RefusedFrames | null;
   joins: number;
   /** Why the run stopped early, if it did. */
   incomplete: string | null;
+}
+
+type RefusedFrames = HushTestView["refused"][string];
+
+/** A page's refused frames summed over every sender. */
+function refusedTotal(view: HushTestView): RefusedFrames {
+  const total = { serverInjected: 0, keyNotAllowed: 0, replay: 0, notDecrypted: 0 };
+  for (const counts of Object.values(view.refused)) {
+    total.serverInjected += counts.serverInjected;
+    total.keyNotAllowed += counts.keyNotAllowed;
+    total.replay += counts.replay;
+    total.notDecrypted += counts.notDecrypted;
+  }
+  return total;
 }
 
 function view(page: Page): Promise<HushTestView> {
@@ -134,6 +150,7 @@ export async function runAppMedia(opts: {
   };
 
   let decryptFailures: number | null = null;
+  let refusedFrames: RefusedFrames | null = null;
   let rotations = 0;
   let incomplete: string | null = null;
   try {
@@ -161,6 +178,15 @@ export async function runAppMedia(opts: {
       (sum, v, i) => sum + (v.decryptErrors - (before[i]?.decryptErrors ?? 0)),
       0,
     );
+    refusedFrames = { serverInjected: 0, keyNotAllowed: 0, replay: 0, notDecrypted: 0 };
+    for (const [i, v] of after.entries()) {
+      const was = before[i];
+      const now = refusedTotal(v);
+      const then = was ? refusedTotal(was) : undefined;
+      for (const reason of Object.keys(refusedFrames) as (keyof RefusedFrames)[]) {
+        refusedFrames[reason] += now[reason] - (then?.[reason] ?? 0);
+      }
+    }
     rotations = Math.max(
       0,
       Math.min(...after.map((v) => v.sendingEpoch ?? 0)) -
@@ -177,5 +203,13 @@ export async function runAppMedia(opts: {
         .close()
         .catch(() => {});
   }
-  return { firstFrameMs, firstFrameTimeouts, rotations, decryptFailures, joins, incomplete };
+  return {
+    firstFrameMs,
+    firstFrameTimeouts,
+    rotations,
+    decryptFailures,
+    refusedFrames,
+    joins,
+    incomplete,
+  };
 }

@@ -46,6 +46,27 @@ export async function servePage(): Promise<{ origin: string; close(): Promise<vo
   };
 }
 
+/** The bench page's address for one participant of `room`, with a token the page joins with. */
+export async function benchPageUrl(opts: {
+  livekit: RunningLiveKit;
+  pageOrigin: string;
+  room: string;
+  identity: string;
+  e2ee: boolean;
+}): Promise<string> {
+  const token = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, {
+    identity: opts.identity,
+    ttl: 600,
+  });
+  token.addGrant({ roomJoin: true, room: opts.room, canPublish: true, canSubscribe: true });
+  const query = new URLSearchParams({
+    e2ee: opts.e2ee ? "1" : "0",
+    url: opts.livekit.url,
+    token: await token.toJwt(),
+  });
+  return `${opts.pageOrigin}/?${query}`;
+}
+
 export interface CpuRun {
   cpuMs: number;
   framesDecoded: number;
@@ -65,20 +86,11 @@ export async function measureCallCpu(opts: {
   try {
     const pages: Page[] = [];
     for (let i = 0; i < opts.participants; i++) {
-      const token = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, {
-        identity: `bench-${i}`,
-        ttl: 600,
-      });
-      token.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
-      const query = new URLSearchParams({
-        e2ee: opts.e2ee ? "1" : "0",
-        url: opts.livekit.url,
-        token: await token.toJwt(),
-      });
+      const url = await benchPageUrl({ ...opts, room, identity: `bench-${i}` });
       const context = await opts.browser.newParticipant(opts.pageOrigin);
       contexts.push(context);
       const page = await context.newPage();
-      await page.goto(`${opts.pageOrigin}/?${query}`, {
+      await page.goto(url, {
         waitUntil: "domcontentloaded",
         timeout: 90_000,
       });

@@ -11,6 +11,7 @@ import { REPO_ROOT, startLiveKit } from "../support/livekit";
 import { startWorker } from "../support/worker";
 import { runAppMedia } from "./media-app";
 import { measureCallCpu, servePage } from "./media-cpu";
+import { compareFirstFrame } from "./media-first-frame";
 import type { MediaResult } from "./results";
 import { summarize } from "./stats";
 import { onTeardown } from "./teardown";
@@ -87,10 +88,37 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       return { measured: false, reason: "no participant ever showed a decrypted frame" };
     }
 
-    let cpu: Extract<MediaResult, { measured: true }>["cpu"];
+    type Measured = Extract<MediaResult, { measured: true }>;
+    let cpu: Measured["cpu"];
+    let firstFrameE2ee: Measured["firstFrameE2ee"];
+    const page = await servePage();
+    stops.push(onTeardown("bench page server", () => page.close()));
     try {
-      const page = await servePage();
-      stops.push(onTeardown("bench page server", () => page.close()));
+      const rounds = opts.quick ? 2 : 5;
+      opts.log(`media: join → first frame, ${rounds} rounds alternating E2EE off and on…`);
+      const { onMs, offMs } = await compareFirstFrame({
+        browser,
+        livekit,
+        pageOrigin: page.origin,
+        rounds,
+      });
+      const on = summarize(onMs);
+      const off = summarize(offMs);
+      firstFrameE2ee = {
+        measured: true,
+        onMs: on,
+        offMs: off,
+        ratio: off.p50 > 0 ? on.p50 / off.p50 : null,
+        method:
+          "livekit-client page, a publisher in a fresh room and a joiner per round, from the joiner's connect to the publisher's first shown frame; the key is set before joining",
+      };
+    } catch (error) {
+      firstFrameE2ee = {
+        measured: false,
+        reason: (error as Error).message.split("\n")[0] ?? "unknown error",
+      };
+    }
+    try {
       const seconds = opts.quick ? 5 : 15;
       const run = (e2ee: boolean) =>
         measureCallCpu({
@@ -132,8 +160,10 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       joins: app.joins,
       rotations: app.rotations,
       decryptFailures: app.decryptFailures,
+      refusedFrames: app.refusedFrames,
       incomplete: app.incomplete,
       cpu,
+      firstFrameE2ee,
     };
   } catch (error) {
     const message = (error as Error).message.split("\n")[0] ?? "unknown error";

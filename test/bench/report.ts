@@ -12,6 +12,7 @@ export const TARGETS = {
   firstFrameP95Ms: 1_500,
   /** Issue 12. */
   leaderCpuPerFreshRotationMsAt200: 20,
+  e2eeFirstFrameRatio: 1.1,
 } as const;
 
 const ms = (value: number) =>
@@ -197,6 +198,17 @@ function targetChecks(results: BenchResults): string[][] {
         : "missed"
       : "not measured",
   ]);
+  const firstFrame = media.measured && media.firstFrameE2ee?.measured ? media.firstFrameE2ee : null;
+  rows.push([
+    "join → first frame, E2EE on / off",
+    `≤ ${TARGETS.e2eeFirstFrameRatio.toFixed(2)}×`,
+    firstFrame?.ratio == null ? "–" : `${firstFrame.ratio.toFixed(2)}×`,
+    firstFrame?.ratio == null
+      ? "not measured"
+      : firstFrame.ratio <= TARGETS.e2eeFirstFrameRatio
+        ? "met"
+        : "missed",
+  ]);
   return rows;
 }
 
@@ -230,7 +242,7 @@ function criticalPathSection(results: BenchResults, table: (rows: string[][]) =>
   const rows = criticalPathRows(results);
   if (rows.length === 0) return [];
   return [
-    "**Critical path** (issue 12): what one event costs the devices a real call runs on, free of the N clients sharing one process. CPU is the time a client's own socket handlers and timers ran (each runs to completion, one at a time, so its wall time is its CPU time; an upper bound on a loaded machine, where the OS also runs other processes meanwhile), p50 / p95: the leader from a leave until its commit, in the one call that makes a ratchet, and from a join until its commit; a random other member until it switched. Relay: a unicast between bare clients in a room on the same Worker, and a commit-sized broadcast until the last of n-1 bare receivers has it, probed between the events. The estimate adds the leader's and member's CPU, two one-hop and two fan-out deliveries. Curve operations are the core's own counts (means per event).",
+    "**Critical path** (issue 12): what one event costs the devices a real call runs on, free of the N clients sharing one process. CPU is the process's CPU time (user + system) while a client's own socket handlers and timers ran (each runs to completion, one at a time; the process's GC and I/O threads count too, other processes do not), p50 / p95: the leader from a leave until its commit, in the one call that makes a ratchet, and from a join until its commit; a random other member until it switched. Relay: a unicast between bare clients in a room on the same Worker, and a commit-sized broadcast until the last of n-1 bare receivers has it, probed between the events. The estimate adds the leader's and member's CPU, two one-hop and two fan-out deliveries. Curve operations are the core's own counts (means per event).",
     "",
     table(rows),
     "",
@@ -274,6 +286,20 @@ function mediaLines(results: BenchResults): string[] {
   const lines = [
     `${m.participants} headless Chromium participants in the real web app on a real livekit-server: join → first decrypted frame ${pair(m.joinToFirstFrameMs)} (p50 / p95 over ${m.joinToFirstFrameMs.samples} joiner ↔ member pairs in ${m.joins} joins${timeouts}); ${failures}.${m.incomplete ? ` The run stopped early: ${m.incomplete}.` : ""}`,
   ];
+  const r = m.refusedFrames;
+  if (r) {
+    lines.push(
+      `Frames the stayers' guards refused over the same window: ${r.serverInjected} of the SFU's own (its blank frames when a track stops; expected, not failures), ${r.keyNotAllowed} under a key not allowed, ${r.replay} replays, ${r.notDecrypted} not decrypted.`,
+    );
+  }
+  const f = m.firstFrameE2ee;
+  if (f && !f.measured)
+    lines.push(`Join → first frame with E2EE on vs off: not measured: ${f.reason}.`);
+  else if (f) {
+    lines.push(
+      `Join → first frame with E2EE on vs off (${f.onMs.samples} rounds each, alternating): ${pair(f.onMs)} vs ${pair(f.offMs)}, ratio of medians ${f.ratio === null ? "–" : `${f.ratio.toFixed(2)}×`} (${f.method}).`,
+    );
+  }
   const c = m.cpu;
   if (!c.measured) lines.push(`CPU with E2EE on vs off: not measured: ${c.reason}.`);
   else {

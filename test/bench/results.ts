@@ -20,7 +20,8 @@ const CurveOps = z.object({
 
 /**
  * What a real call would see of one event, free of the other clients sharing the bench's process
- * (issue 12): each client's CPU time is the time its own socket handlers and timers ran.
+ * (issue 12): each client's CPU time is the process's CPU time while its own socket handlers and
+ * timers ran.
  */
 const CriticalPath = z.object({
   /** The leader's CPU from a leave until its commit (n-2 envelopes sealed, n-2 acks, the signature). */
@@ -172,6 +173,28 @@ const CpuResult = z.discriminatedUnion("measured", [
   }),
 ]);
 
+/** Frames the stayers' frame guards refused over the rotation window, by reason. */
+const RefusedFrames = z.object({
+  /** The SFU's own frames (its blank frames when a track stops): expected, not failures. */
+  serverInjected: z.number().int().nonnegative(),
+  keyNotAllowed: z.number().int().nonnegative(),
+  replay: z.number().int().nonnegative(),
+  notDecrypted: z.number().int().nonnegative(),
+});
+
+/** Join → first frame on the CPU comparison's page, rounds alternating E2EE off and on. */
+const FirstFrameE2ee = z.discriminatedUnion("measured", [
+  z.object({ measured: z.literal(false), reason: z.string() }),
+  z.object({
+    measured: z.literal(true),
+    onMs: Summary,
+    offMs: Summary,
+    /** Median on over median off. */
+    ratio: z.number().nonnegative().nullable(),
+    method: z.string(),
+  }),
+]);
+
 export const MediaResult = z.discriminatedUnion("measured", [
   z.object({ measured: z.literal(false), reason: z.string() }),
   z.object({
@@ -185,9 +208,13 @@ export const MediaResult = z.discriminatedUnion("measured", [
     rotations: z.number().int().nonnegative(),
     /** Null when the run stopped before the rotation window was over (see `incomplete`). */
     decryptFailures: z.number().int().nonnegative().nullable(),
+    /** Absent in results written before issue 12; null when the window was not completed. */
+    refusedFrames: RefusedFrames.nullable().optional(),
     /** Why the app run stopped early, if it did: its figures then cover only what was measured. */
     incomplete: z.string().nullable(),
     cpu: CpuResult,
+    /** Absent in results written before issue 12. */
+    firstFrameE2ee: FirstFrameE2ee.optional(),
   }),
 ]);
 export type MediaResult = z.infer<typeof MediaResult>;

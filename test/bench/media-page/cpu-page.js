@@ -8,7 +8,8 @@ const params = new URLSearchParams(location.search);
 const e2ee = params.get("e2ee") === "1";
 const url = params.get("url") ?? "";
 const token = params.get("token") ?? "";
-const state = { connected: false, error: "", e2ee };
+// firstFrameAt - connectingAt: join → first frame, the page's own clock (epoch ms) at both ends.
+const state = { connected: false, error: "", e2ee, connectingAt: 0, firstFrameAt: 0 };
 window.__bench = {
   state,
   async framesDecoded() {
@@ -43,7 +44,15 @@ room.on(RoomEvent.TrackSubscribed, (track) => {
   const element = track.attach();
   element.muted = true;
   document.body.append(element);
+  if (track.kind !== Track.Kind.Video) return;
+  const watch = setInterval(() => {
+    if (element.videoWidth > 0 && element.readyState >= 2) {
+      state.firstFrameAt ||= Date.now();
+      clearInterval(watch);
+    }
+  }, 5);
 });
+state.connectingAt = Date.now();
 try {
   await room.connect(url, token);
   if (e2ee) await room.setE2EEEnabled(true);
