@@ -10,10 +10,12 @@ import {
   joinFromPreJoin,
   openPage,
   type Participant,
+  sleep,
   tilePixels,
   view,
   waitFor,
 } from "../e2e/pages";
+import { fasterHeartbeat } from "./heartbeat";
 
 /**
  * Low-resolution video and test hooks, with the core's own 30 s ratchet: a recovery must come
@@ -32,14 +34,22 @@ export function newCallLink(origin: string): string {
   return `${origin}/${CHAOS_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
 }
 
+export interface JoinOptions {
+  /** Ping the Room this often (heartbeat.ts), for a Worker with a short liveness timeout. */
+  heartbeatMs?: number;
+}
+
 /** Opens a page for `name` and joins `link` through the pre-join screen. */
 export async function joinAs(
   browser: RunningBrowser,
   origin: string,
   link: string,
   name: string,
+  opts: JoinOptions = {},
 ): Promise<Participant> {
-  const participant = await openPage(await browser.newParticipant(origin), name);
+  const context = await browser.newParticipant(origin);
+  if (opts.heartbeatMs !== undefined) await fasterHeartbeat(context, opts.heartbeatMs);
+  const participant = await openPage(context, name);
   await participant.page.goto(link);
   await participant.page.getByRole("button", { name: "Join call" }).waitFor({ timeout: 60_000 });
   await joinFromPreJoin(participant);
@@ -51,10 +61,11 @@ export async function startCall(
   browser: RunningBrowser,
   origin: string,
   names: string[],
+  opts: JoinOptions = {},
 ): Promise<Call> {
   const link = newCallLink(origin);
   const people: Participant[] = [];
-  for (const name of names) people.push(await joinAs(browser, origin, link, name));
+  for (const name of names) people.push(await joinAs(browser, origin, link, name, opts));
   const call: Call = { link, people, id: () => "" };
   await converge(call, "the call to start", 120_000);
   return call;
@@ -186,4 +197,51 @@ export function planWithinCore(v: HushTestView): boolean {
 
 export async function closeCall(call: Call): Promise<void> {
   await Promise.allSettled(call.people.map((p) => p.context.close()));
+}
+
+export interface DecodingWatch {
+  /** Stops watching; per pair ("Alice<-Bob"), the longest time its decoded frames did not rise. */
+  stop(): Promise<Record<string, number>>;
+}
+
+/**
+ * Polls `call`'s pages every 500 ms and keeps, per pair, the longest time between two polls in
+ * which the receiver's decoded-frame count for that sender rose (the page samples WebRTC once a
+ * second, so a healthy pair shows gaps of about a second). Reads only the pages of `call`: a
+ * frozen page must not be among them (evaluate would wait for it).
+ */
+export function watchDecoding(call: Call): DecodingWatch {
+  const lastRise = new Map<string, number>();
+  const lastCount = new Map<string, number>();
+  const worst = new Map<string, number>();
+  const started = Date.now();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const latest = await views(call).catch(() => undefined);
+      if (!latest) break;
+      const now = Date.now();
+      for (const [i, receiver] of call.people.entries()) {
+        for (const [j, sender] of call.people.entries()) {
+          if (i === j) continue;
+          const key = `${receiver.name}<-${sender.name}`;
+          const senderId = latest[j]?.selfId ?? "";
+          const frames = latest[i]?.receive[senderId]?.videoFramesDecoded ?? 0;
+          const before = lastCount.get(key);
+          lastCount.set(key, frames);
+          if (before !== undefined && frames !== before) lastRise.set(key, now);
+          const since = lastRise.get(key) ?? started;
+          worst.set(key, Math.max(worst.get(key) ?? 0, now - since));
+        }
+      }
+      await sleep(500);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return Object.fromEntries(worst);
+    },
+  };
 }

@@ -2,7 +2,12 @@
 // ports kept for the file, so a test can kill one (SIGKILL: a crash, no goodbye to any client) and
 // start it again where the clients expect it: the SFU with the same API keys and config, the Worker
 // with the same vars (its Durable Object state starts empty, as after a reset).
-import { type RunningLiveKit, randomKeys, startLiveKit } from "../support/livekit";
+import {
+  type LiveKitPorts,
+  type RunningLiveKit,
+  randomKeys,
+  startLiveKit,
+} from "../support/livekit";
 import { type StartedWorker, startWorker } from "../support/worker";
 
 export interface ChaosServers {
@@ -10,6 +15,8 @@ export interface ChaosServers {
   origin: string;
   /** The SFU's signalling URL. */
   livekitUrl: string;
+  /** The SFU's ports (signalling, ICE over TCP, ICE over UDP), the same across restarts. */
+  sfuPorts: LiveKitPorts;
   /** SIGKILL to livekit-server. */
   killSfu(): Promise<void>;
   /** SIGTERM to livekit-server (as Ctrl-C of `npm run sfu`): it tells its clients it is leaving. */
@@ -56,6 +63,7 @@ export async function startChaosServers(opts: ChaosServerOptions = {}): Promise<
   return {
     origin,
     livekitUrl: url,
+    sfuPorts: ports,
     async killSfu() {
       lastLogs = livekit?.logs() ?? lastLogs;
       await livekit?.kill();
