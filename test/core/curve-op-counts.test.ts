@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import type { CurveOps } from "../../web/src/core/curve-ops.js";
 import type { SimClient } from "./sim/world.js";
-import { World } from "./sim/world.js";
+import { keyedCall } from "./sim/keyed-call.js";
+import type { World } from "./sim/world.js";
 
 function opsOf(client: SimClient): CurveOps {
   return { ...client.session.metrics().curveOps };
@@ -20,17 +21,9 @@ function minus(after: CurveOps, before: CurveOps): CurveOps {
   };
 }
 
-/** A call of n members, all keyed, long before the next periodic rotation. */
-function callOf(n: number, ratchetIntervalMs = 600_000) {
-  const world = new World({ seed: 100 + n, schedule: { ratchetIntervalMs, freshEvery: 10 } });
-  for (let i = 0; i < n; i++) {
-    world.addClient();
-    world.run(1_000);
-  }
-  world.run(5_000);
-  world.checkConvergence();
-  expect(world.violations).toEqual([]);
-  return world;
+/** A keyed call of n members (seeded per size, so every size is its own run). */
+function callOf(n: number, ratchetIntervalMs?: number) {
+  return keyedCall(n, 100 + n, ratchetIntervalMs);
 }
 
 function leaderOf(world: World): SimClient {

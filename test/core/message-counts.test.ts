@@ -4,7 +4,8 @@
 // separately.
 import { describe, expect, it } from "vitest";
 import type { SimClient } from "./sim/world.js";
-import { World } from "./sim/world.js";
+import { keyedCall } from "./sim/keyed-call.js";
+import type { World } from "./sim/world.js";
 
 const KEY_KINDS = ["key-fresh", "key-ratchet-join", "key-current"] as const;
 
@@ -37,17 +38,9 @@ function delta(after: ReturnType<typeof totals>, before: ReturnType<typeof total
   };
 }
 
-/** A call of n members, all keyed, long before the next periodic rotation. */
-function callOf(n: number, ratchetIntervalMs = 600_000) {
-  const world = new World({ seed: n, schedule: { ratchetIntervalMs, freshEvery: 10 } });
-  for (let i = 0; i < n; i++) {
-    world.addClient();
-    world.run(1_000);
-  }
-  world.run(5_000);
-  world.checkConvergence();
-  expect(world.violations).toEqual([]);
-  return world;
+/** A keyed call of n members (seeded per size, so every size is its own run). */
+function callOf(n: number, ratchetIntervalMs?: number) {
+  return keyedCall(n, n, ratchetIntervalMs);
 }
 
 describe("exact message counts", () => {
