@@ -4,9 +4,8 @@
 // verification; announcements are MAC'd and hellos HMAC'd, so neither touches the curves.
 import { describe, expect, it } from "vitest";
 import type { CurveOps } from "../../web/src/core/curve-ops.js";
-import type { SimClient } from "./sim/world.js";
 import { keyedCall } from "./sim/keyed-call.js";
-import type { World } from "./sim/world.js";
+import type { SimClient, World } from "./sim/world.js";
 
 function opsOf(client: SimClient): CurveOps {
   return { ...client.session.metrics().curveOps };
