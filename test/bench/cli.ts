@@ -10,6 +10,8 @@ export interface BenchOptions {
   media: boolean;
   /** Run only the abuse section (issue 10); writes abuse.json and abuse-table.md. */
   abuseOnly: boolean;
+  /** Run only the recovery section (issue 15); writes recovery.json and recovery-table.md. */
+  recoveryOnly: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR] [--no-media]
@@ -17,9 +19,11 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR
   --json FILE  also write the JSON results to FILE
   --out DIR    directory for latest.json, README-table.md and lockout.svg
                (default: test/bench/results, or bench-results/ with --quick)
-  --no-media   skip the Chromium + LiveKit media part
+  --no-media   skip the Chromium + LiveKit media and recovery parts
   --media      run the media part with --quick too (it needs several minutes of four browsers)
-  --abuse-only only the abuse section (issue 10): abuse.json and abuse-table.md in DIR`;
+  --abuse-only only the abuse section (issue 10): abuse.json and abuse-table.md in DIR
+  --recovery-only
+               only the recovery section (issue 15): recovery.json and recovery-table.md in DIR`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let quick = false;
@@ -27,6 +31,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let outDir: string | null = null;
   let media: boolean | null = null;
   let abuseOnly = false;
+  let recoveryOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -53,6 +58,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--abuse-only":
         abuseOnly = true;
         break;
+      case "--recovery-only":
+        recoveryOnly = true;
+        break;
       case "--help":
       case "-h":
         console.log(USAGE);
@@ -68,5 +76,6 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     outDir: outDir ?? (quick ? "bench-results" : "test/bench/results"),
     media: media ?? !quick,
     abuseOnly,
+    recoveryOnly,
   };
 }

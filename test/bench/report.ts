@@ -1,7 +1,13 @@
 // Turns a BenchResults into the two human forms: a plain-text table for the terminal and the
 // markdown section the README carries (README-table.md). Pure: results in, text out.
 import { machineLine } from "./machine";
-import type { AbuseResult, BenchResults, SignallingResult } from "./results";
+import type {
+  AbuseResult,
+  BenchResults,
+  RecoveryResult,
+  RecoverySeries,
+  SignallingResult,
+} from "./results";
 import { roundMs } from "./stats";
 
 /** Targets of issue 6: shown beside the figures, never asserted by a timed test. */
@@ -367,6 +373,47 @@ export function renderAbuseMarkdown(abuse: AbuseResult): string {
   ].join("\n");
 }
 
+/** Issue 15's targets for the recovery section: shown beside the figures, never asserted by a test. */
+export const RECOVERY_TARGETS = { sfuP95Ms: 5_000, workerP95Ms: 3_000 } as const;
+
+const RECOVERY_HEADER = [
+  "restarted",
+  "down for",
+  "answering → every pair decodes p50 / p95",
+  "samples",
+  "decrypt errors per restart",
+  "stuck",
+  "target p95",
+  "",
+];
+
+function recoveryRows(recovery: RecoveryResult): string[][] {
+  const row = (what: string, s: RecoverySeries, target: number) => [
+    what,
+    ms(s.downMs),
+    s.summary ? `${pair(s.summary)} (max ${ms(s.summary.max)})` : "–",
+    `${s.recoveredMs.length} of ${s.restarts}`,
+    s.decryptErrors.length > 0 ? s.decryptErrors.join(", ") : "–",
+    String(s.stuck),
+    `< ${ms(target)}`,
+    s.summary && s.stuck === 0 && s.summary.p95 < target ? "met" : "missed",
+  ];
+  return [
+    row("SFU (SIGKILL / SIGTERM in turn)", recovery.sfu, RECOVERY_TARGETS.sfuP95Ms),
+    row("Worker (SIGKILL, empty Durable Object)", recovery.worker, RECOVERY_TARGETS.workerP95Ms),
+  ];
+}
+
+/** The recovery section as markdown (also written on its own by `npm run bench -- --recovery-only`). */
+export function renderRecoveryMarkdown(recovery: RecoveryResult): string {
+  return [
+    `**Recovery** (issue 15): a call of ${recovery.participants} headless Chromium participants in the real web app on its own livekit-server and Worker (the chaos suite's, \`test/chaos/\`); each server restarted ${recovery.sfu.restarts} times in one call, and the time from the restarted server first answering its HTTP check until every pair decodes a moving picture again on one epoch with one security code (timed to when the last pair's run of decoded frames began; the pages sample once a second). p95 is the nearest rank, so with 5 samples it is the slowest. Decrypt errors are livekit's failures summed over the pages from the kill until the call converged; a restart not converged within 2 minutes is stuck.`,
+    "",
+    markdownTable(RECOVERY_HEADER, recoveryRows(recovery)),
+    "",
+  ].join("\n");
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const vars = Object.entries(results.workerVars)
     .map(([k, v]) => `\`${k}=${v}\``)
@@ -400,6 +447,7 @@ export function renderMarkdown(results: BenchResults): string {
     `**Media**: ${mediaLines(results).join(" ")}`,
     "",
     ...(results.abuse ? [renderAbuseMarkdown(results.abuse)] : []),
+    ...(results.recovery ? [renderRecoveryMarkdown(results.recovery)] : []),
     ...(results.failures.length > 0
       ? [`**Failed sections** (no figures): ${results.failures.join("; ")}.`, ""]
       : []),
@@ -439,6 +487,9 @@ export function renderConsole(results: BenchResults): string {
           `Abuse (room of ${results.abuse.roomSize}): ${abuseVerdict(results.abuse)}`,
           plainTable(ABUSE_HEADER, abuseRows(results.abuse)),
         ]
+      : []),
+    ...(results.recovery
+      ? ["", "Recovery", plainTable(RECOVERY_HEADER, recoveryRows(results.recovery))]
       : []),
     ...results.failures.map((failure) => `FAILED ${failure}`),
     "",

@@ -101,6 +101,28 @@ export const RelayResult = z.object({
 export type RelayResult = z.infer<typeof RelayResult>;
 
 /** Issue 10: an honest member's unicast round trip in a room of 10, quiet and under each attack. */
+/** One server's restarts in the recovery section (issue 15). */
+export const RecoverySeries = z.object({
+  restarts: z.number().int().positive(),
+  /** How long the server stayed down before it was started again. */
+  downMs: z.number().nonnegative(),
+  /** Per converged restart: from the server answering again until every pair decodes again. */
+  recoveredMs: z.array(z.number().nonnegative()),
+  summary: Summary.nullable(),
+  /** Per converged restart: livekit's decrypt errors of all pages from the kill until converged. */
+  decryptErrors: z.array(z.number().int().nonnegative()),
+  /** Restarts after which the call did not converge within the deadline. */
+  stuck: z.number().int().nonnegative(),
+});
+export type RecoverySeries = z.infer<typeof RecoverySeries>;
+
+export const RecoveryResult = z.object({
+  participants: z.number().int().positive(),
+  sfu: RecoverySeries,
+  worker: RecoverySeries,
+});
+export type RecoveryResult = z.infer<typeof RecoveryResult>;
+
 export const AbuseResult = z.object({
   roomSize: z.number().int().positive(),
   secondsPerPhase: z.number().positive(),
@@ -242,6 +264,8 @@ export const BenchResults = z.object({
   media: MediaResult,
   /** Absent in results written before the abuse section existed. */
   abuse: AbuseResult.nullable().optional(),
+  /** Absent in results written before the recovery section existed (issue 15). */
+  recovery: RecoveryResult.nullable().optional(),
   /** Sections that failed, with their reason (their figures are absent, never invented). */
   failures: z.array(z.string()),
 });

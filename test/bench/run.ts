@@ -11,13 +11,15 @@ import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
 import { describeMachine } from "./machine";
 import { runMediaBench } from "./media";
+import { runRecoveryBench } from "./recovery";
 import { runRelayBench } from "./relay";
 import { writeReport } from "./render";
-import { renderAbuseMarkdown, renderConsole } from "./report";
+import { renderAbuseMarkdown, renderConsole, renderRecoveryMarkdown } from "./report";
 import {
   type AbuseResult,
   BenchResults,
   type ChurnResult,
+  type RecoveryResult,
   type RelayResult,
   type SignallingResult,
 } from "./results";
@@ -33,6 +35,7 @@ const PLAN = {
     churnSeconds: 60,
     churnMembers: 30,
     abuseSeconds: 8,
+    recoveryRestarts: 5,
   },
   quick: {
     sizes: [5, 20],
@@ -41,6 +44,7 @@ const PLAN = {
     churnSeconds: 10,
     churnMembers: 12,
     abuseSeconds: 3,
+    recoveryRestarts: 2,
   },
 } as const;
 
@@ -52,6 +56,16 @@ async function abuseOnly(seconds: number, outDir: string, log: (line: string) =>
   writeFileSync(`${outDir}/abuse-table.md`, renderAbuseMarkdown(abuse));
   console.log(renderAbuseMarkdown(abuse));
   log(`wrote ${outDir}/abuse.json and abuse-table.md`);
+}
+
+/** `--recovery-only`: the recovery section alone, written beside (not over) the full results. */
+async function recoveryOnly(restarts: number, outDir: string, log: (line: string) => void) {
+  const recovery = await runRecoveryBench({ restarts, log });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${outDir}/recovery.json`, `${JSON.stringify(recovery, null, 2)}\n`);
+  writeFileSync(`${outDir}/recovery-table.md`, renderRecoveryMarkdown(recovery));
+  console.log(renderRecoveryMarkdown(recovery));
+  log(`wrote ${outDir}/recovery.json and recovery-table.md`);
 }
 
 /**
@@ -81,6 +95,10 @@ async function main(): Promise<void> {
 
   if (options.abuseOnly) {
     await abuseOnly(plan.abuseSeconds, options.outDir, log);
+    return;
+  }
+  if (options.recoveryOnly) {
+    await recoveryOnly(plan.recoveryRestarts, options.outDir, log);
     return;
   }
 
@@ -138,6 +156,10 @@ async function main(): Promise<void> {
         reason: options.quick ? "skipped by --quick (add --media)" : "skipped with --no-media",
       };
 
+  const recovery: RecoveryResult | null = options.media
+    ? await attempt("recovery", () => runRecoveryBench({ restarts: plan.recoveryRestarts, log }))
+    : null;
+
   const results = BenchResults.parse({
     version: 1,
     generatedAt: new Date().toISOString(),
@@ -152,6 +174,7 @@ async function main(): Promise<void> {
     churn,
     media,
     abuse,
+    recovery,
     failures,
   });
 

@@ -1,0 +1,122 @@
+// The recovery section of `npm run bench` (issue 15): three headless Chromium participants in the
+// real web app on their own livekit-server and Worker (the chaos suite's servers and call,
+// test/chaos/servers.ts and call.ts), and the time from a restarted server answering again until
+// every pair decodes again. Per server, one call goes through `restarts` restarts: the SFU is
+// killed (SIGKILL) or stopped (SIGTERM), alternately as in the chaos test, and started again on its
+// ports after DOWN_MS; the Worker is killed and started again with an empty Durable Object. "Answering"
+// is when the restarted server's HTTP check first succeeds (livekit's /, the Worker's /v1/health,
+// polled every 100 / 200 ms); "every pair decodes" is the chaos suite's convergence check (every pair
+// decodes a moving picture, one epoch, one security code), timed to when the last pair's run of
+// decoded frames began (up to a second late: the page samples WebRTC's statistics once a second).
+// Decrypt errors are livekit's failures counted by every page, summed, from the kill until the call
+// converged. A restart after which the call does not converge within STUCK_MS counts as stuck; the
+// series then goes on with a new call.
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { buildWebIfStale } from "../e2e/globalSetup";
+import { type Call, closeCall, converge, startCall, views } from "../chaos/call";
+import { type ChaosServers, startChaosServers } from "../chaos/servers";
+import { launchBrowser, type RunningBrowser } from "../support/browser";
+import { REPO_ROOT } from "../support/livekit";
+import type { RecoveryResult, RecoverySeries } from "./results";
+import { summarize } from "./stats";
+import { onTeardown } from "./teardown";
+
+/** How long each server stays down before it is started again. */
+const DOWN_MS = { sfu: 4_000, worker: 2_000 } as const;
+/** A restart not followed by convergence within this long is stuck. */
+const STUCK_MS = 120_000;
+const NAMES = ["Alice", "Bob", "Carol"];
+
+export interface RecoveryOptions {
+  restarts: number;
+  log: (line: string) => void;
+}
+
+type Kind = "sfu" | "worker";
+
+async function restart(servers: ChaosServers, kind: Kind, round: number): Promise<string> {
+  if (kind === "worker") {
+    await servers.killWorker();
+    await new Promise((resolve) => setTimeout(resolve, DOWN_MS.worker));
+    await servers.startWorker();
+    return "SIGKILL";
+  }
+  const how = round % 2 === 1 ? "SIGKILL" : "SIGTERM";
+  await (how === "SIGKILL" ? servers.killSfu() : servers.stopSfu());
+  await new Promise((resolve) => setTimeout(resolve, DOWN_MS.sfu));
+  await servers.startSfu();
+  return how;
+}
+
+const sumErrors = (call: Call) =>
+  views(call).then((vs) => vs.reduce((sum, v) => sum + v.decryptErrors, 0));
+
+async function series(
+  kind: Kind,
+  browser: RunningBrowser,
+  opts: RecoveryOptions,
+): Promise<RecoverySeries> {
+  const servers = await startChaosServers();
+  const stopServers = onTeardown(`recovery ${kind} servers`, () => servers.stop());
+  const recoveredMs: number[] = [];
+  const decryptErrors: number[] = [];
+  let stuck = 0;
+  let call: Call | undefined;
+  try {
+    for (let round = 1; round <= opts.restarts; round++) {
+      call ??= await startCall(browser, servers.origin, NAMES);
+      const errorsBefore = await sumErrors(call);
+      const how = await restart(servers, kind, round);
+      try {
+        const { decodingAfterMs } = await converge(
+          call,
+          `every pair to decode after ${kind} restart ${round}`,
+          STUCK_MS,
+        );
+        const errors = (await sumErrors(call)) - errorsBefore;
+        recoveredMs.push(decodingAfterMs);
+        decryptErrors.push(errors);
+        opts.log(
+          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered, ${errors} decrypt errors`,
+        );
+      } catch (error) {
+        stuck += 1;
+        // The whole message: what every page knew when it gave up.
+        opts.log(`recovery: ${kind} restart ${round} (${how}) STUCK: ${(error as Error).message}`);
+        await closeCall(call);
+        call = undefined;
+      }
+    }
+  } finally {
+    if (call) await closeCall(call);
+    await stopServers();
+  }
+  return {
+    restarts: opts.restarts,
+    downMs: DOWN_MS[kind],
+    recoveredMs,
+    summary: recoveredMs.length > 0 ? summarize(recoveredMs) : null,
+    decryptErrors,
+    stuck,
+  };
+}
+
+export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryResult> {
+  const built = join(REPO_ROOT, "web", "dist", "index.html");
+  opts.log(
+    `recovery: building the web app if stale (web/dist ${existsSync(built) ? `from ${statSync(built).mtime.toISOString()}` : "missing"})…`,
+  );
+  await buildWebIfStale();
+  const browser = await launchBrowser();
+  const closeBrowser = onTeardown("recovery browser", () => browser.close());
+  try {
+    opts.log(`recovery: SFU, ${opts.restarts} restarts of a call of ${NAMES.length}…`);
+    const sfu = await series("sfu", browser, opts);
+    opts.log(`recovery: Worker, ${opts.restarts} restarts of a call of ${NAMES.length}…`);
+    const worker = await series("worker", browser, opts);
+    return { participants: NAMES.length, sfu, worker };
+  } finally {
+    await closeBrowser();
+  }
+}
