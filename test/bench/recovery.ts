@@ -12,6 +12,7 @@
 // converged. A restart after which the call does not converge within STUCK_MS counts as stuck; the
 // series then goes on with a new call.
 import { existsSync, statSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { buildWebIfStale } from "../e2e/globalSetup";
 import { type Call, closeCall, converge, startCall, views } from "../chaos/call";
@@ -108,6 +109,7 @@ export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryR
     `recovery: building the web app if stale (web/dist ${existsSync(built) ? `from ${statSync(built).mtime.toISOString()}` : "missing"})…`,
   );
   await buildWebIfStale();
+  const loadAtStart = loadavg()[0] ?? 0;
   const browser = await launchBrowser();
   const closeBrowser = onTeardown("recovery browser", () => browser.close());
   try {
@@ -115,7 +117,12 @@ export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryR
     const sfu = await series("sfu", browser, opts);
     opts.log(`recovery: Worker, ${opts.restarts} restarts of a call of ${NAMES.length}…`);
     const worker = await series("worker", browser, opts);
-    return { participants: NAMES.length, sfu, worker };
+    return {
+      participants: NAMES.length,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+      sfu,
+      worker,
+    };
   } finally {
     await closeBrowser();
   }

@@ -118,6 +118,10 @@ export type RecoverySeries = z.infer<typeof RecoverySeries>;
 
 export const RecoveryResult = z.object({
   participants: z.number().int().positive(),
+  /** 1-minute load average before and after the section (absent in the first recovery.json). */
+  loadAverage: z
+    .object({ start: z.number().nonnegative(), end: z.number().nonnegative() })
+    .optional(),
   sfu: RecoverySeries,
   worker: RecoverySeries,
 });
