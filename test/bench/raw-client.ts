@@ -3,7 +3,18 @@
 // measures the room's relay alone, without the client core's crypto in the way.
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { type ClientMessage, PROTOCOL_VERSION, ServerMessage } from "../../protocol/signalling";
+import {
+  type ClientMessage,
+  HEARTBEAT,
+  PROTOCOL_VERSION,
+  ServerMessage,
+} from "../../protocol/signalling";
+
+/**
+ * As often as the real client pings: a bare client that only listens (the relay probe's receivers)
+ * would otherwise be dropped for silence (4441) by the room's heartbeat timeout during a long run.
+ */
+const HEARTBEAT_INTERVAL_MS = 15_000;
 
 export interface RawClient {
   participantId: string;
@@ -26,7 +37,12 @@ export function joinRaw(
   const participantId = randomId();
   const socket = new WebSocket(url);
   return new Promise((resolve, reject) => {
+    const heartbeat = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(HEARTBEAT.ping);
+    }, HEARTBEAT_INTERVAL_MS);
+    socket.on("close", () => clearInterval(heartbeat));
     const timer = setTimeout(() => {
+      clearInterval(heartbeat);
       socket.terminate();
       reject(new Error(`join timed out after ${timeoutMs} ms`));
     }, timeoutMs);
@@ -34,7 +50,10 @@ export function joinRaw(
       participantId,
       send: (message) => socket.send(JSON.stringify(message satisfies ClientMessage)),
       buffered: () => socket.bufferedAmount,
-      close: () => socket.close(),
+      close: () => {
+        clearInterval(heartbeat);
+        socket.close();
+      },
     };
     socket.on("open", () =>
       client.send({
@@ -46,6 +65,7 @@ export function joinRaw(
     );
     socket.on("error", (error) => {
       clearTimeout(timer);
+      clearInterval(heartbeat);
       reject(error);
     });
     socket.on("message", (data, isBinary) => {
