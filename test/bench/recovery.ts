@@ -3,14 +3,14 @@
 // test/chaos/servers.ts and call.ts), and the time from a restarted server answering again until
 // every pair decodes again. Per server, one call goes through `restarts` restarts: the SFU is
 // killed (SIGKILL) or stopped (SIGTERM), alternately as in the chaos test, and started again on its
-// ports after DOWN_MS; the Worker is killed and started again with an empty Durable Object. "Answering"
-// is when the restarted server's HTTP check first succeeds (livekit's /, the Worker's /v1/health,
-// polled every 100 / 200 ms); "every pair decodes" is the chaos suite's convergence check (every pair
-// decodes a moving picture, one epoch, one security code), timed to when the last pair's run of
-// decoded frames began (up to a second late: the page samples WebRTC's statistics once a second).
-// Decrypt errors are livekit's failures counted by every page, summed, from the kill until the call
-// converged. A restart after which the call does not converge within STUCK_MS counts as stuck; the
-// series then goes on with a new call.
+// ports after DOWN_MS; the Worker is killed and started again with an empty Durable Object.
+// "Answering" is when the restarted server's HTTP check first succeeds (livekit's /, the Worker's
+// /v1/health, polled every 100 / 200 ms); "every pair decodes" is the chaos suite's convergence
+// check (every pair decodes a moving picture, one epoch, one security code), timed to when the last
+// pair's run of decoded frames began (up to a second late: the page samples WebRTC's statistics
+// once a second). Decrypt errors are livekit's failures counted by every page, summed, from the
+// kill until the call converged. A restart after which the call does not converge within STUCK_MS
+// counts as stuck; the series then goes on with a new call.
 import { existsSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { buildWebIfStale } from "../e2e/globalSetup";
 import { type Call, closeCall, converge, startCall, views } from "../chaos/call";
 import { type ChaosServers, startChaosServers } from "../chaos/servers";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
+import type { HushTestView } from "../../web/src/app/testHooks";
 import { REPO_ROOT } from "../support/livekit";
 import type { RecoveryResult, RecoverySeries } from "./results";
 import { summarize } from "./stats";
@@ -62,6 +63,7 @@ async function series(
   const stopServers = onTeardown(`recovery ${kind} servers`, () => servers.stop());
   const recoveredMs: number[] = [];
   const decryptErrors: number[] = [];
+  const rejoinedMs: number[] = [];
   let stuck = 0;
   let call: Call | undefined;
   try {
@@ -69,8 +71,9 @@ async function series(
       call ??= await startCall(browser, servers.origin, NAMES);
       const errorsBefore = await sumErrors(call);
       const how = await restart(servers, kind, round);
+      const answeredAt = Date.now();
       try {
-        const { decodingAfterMs } = await converge(
+        const { decodingAfterMs, views: after } = await converge(
           call,
           `every pair to decode after ${kind} restart ${round}`,
           STUCK_MS,
@@ -78,8 +81,11 @@ async function series(
         const errors = (await sumErrors(call)) - errorsBefore;
         recoveredMs.push(decodingAfterMs);
         decryptErrors.push(errors);
+        // The signalling's share of a Worker restart: until the last page was welcomed again.
+        const rejoined = kind === "worker" ? lastRejoinAfter(after, answeredAt) : undefined;
+        if (rejoined !== undefined) rejoinedMs.push(rejoined);
         opts.log(
-          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered, ${errors} decrypt errors`,
+          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered${rejoined === undefined ? "" : ` (every page rejoined after ${rejoined} ms)`}, ${errors} decrypt errors`,
         );
       } catch (error) {
         stuck += 1;
@@ -99,8 +105,25 @@ async function series(
     recoveredMs,
     summary: recoveredMs.length > 0 ? summarize(recoveredMs) : null,
     decryptErrors,
+    ...(kind === "worker" ? { rejoinedMs } : {}),
     stuck,
   };
+}
+
+/**
+ * Milliseconds from `since` until the last page's signalling was joined again (its first "joined"
+ * in the connection log after `since`), or undefined if a page shows none.
+ */
+function lastRejoinAfter(pages: HushTestView[], since: number): number | undefined {
+  let last = 0;
+  for (const page of pages) {
+    const joined = page.connectionLog
+      .map((line) => line.split(" "))
+      .find(([at, status]) => status === "joined" && Number(at) >= since);
+    if (!joined) return undefined;
+    last = Math.max(last, Number(joined[0]) - since);
+  }
+  return last;
 }
 
 export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryResult> {

@@ -404,6 +404,16 @@ function recoveryRows(recovery: RecoveryResult): string[][] {
   ];
 }
 
+/** How much of a Worker restart's figure was the signalling coming back. */
+function rejoinLine(worker: RecoverySeries): string[] {
+  const rejoined = worker.rejoinedMs ?? [];
+  if (rejoined.length === 0) return [];
+  return [
+    `Of that, every page's signalling was joined again ${rejoined.map(ms).join(", ")} after the Worker answered (the reconnect's share); the rest is the new memberships' keys and media.`,
+    "",
+  ];
+}
+
 /** The recovery section as markdown (also written on its own by `npm run bench -- --recovery-only`). */
 export function renderRecoveryMarkdown(recovery: RecoveryResult): string {
   return [
@@ -411,6 +421,7 @@ export function renderRecoveryMarkdown(recovery: RecoveryResult): string {
     "",
     markdownTable(RECOVERY_HEADER, recoveryRows(recovery)),
     "",
+    ...rejoinLine(recovery.worker),
   ].join("\n");
 }
 

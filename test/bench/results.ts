@@ -111,6 +111,8 @@ export const RecoverySeries = z.object({
   summary: Summary.nullable(),
   /** Per converged restart: livekit's decrypt errors of all pages from the kill until converged. */
   decryptErrors: z.array(z.number().int().nonnegative()),
+  /** Worker only, per converged restart: from answering until every page's signalling was joined again. */
+  rejoinedMs: z.array(z.number().nonnegative()).optional(),
   /** Restarts after which the call did not converge within the deadline. */
   stuck: z.number().int().nonnegative(),
 });
