@@ -1,10 +1,12 @@
-// Freezing a browser's pages for real: SIGSTOP to every renderer process of one Chromium, SIGCONT to
-// thaw them. Nothing of the page runs (scripts, timers, its workers, its WebRTC threads), so it reads
-// nothing, writes nothing and closes nothing, while the browser process keeps its sockets open, as
-// for a tab the system froze or a laptop lid that closed. (CDP's Page.setWebLifecycleState "frozen"
-// has no effect in headless Chromium 156: every page counts as visible there and a visible page is
-// never frozen, so its timers kept firing.) The browser is found by a marker switch on its command
-// line (launch it with markerArg(marker)), its renderers as its descendants with --type=renderer.
+// Freezing a browser's pages for real: SIGSTOP to every renderer process of one Chromium, SIGCONT
+// to thaw them. Nothing of the page runs (scripts, timers, its workers, its WebRTC threads), so it
+// reads nothing, writes nothing and closes nothing, while the browser process keeps its sockets
+// open, as for a tab the system froze or a laptop lid that closed. (CDP's Page.setWebLifecycleState
+// "frozen" had no effect in headless Chromium 156 when tried: it answered without an error, the
+// page stayed "visible", also with its window minimized, and its timers and sockets kept going; a
+// hidden page may be needed for it, and headless pages are not hidden.) The browser is found by a
+// marker switch on its command line (launch it with markerArg(marker)), its renderers as its
+// descendants with --type=renderer.
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 

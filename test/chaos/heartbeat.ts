@@ -1,6 +1,6 @@
 // A faster heartbeat for the chaos cases that need the Room's liveness timeout below the length of
-// an outage. The client core pings every 15 s (signalling-client.ts) against the Room's default 45 s
-// timeout; a test Worker with HEARTBEAT_TIMEOUT_SECONDS=5 would drop every healthy member between
+// an outage. The client core pings every 15 s (signalling-client.ts) against the Room's default 45
+// s timeout; a test Worker with HEARTBEAT_TIMEOUT_SECONDS=5 would drop every healthy member between
 // two pings. This init script keeps the production ratio (a ping every third of the timeout) by
 // sending the same ping text (HEARTBEAT.ping, answered by the runtime) on every open signalling
 // socket every `intervalMs`, from the page's own timers: a frozen page sends none, an offline one's
