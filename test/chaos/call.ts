@@ -3,6 +3,7 @@
 // with one epoch, shows one security code over the same roster, and livekit holds only keys the
 // core holds. The check waits for that within a generous deadline and fails only when it is stuck,
 // with everything each page knows in the message.
+import { expect } from "vitest";
 import type { RunningBrowser } from "../support/browser";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import type { HushTestView } from "../../web/src/app/testHooks";
@@ -244,4 +245,51 @@ export function watchDecoding(call: Call): DecodingWatch {
       return Object.fromEntries(worst);
     },
   };
+}
+
+/**
+ * The stayers see `goneId` leave, the first of them (the key leader) rotates it out with a fresh
+ * key (a rotation for a leave, after the `rotationsBefore` it had made), every stayer sends with that
+ * key or a later one, and no stayer's plan keeps a ring for it. Returns the fresh key's epoch and
+ * when the last stayer saw the leave.
+ */
+export async function expectRotatedOut(
+  rest: Call,
+  goneId: string,
+  rotationsBefore: number,
+): Promise<{ fresh: number; leftAt: number }> {
+  const leader = rest.people[0];
+  if (!leader) throw new Error("no one stayed");
+  for (const participant of rest.people) {
+    await waitFor(
+      `${participant.name} to see ${goneId} leave`,
+      async () => !(await view(participant)).rosterIds.includes(goneId),
+      60_000,
+    );
+  }
+  const leftAt = Date.now();
+  let fresh = 0;
+  await waitFor(
+    async () =>
+      `${leader.name} to rotate ${goneId} out: ${JSON.stringify((await view(leader)).rotations)}`,
+    async () => {
+      const rotation = (await view(leader)).rotations
+        .slice(rotationsBefore)
+        .find((r) => r.fresh && r.reason === "leave");
+      fresh = rotation?.epoch ?? 0;
+      return fresh > 0;
+    },
+    60_000,
+  );
+  await waitFor(
+    "the stayers to send with the fresh key",
+    async () => (await views(rest)).every((v) => (v.sendingEpoch ?? 0) >= fresh),
+    60_000,
+  );
+  for (const v of await views(rest)) {
+    expect(v.rosterIds).not.toContain(goneId);
+    expect(v.mediaPlan.receive[goneId], "no ring for the one who left in the plan").toBeUndefined();
+    expect(planWithinCore(v)).toBe(true);
+  }
+  return { fresh, leftAt };
 }

@@ -14,6 +14,7 @@ import {
   type Call,
   closeCall,
   converge,
+  expectRotatedOut,
   planWithinCore,
   joinAs,
   newCallLink,
@@ -73,37 +74,10 @@ describe("a frozen tab", () => {
       const frozenAt = Date.now();
       step(`froze Carol's page (renderer processes ${frozen.join(", ")})`);
 
-      for (const participant of rest.people) {
-        await waitFor(
-          `${participant.name} to see Carol leave`,
-          async () => !(await view(participant)).rosterIds.includes(carolId),
-          60_000,
-        );
-      }
-      step(`Alice and Bob saw Carol leave ${Date.now() - frozenAt} ms after the freeze`);
-
-      let fresh = 0;
-      await waitFor(
-        async () => `Alice to rotate Carol out: ${JSON.stringify((await view(alice)).rotations)}`,
-        async () => {
-          const rotation = (await view(alice)).rotations
-            .slice(rotationsBefore)
-            .find((r) => r.fresh && r.reason === "leave");
-          fresh = rotation?.epoch ?? 0;
-          return fresh > 0;
-        },
-        60_000,
+      const { fresh, leftAt } = await expectRotatedOut(rest, carolId, rotationsBefore);
+      step(
+        `Alice and Bob saw Carol leave ${leftAt - frozenAt} ms after the freeze and send with fresh key ${fresh}`,
       );
-      await waitFor(
-        "Alice and Bob to send with the fresh key",
-        async () => (await views(rest)).every((v) => (v.sendingEpoch ?? 0) >= fresh),
-        60_000,
-      );
-      step(`Alice and Bob send with fresh key ${fresh}`);
-      for (const v of await views(rest)) {
-        expect(v.mediaPlan.receive[carolId], "no ring for Carol in the plan").toBeUndefined();
-        expect(planWithinCore(v)).toBe(true);
-      }
 
       while (Date.now() - frozenAt < FROZEN_MS)
         await sleep(Math.max(10, FROZEN_MS - (Date.now() - frozenAt)));
