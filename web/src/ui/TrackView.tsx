@@ -5,14 +5,10 @@ import { createEffect, onCleanup } from "solid-js";
 
 export function VideoView(props: { track: Track; mirror?: boolean; label: string }) {
   let element: HTMLVideoElement | undefined;
-  createEffect(() => {
-    const track = props.track;
-    if (!element) return;
-    track.attach(element);
-    onCleanup(() => {
-      if (element) track.detach(element);
-    });
-  });
+  attachWhileMounted(
+    () => props.track,
+    () => element,
+  );
   return (
     <video
       ref={element}
@@ -28,14 +24,21 @@ export function VideoView(props: { track: Track; mirror?: boolean; label: string
 
 export function AudioView(props: { track: Track }) {
   let element: HTMLAudioElement | undefined;
-  createEffect(() => {
-    const track = props.track;
-    if (!element) return;
-    track.attach(element);
-    onCleanup(() => {
-      if (element) track.detach(element);
-    });
-  });
+  attachWhileMounted(
+    () => props.track,
+    () => element,
+  );
   // biome-ignore lint/a11y/useMediaCaption: live call audio has no caption track to offer
   return <audio ref={element} autoplay />;
+}
+
+/** Attaches the current track to the element, and detaches it when the track changes or on unmount. */
+function attachWhileMounted(track: () => Track, element: () => HTMLMediaElement | undefined) {
+  createEffect(() => {
+    const current = track();
+    const target = element();
+    if (!target) return;
+    current.attach(target);
+    onCleanup(() => current.detach(target));
+  });
 }
