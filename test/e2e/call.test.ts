@@ -6,8 +6,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { decodeCallSecret, roomIdOf } from "../../web/src/core";
 import { ID_PATTERN } from "../../protocol/signalling";
+import { decodeCallSecret, roomIdOf } from "../../web/src/core";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import {
   eavesdrop,
@@ -27,6 +27,7 @@ import {
   tilePixels,
   view,
   waitFor,
+  waitForFreshKeyWithout,
 } from "./pages";
 
 const origin = inject("origin");
@@ -392,34 +393,8 @@ describe("a three-person end-to-end encrypted call", () => {
         window as unknown as { __hushTest: { leaveSignallingOnly(): void } }
       ).__hushTest.leaveSignallingOnly(),
     );
-    for (const participant of stayers) {
-      await waitFor(`${participant.name} to see Carol leave`, async () => {
-        const v = await view(participant);
-        return v.rosterIds.length === 2 && !v.rosterIds.includes(carolId);
-      });
-    }
-    step("Alice and Bob saw Carol leave");
-    // The leader (whoever leads now) drew a fresh key for the leave and committed it.
-    let freshEpoch = 0;
-    await waitFor(
-      async () =>
-        `a fresh key for the leave: ${JSON.stringify(await Promise.all(stayers.map(view)))}`,
-      async () => {
-        const rotations = (await Promise.all(stayers.map(view))).flatMap((v) => v.rotations);
-        const rotation = rotations.find(
-          (r) => r.fresh && (r.reason === "leave" || r.reason === "takeover"),
-        );
-        freshEpoch = rotation?.epoch ?? 0;
-        return freshEpoch > 0;
-      },
-      20_000,
-    );
-    for (const participant of stayers) {
-      await waitFor(
-        `${participant.name} to send with the fresh key`,
-        async () => ((await view(participant)).sendingEpoch ?? 0) >= freshEpoch,
-      );
-    }
+    // The leader (whoever leads now) drew a fresh key for the leave and everyone sends with it.
+    const freshEpoch = await waitForFreshKeyWithout(stayers, carolId, view);
     step(`fresh key ${freshEpoch} committed`);
     // Frames encrypted before the commit may still be in flight for a moment.
     await sleep(1500);

@@ -5,13 +5,13 @@
 // Fox is the leaver at the end, so that the lock-out is checked on Firefox's receiving side.
 // Firefox runs headed on a virtual X display (Xvfb): headless it has no screen to share.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import type { HushTestView } from "../../web/src/app/testHooks";
+import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { launchFirefox, type RunningFirefox } from "../support/firefox";
 import { type RunningXvfb, startXvfb } from "../support/xvfb";
 import { type CallPage, chromiumPage, firefoxPage, joinCall, viewOf } from "./anyBrowser";
-import { sleep, step, TEST_QUERY, videoPicture, waitFor } from "./pages";
+import { sleep, step, TEST_QUERY, videoPicture, waitFor, waitForFreshKeyWithout } from "./pages";
 import { screenshotPath } from "./screenshots";
 
 const origin = inject("origin");
@@ -249,30 +249,9 @@ describe("a mixed Chromium and Firefox call", () => {
         ).__hushTest.leaveSignallingOnly(),
       undefined,
     );
-    for (const page of stayers) {
-      await waitFor(`${page.name} to see Fox leave`, async () => {
-        const v = await viewOf(page);
-        return v.rosterIds.length === 2 && !v.rosterIds.includes(foxId);
-      });
-    }
-    let freshEpoch = 0;
-    await waitFor(
-      "a fresh key for the leave",
-      async () => {
-        const rotation = (await Promise.all(stayers.map(viewOf)))
-          .flatMap((v) => v.rotations)
-          .find((r) => r.fresh && (r.reason === "leave" || r.reason === "takeover"));
-        freshEpoch = rotation?.epoch ?? 0;
-        return freshEpoch > 0;
-      },
-      20_000,
+    step(
+      `Cleo and Cid send with fresh key ${await waitForFreshKeyWithout(stayers, foxId, viewOf)}`,
     );
-    for (const page of stayers) {
-      await waitFor(
-        `${page.name} to send with the fresh key`,
-        async () => ((await viewOf(page)).sendingEpoch ?? 0) >= freshEpoch,
-      );
-    }
     // Frames encrypted before the commit may still be in flight for a moment.
     await sleep(1500);
     const before = await viewOf(fox);

@@ -222,3 +222,42 @@ export function videoPicture(page: Evaluates, selector: string): Promise<VideoPi
 export function tilePixels(participant: Participant, participantId: string): Promise<VideoPicture> {
   return videoPicture(participant.page, `[data-tile="${participantId}"]:not([data-screen]) video`);
 }
+
+/**
+ * After `goneId` left: every stayer sees it gone from a roster of the stayers alone, one of them
+ * (the leader, whoever leads now) made a fresh key for a leave or a takeover, and every stayer sends
+ * with that key or a later one. Returns the fresh key's epoch. `viewOf` reads a stayer's page, so
+ * Chromium participants and the suite's Firefox pages both fit.
+ */
+export async function waitForFreshKeyWithout<P extends { name: string }>(
+  stayers: readonly P[],
+  goneId: string,
+  viewOf: (stayer: P) => Promise<HushTestView>,
+): Promise<number> {
+  for (const stayer of stayers) {
+    await waitFor(`${stayer.name} to see ${goneId} leave`, async () => {
+      const v = await viewOf(stayer);
+      return v.rosterIds.length === stayers.length && !v.rosterIds.includes(goneId);
+    });
+  }
+  let freshEpoch = 0;
+  await waitFor(
+    async () =>
+      `a fresh key for the leave: ${JSON.stringify((await Promise.all(stayers.map(viewOf))).map((v) => v.rotations))}`,
+    async () => {
+      const rotation = (await Promise.all(stayers.map(viewOf)))
+        .flatMap((v) => v.rotations)
+        .find((r) => r.fresh && (r.reason === "leave" || r.reason === "takeover"));
+      freshEpoch = rotation?.epoch ?? 0;
+      return freshEpoch > 0;
+    },
+    20_000,
+  );
+  for (const stayer of stayers) {
+    await waitFor(
+      `${stayer.name} to send with the fresh key`,
+      async () => ((await viewOf(stayer)).sendingEpoch ?? 0) >= freshEpoch,
+    );
+  }
+  return freshEpoch;
+}
