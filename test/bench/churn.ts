@@ -4,7 +4,9 @@
 // A member still waiting for its first key is joining, not lacking; its wait is reported as
 // join → key. Keys of epochs that began before a member joined are not counted either: by design it
 // must never get them (forward secrecy at join), so frames sent with them are not for it. At the
-// end the call must converge: every member on one epoch with one key.
+// end the call must converge: every member on one epoch with one key. Unlike the signalling section,
+// its clients stay in one process (the in-process Fleet): the check compares every member's key bytes
+// in memory after every change, and its 12 to 45 members are few enough not to need spreading.
 import { groupKeyOf } from "../support/session-keys";
 import { Fleet, type FleetMember, sameBytes, sleep, waitFor } from "./fleet";
 import type { ChurnResult } from "./results";

@@ -12,7 +12,19 @@ export interface BenchOptions {
   abuseOnly: boolean;
   /** Run only the recovery section (issue 15); writes recovery.json and recovery-table.md. */
   recoveryOnly: boolean;
+  /** Run only the signalling section; writes signalling.json and signalling-table.md. */
+  signallingOnly: boolean;
+  /** Node processes the signalling section's clients run in (the key leader alone in one). */
+  hosts: number;
+  /** Room sizes of the signalling section, instead of the plan's. */
+  sizes: number[] | null;
 }
+
+/**
+ * Client processes by default: the leader alone in one and the others in three, so that on this
+ * 2-core machine no process has more than a third of the members yet workerd keeps a core's share.
+ */
+export const DEFAULT_HOSTS = 4;
 
 export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR] [--no-media]
   --quick      reduced set (smaller rooms, fewer samples, short churn, no media), under 2 minutes
@@ -23,7 +35,12 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR
   --media      run the media part with --quick too (it needs several minutes of four browsers)
   --abuse-only only the abuse section (issue 10): abuse.json and abuse-table.md in DIR
   --recovery-only
-               only the recovery section (issue 15): recovery.json and recovery-table.md in DIR`;
+               only the recovery section (issue 15): recovery.json and recovery-table.md in DIR
+  --signalling-only
+               only the signalling section: signalling.json and signalling-table.md in DIR
+  --hosts K    run the signalling section's clients in K Node processes, the key leader alone in
+               the first (default ${DEFAULT_HOSTS}; 1 puts every client in one process)
+  --sizes LIST the signalling section's room sizes, comma-separated (e.g. 200; each at least 3)`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   let quick = false;
@@ -32,6 +49,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let media: boolean | null = null;
   let abuseOnly = false;
   let recoveryOnly = false;
+  let signallingOnly = false;
+  let hosts = DEFAULT_HOSTS;
+  let sizes: number[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -61,6 +81,17 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--recovery-only":
         recoveryOnly = true;
         break;
+      case "--signalling-only":
+        signallingOnly = true;
+        break;
+      case "--hosts":
+        hosts = wholeNumber(arg, value(), 1);
+        break;
+      case "--sizes":
+        sizes = value()
+          .split(",")
+          .map((size) => wholeNumber(arg, size, 3));
+        break;
       case "--help":
       case "-h":
         console.log(USAGE);
@@ -77,5 +108,16 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     media: media ?? !quick,
     abuseOnly,
     recoveryOnly,
+    signallingOnly,
+    hosts,
+    sizes,
   };
+}
+
+function wholeNumber(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`${flag} needs whole numbers of at least ${min}, got ${text}`);
+  }
+  return value;
 }

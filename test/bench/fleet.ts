@@ -87,14 +87,22 @@ export function diffCurveOps(after: CurveOps, before: CurveOps): CurveOps {
 }
 
 export class Fleet {
-  readonly secret: CallSecret = generateCallSecret(systemRandom);
   private readonly all: FleetMember[] = [];
   readonly rotations: RotationRecord[] = [];
   readonly commits: CommitRecord[] = [];
   private nextName = 1;
   private readonly changeListeners = new Set<(member: FleetMember) => void>();
+  private readonly recordListeners = new Set<() => void>();
 
-  constructor(private readonly wsUrl: (roomId: string) => string) {}
+  /**
+   * A fleet host (fleet-host.ts) passes the call's secret and a prefix of its own, so that the
+   * clients of several processes are in one call under distinct names.
+   */
+  constructor(
+    private readonly wsUrl: (roomId: string) => string,
+    readonly secret: CallSecret = generateCallSecret(systemRandom),
+    private readonly namePrefix = "bench-",
+  ) {}
 
   /** Called after any member's keys, sending epoch or membership changed. */
   onChange(listener: (member: FleetMember) => void): () => void {
@@ -104,6 +112,16 @@ export class Fleet {
 
   private changed(member: FleetMember): void {
     for (const listener of this.changeListeners) listener(member);
+  }
+
+  /** Called after a rotation or commit was recorded (they change no member's keys by themselves). */
+  onRecord(listener: () => void): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
+  private recorded(): void {
+    for (const listener of this.recordListeners) listener();
   }
 
   /** Current members (joined, not left), in join order. */
@@ -120,7 +138,7 @@ export class Fleet {
 
   /** Creates a client and resolves once the room admitted it (its key may still be on the way). */
   async join(timeoutMs = 30_000): Promise<FleetMember> {
-    const name = `bench-${this.nextName++}`;
+    const name = `${this.namePrefix}${this.nextName++}`;
     const startedAt = performance.now();
     const cpu = new HandlerCpu();
     const session = new CallSession({
@@ -176,6 +194,7 @@ export class Fleet {
             at,
             cpuBeforeCallMs: cpu.beforeThisCallMs(),
           });
+          this.recorded();
           break;
         case "commit":
           this.commits.push({
@@ -185,6 +204,7 @@ export class Fleet {
             at,
             cpuMs: cpu.nowMs(),
           });
+          this.recorded();
           break;
       }
     });
@@ -315,8 +335,14 @@ function dropReason(state: ConnectionState): string {
   return state.error.code === "connection_lost" ? state.error.message : state.error.code;
 }
 
+/** What describeCall reads of a fleet: the in-process Fleet and the HostedFleet both have it. */
+export interface CallView {
+  members(): readonly Pick<FleetMember, "sendingEpoch" | "firstKeyAt" | "connected">[];
+  drops(): Record<string, number>;
+}
+
 /** A one-line picture of the call for failure messages: keys, epochs and sockets. */
-export function describeCall(fleet: Fleet): string {
+export function describeCall(fleet: CallView): string {
   const members = fleet.members();
   const epochs = new Map<number, number>();
   for (const m of members) epochs.set(m.sendingEpoch, (epochs.get(m.sendingEpoch) ?? 0) + 1);

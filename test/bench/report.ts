@@ -26,8 +26,8 @@ const ms = (value: number) =>
 const pair = (p: { p50: number; p95: number }) => `${ms(p.p50)} / ${ms(p.p95)}`;
 const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
 
-function signallingRows(results: BenchResults): string[][] {
-  return results.signalling.map((s) => [
+function signallingRows(signalling: readonly SignallingResult[]): string[][] {
+  return signalling.map((s) => [
     String(s.participants),
     pair(s.joinToKeyMs),
     pair(s.leaveToCommitMs),
@@ -78,8 +78,8 @@ function leaveEstimate(c: CriticalPath): number {
   );
 }
 
-function criticalPathRows(results: BenchResults): string[][] {
-  return results.signalling.flatMap((s) => {
+function criticalPathRows(signalling: readonly SignallingResult[]): string[][] {
+  return signalling.flatMap((s) => {
     const c = s.criticalPath;
     if (!c) return [];
     return [
@@ -218,21 +218,35 @@ function targetChecks(results: BenchResults): string[][] {
   return rows;
 }
 
-/** How much of each latency was the one client process being busy with N clients' crypto. */
-function simulationLines(results: BenchResults): string[] {
-  const parts = results.signalling
+/** How much of each latency was a client process being busy with its clients' crypto. */
+function simulationLines(signalling: readonly SignallingResult[]): string[] {
+  const parts = signalling
     .filter((s) => s.details.clientEventLoopDelayMs)
     .map((s) => {
       const d = s.details.clientEventLoopDelayMs;
       return `N = ${s.participants}: mean ${ms(d?.mean ?? 0)}, p99 ${ms(d?.p99 ?? 0)}`;
     });
-  const timeouts = results.signalling
+  const perHost = signalling
+    .filter((s) => s.details.hostEventLoopDelayMs)
+    .map((s) => {
+      const hosts = (s.details.hostEventLoopDelayMs ?? []).map(
+        (d) =>
+          `${d.role === "leader" ? "the leader's" : `${d.clients} member${d.clients === 1 ? "'s" : "s'"}`} mean ${ms(d.mean)}, p99 ${ms(d.p99)}`,
+      );
+      return `N = ${s.participants}: ${hosts.join(", ")}`;
+    });
+  const timeouts = signalling
     .filter((s) => s.details.commitTimeouts > 0)
     .map((s) => `${s.details.commitTimeouts} at N = ${s.participants}`);
   const lines: string[] = [];
   if (parts.length > 0) {
     lines.push(
       `Event-loop delay of the one process running all N clients during the samples (time an event waited before any client could handle it): ${parts.join("; ")}.`,
+    );
+  }
+  if (perHost.length > 0) {
+    lines.push(
+      `Event-loop delay of each client process during the samples (time an event waited before any of its clients could handle it): ${perHost.join("; ")}.`,
     );
   }
   if (timeouts.length > 0) {
@@ -244,11 +258,17 @@ function simulationLines(results: BenchResults): string[] {
 }
 
 /** The critical-path table (issue 12), absent for results written before it was measured. */
-function criticalPathSection(results: BenchResults, table: (rows: string[][]) => string): string[] {
-  const rows = criticalPathRows(results);
+function criticalPathSection(
+  signalling: readonly SignallingResult[],
+  table: (rows: string[][]) => string,
+): string[] {
+  const rows = criticalPathRows(signalling);
   if (rows.length === 0) return [];
+  const alone = signalling.some((s) => (s.clientProcesses ?? 1) > 1)
+    ? " The leader ran alone in its process, so its figures hold its own GC and nobody else's."
+    : "";
   return [
-    "**Critical path** (issue 12): what one event costs the devices a real call runs on, free of the N clients sharing one process. CPU is the process's CPU time (user + system) while a client's own socket handlers and timers ran (each runs to completion, one at a time; the process's GC and I/O threads count too, other processes do not), p50 / p95: the leader from a leave until its commit, in the one call that makes a ratchet, and from a join until its commit; a random other member until it switched. Relay: a unicast between bare clients in a room on the same Worker, and a commit-sized broadcast until the last of n-1 bare receivers has it, probed between the events. The estimate adds the leader's and member's CPU, two one-hop and two fan-out deliveries. Curve operations are the core's own counts (means per event).",
+    `**Critical path** (issue 12): what one event costs the devices a real call runs on, free of the other clients sharing a process. CPU is the client's process's CPU time (user + system) while its own socket handlers and timers ran (each runs to completion, one at a time; the process's GC and I/O threads count too, other processes do not).${alone} p50 / p95: the leader from a leave until its commit, in the one call that makes a ratchet, and from a join until its commit; a random other member until it switched. Relay: a unicast between bare clients in a room on the same Worker, and a commit-sized broadcast until the last of n-1 bare receivers has it, probed between the events. The estimate adds the leader's and member's CPU, two one-hop and two fan-out deliveries. Curve operations are the core's own counts (means per event).`,
     "",
     table(rows),
     "",
@@ -425,6 +445,44 @@ export function renderRecoveryMarkdown(recovery: RecoveryResult): string {
   ].join("\n");
 }
 
+/** "N clients in K processes", from what each room size reported (one process before issue 12). */
+function clientsInProcesses(signalling: readonly SignallingResult[]): string {
+  const processes = [...new Set(signalling.map((s) => s.clientProcesses ?? 1))];
+  const k = processes.join(" or ");
+  return `N clients in ${k} ${processes.length === 1 && processes[0] === 1 ? "process" : "processes"}`;
+}
+
+/** Where the clients ran, for the bullet list above the signalling table. */
+function processesLines(signalling: readonly SignallingResult[]): string[] {
+  const spread = signalling.some((s) => (s.clientProcesses ?? 1) > 1);
+  if (!spread) {
+    return [
+      "- All N clients share one Node process and the machine's cores with workerd, so every signature check and",
+      "  Diffie-Hellman of the N clients runs in series: the large-N latencies are upper bounds for real devices.",
+    ];
+  }
+  return [
+    `- ${clientsInProcesses(signalling)}: the key leader alone in the first, the other N-1 spread over the rest (each`,
+    "  joiner to the one with the fewest members), all sharing the machine's cores with workerd. Each client process",
+    "  still runs its clients' signature checks and Diffie-Hellmans in series, so the large-N latencies remain upper",
+    "  bounds for real devices. Times from every process are read on one monotonic clock (process.hrtime).",
+  ];
+}
+
+/** The signalling section alone (written by `npm run bench -- --signalling-only`). */
+export function renderSignallingMarkdown(signalling: readonly SignallingResult[]): string {
+  return [
+    "**Signalling and keys**:",
+    "",
+    ...processesLines(signalling),
+    "",
+    markdownTable(SIGNALLING_HEADER, signallingRows(signalling)),
+    "",
+    ...simulationLines(signalling),
+    ...criticalPathSection(signalling, (rows) => markdownTable(CRITICAL_PATH_HEADER, rows)),
+  ].join("\n");
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const vars = Object.entries(results.workerVars)
     .map(([k, v]) => `\`${k}=${v}\``)
@@ -444,16 +502,15 @@ export function renderMarkdown(results: BenchResults): string {
     "  and the signed commit broadcast, or a member's own lock-out deadline.",
     "- envelopes: key envelopes sent by all clients, counted by the core's own metrics (acknowledgements are counted apart",
     '  in latest.json). "key msgs to set up" is counted while the call grew from 1 to N members.',
-    "- All N clients share one Node process and the machine's cores with workerd, so every signature check and",
-    "  Diffie-Hellman of the N clients runs in series: the large-N latencies are upper bounds for real devices.",
+    ...processesLines(results.signalling),
     "",
-    markdownTable(SIGNALLING_HEADER, signallingRows(results)),
+    markdownTable(SIGNALLING_HEADER, signallingRows(results.signalling)),
     "",
-    ...simulationLines(results),
-    ...criticalPathSection(results, (rows) => markdownTable(CRITICAL_PATH_HEADER, rows)),
+    ...simulationLines(results.signalling),
+    ...criticalPathSection(results.signalling, (rows) => markdownTable(CRITICAL_PATH_HEADER, rows)),
     `**Relay throughput** of one room: ${relayLine(results)}.`,
     "",
-    `**Churn**: ${churnLines(results).join(" ")} A member still waiting for its first key counts as joining, not lacking, and keys of epochs that began before a member joined are never its to hold.`,
+    `**Churn**: ${churnLines(results).join(" ")} A member still waiting for its first key counts as joining, not lacking, and keys of epochs that began before a member joined are never its to hold. Its clients all run in one Node process: its checks compare the key bytes every member holds, in memory, after every change.`,
     "",
     `**Media**: ${mediaLines(results).join(" ")}`,
     "",
@@ -485,10 +542,10 @@ export function renderConsole(results: BenchResults): string {
     `Machine: ${machineLine(results.machine)}; load average ${results.loadAverage.start.toFixed(1)} → ${results.loadAverage.end.toFixed(1)}`,
     `Command: ${results.command}   wall time ${results.wallTimeSeconds.toFixed(1)} s`,
     "",
-    "Signalling and keys",
-    plainTable(SIGNALLING_HEADER, signallingRows(results)),
+    `Signalling and keys (${clientsInProcesses(results.signalling)})`,
+    plainTable(SIGNALLING_HEADER, signallingRows(results.signalling)),
     "",
-    ...criticalPathSection(results, (rows) => plainTable(CRITICAL_PATH_HEADER, rows)),
+    ...criticalPathSection(results.signalling, (rows) => plainTable(CRITICAL_PATH_HEADER, rows)),
     `Relay: ${relayLine(results)}`,
     `Churn: ${churnLines(results).join("\n       ")}`,
     `Media: ${mediaLines(results).join("\n       ")}`,

@@ -19,8 +19,8 @@ const CurveOps = z.object({
 });
 
 /**
- * What a real call would see of one event, free of the other clients sharing the bench's process
- * (issue 12): each client's CPU time is the process's CPU time while its own socket handlers and
+ * What a real call would see of one event, free of the other clients sharing a bench process
+ * (issue 12): each client's CPU time is its process's CPU time while its own socket handlers and
  * timers ran.
  */
 const CriticalPath = z.object({
@@ -43,8 +43,19 @@ const CriticalPath = z.object({
   curveOpsPerJoin: z.object({ all: CurveOps, leader: CurveOps }),
 });
 
+const LoopDelay = z.object({
+  mean: z.number().nonnegative(),
+  p99: z.number().nonnegative(),
+  max: z.number(),
+});
+
 export const SignallingResult = z.object({
   participants: z.number().int().positive(),
+  /**
+   * Node processes the N clients ran in, the key leader alone in the first when there are several
+   * (issue 12). Absent in results written while all N shared one process.
+   */
+  clientProcesses: z.number().int().positive().optional(),
   /** From opening the joiner's socket until the joiner holds the current group key. */
   joinToKeyMs: Percentiles,
   /** From the leave until every remaining member sends with the fresh key (the commit barrier). */
@@ -80,11 +91,19 @@ export const SignallingResult = z.object({
     /** Everything sent while the call grew to N, by kind (envelopes and broadcasts). */
     setupByKind: z.record(z.string(), z.number().int().nonnegative()),
     /**
-     * Event-loop delay of the one Node process running all N clients during the cycles: time an
-     * event waited before any client could handle it (simulation overhead, not protocol).
+     * Event-loop delay of the one Node process that ran all N clients during the cycles: time an
+     * event waited before any client could handle it (simulation overhead, not protocol). Only in
+     * results written before the clients ran in several processes.
      */
-    clientEventLoopDelayMs: z
-      .object({ mean: z.number().nonnegative(), p99: z.number().nonnegative(), max: z.number() })
+    clientEventLoopDelayMs: LoopDelay.optional(),
+    /** The same per client process during the cycles, the leader's first, with its client count. */
+    hostEventLoopDelayMs: z
+      .array(
+        LoopDelay.extend({
+          role: z.enum(["leader", "members"]),
+          clients: z.number().int().nonnegative(),
+        }),
+      )
       .optional(),
   }),
 });

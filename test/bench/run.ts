@@ -14,7 +14,12 @@ import { runMediaBench } from "./media";
 import { runRecoveryBench } from "./recovery";
 import { runRelayBench } from "./relay";
 import { writeReport } from "./render";
-import { renderAbuseMarkdown, renderConsole, renderRecoveryMarkdown } from "./report";
+import {
+  renderAbuseMarkdown,
+  renderConsole,
+  renderRecoveryMarkdown,
+  renderSignallingMarkdown,
+} from "./report";
 import {
   type AbuseResult,
   BenchResults,
@@ -66,6 +71,23 @@ async function recoveryOnly(restarts: number, outDir: string, log: (line: string
   writeFileSync(`${outDir}/recovery-table.md`, renderRecoveryMarkdown(recovery));
   console.log(renderRecoveryMarkdown(recovery));
   log(`wrote ${outDir}/recovery.json and recovery-table.md`);
+}
+
+/** `--signalling-only`: the signalling section alone, written beside (not over) the full results. */
+function writeSignallingOnly(
+  signalling: SignallingResult[],
+  failures: string[],
+  outDir: string,
+  log: (line: string) => void,
+) {
+  mkdirSync(outDir, { recursive: true });
+  const json = { generatedAt: new Date().toISOString(), signalling, failures };
+  writeFileSync(`${outDir}/signalling.json`, `${JSON.stringify(json, null, 2)}\n`);
+  const markdown = renderSignallingMarkdown(signalling);
+  writeFileSync(`${outDir}/signalling-table.md`, markdown);
+  console.log(markdown);
+  for (const failure of failures) console.log(`FAILED ${failure}`);
+  log(`wrote ${outDir}/signalling.json and signalling-table.md`);
 }
 
 /**
@@ -120,12 +142,24 @@ async function main(): Promise<void> {
   };
 
   const signalling: SignallingResult[] = [];
-  for (const participants of plan.sizes) {
-    log(`signalling, N = ${participants}: ${plan.cycles} leaves and ${plan.cycles} joins…`);
+  for (const participants of options.sizes ?? plan.sizes) {
+    log(
+      `signalling, N = ${participants} in ${options.hosts} processes: ${plan.cycles} leaves and ${plan.cycles} joins…`,
+    );
     const result = await attempt(`signalling at N = ${participants}`, () =>
-      runSignallingBench({ wsUrl: worker.wsUrl, participants, cycles: plan.cycles, log }),
+      runSignallingBench({
+        wsUrl: worker.wsUrl,
+        participants,
+        cycles: plan.cycles,
+        hosts: options.hosts,
+        log,
+      }),
     );
     if (result) signalling.push(result);
+  }
+  if (options.signallingOnly) {
+    writeSignallingOnly(signalling, failures, options.outDir, log);
+    return;
   }
 
   log(`relay throughput for ${plan.relaySeconds} s…`);

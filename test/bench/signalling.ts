@@ -2,24 +2,24 @@
 // alternate leaves and joins so every sample is taken at the same size, measuring
 //   join → key:     from creating the joiner's session until it holds the current key;
 //   leave → commit: from the leave until every remaining member sends with the fresh key;
-// and counting the envelopes every client sent for each event from the core's own metrics. Beside
-// them, the critical path a real call would see, free of the N-1 other clients sharing the process:
+// and counting the envelopes every client sent for each event from the core's own metrics. The N
+// clients run in several host processes (hosted-fleet.ts), the key leader alone in one. Beside the
+// latencies, the critical path a real call would see, free of the other clients sharing a process:
 // the leader's and one member's CPU time in their own handlers per event (handler-cpu.ts), the curve
 // operations per event, and the relay's one hop and fan-out on the same Worker (relay-probe.ts).
 
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { CurveOps } from "../../web/src/core/index";
 import {
+  type CommitRecord,
   type Counts,
   describeCall,
   diffCounts,
   diffCurveOps,
-  Fleet,
-  type FleetMember,
   keyEnvelopes,
   sleep,
   waitFor,
 } from "./fleet";
+import { HostedFleet, type HostedMember } from "./hosted-fleet";
 import { RelayProbe, type RelaySample } from "./relay-probe";
 import type { SignallingResult } from "./results";
 import { summarize } from "./stats";
@@ -29,23 +29,25 @@ export interface SignallingOptions {
   participants: number;
   /** Leave + join cycles: this many samples of each. */
   cycles: number;
+  /** Host processes the N clients run in (the leader alone in the first): at least 1. */
+  hosts: number;
   log: (line: string) => void;
 }
 
 /** Pause between events so that two events are never coalesced into one rotation (200 ms window). */
 const GAP_MS = 250;
-/** Bounds for one event; generous, since all N clients share one process (and two cores). */
+/** Bounds for one event; generous, since the N clients share two cores with workerd. */
 const eventTimeoutMs = (n: number) => 15_000 + n * 100;
 
 export async function runSignallingBench(opts: SignallingOptions): Promise<SignallingResult> {
   const n = opts.participants;
   if (n < 3) throw new Error("the signalling bench needs at least 3 participants");
-  const fleet = new Fleet(opts.wsUrl);
+  const fleet = await HostedFleet.start(opts.wsUrl, opts.hosts);
   let relay: RelayProbe | undefined;
   try {
     // ---- set up the call: 1 → N members ----
     const setupStart = performance.now();
-    const before = fleet.counts();
+    const before = await fleet.counts();
     const admitMs = 30_000 + n * 300;
     await fleet.join(admitMs);
     // People join one after another, each as soon as the previous one is admitted (not keyed), so
@@ -60,18 +62,19 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       throw new Error(`the call did not converge after setup (${describeCall(fleet)})`);
     }
     await sleep(GAP_MS);
-    const setup = diffCounts(fleet.counts(), before);
+    const setup = diffCounts(await fleet.counts(), before);
     const setupSeconds = (performance.now() - setupStart) / 1000;
-    opts.log(`  set up ${n} members in ${setupSeconds.toFixed(1)} s: ${JSON.stringify(setup)}`);
+    opts.log(
+      `  set up ${n} members in ${fleet.hostCount} processes in ${setupSeconds.toFixed(1)} s: ${JSON.stringify(setup)}`,
+    );
     // A commit reaches the n-1 others; the probe's room has as many receivers.
     const probe = await RelayProbe.open(opts.wsUrl, n - 1);
     relay = probe;
 
     // ---- cycles: leave (N → N-1), then join (N-1 → N) ----
-    // How long events waited for the one process that runs all N clients: the share of each
-    // latency that is the simulation, not the protocol.
-    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    loopDelay.enable();
+    // How long events waited for each host's one thread: the share of each latency that is the
+    // simulation, not the protocol.
+    await fleet.loopDelay("start");
     const joinMs: number[] = [];
     const leaveMs: number[] = [];
     const joinCounts: Counts[] = [];
@@ -106,7 +109,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       await sampleRelay();
       await sleep(GAP_MS);
     }
-    loopDelay.disable();
+    const loopDelays = await fleet.loopDelay("stop");
     const ratchetCallMs = ratchetCalls(fleet, cyclesStart);
     const perJoin = joinCounts.map(keyEnvelopes);
     const perLeave = leaveCounts.map(keyEnvelopes);
@@ -134,6 +137,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     );
     return {
       participants: n,
+      clientProcesses: fleet.hostCount,
       joinToKeyMs: { p50: join.p50, p95: join.p95 },
       leaveToCommitMs: { p50: leave.p50, p95: leave.p95 },
       envelopesPerJoin: mean(perJoin),
@@ -157,17 +161,12 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
         socketDrops: fleet.drops(),
         setupSeconds,
         setupByKind: setup,
-        clientEventLoopDelayMs: {
-          mean: loopDelay.mean / 1e6,
-          p99: loopDelay.percentile(99) / 1e6,
-          max: loopDelay.max / 1e6,
-        },
+        hostEventLoopDelayMs: loopDelays,
       },
     };
   } finally {
     relay?.close();
-    fleet.closeAll();
-    await sleep(200);
+    await fleet.close();
   }
 }
 
@@ -189,28 +188,40 @@ interface CostSample {
 type LeaveSample = Sample & CostSample & { commitTimedOut: boolean };
 type JoinSample = Sample & CostSample;
 
-/** Where an event's cost is read from: its leader and one random member, before the event. */
-function observe(fleet: Fleet, exclude: FleetMember | undefined) {
+/**
+ * Where an event's cost is read from: its leader and one random member, read before the event
+ * (between events, when no handler runs, so asking their hosts changes nothing).
+ */
+async function observe(fleet: HostedFleet, exclude: HostedMember | undefined) {
   const leader = fleet.leader();
   if (!leader) throw new Error("no leader");
   const others = fleet.members().filter((m) => m !== leader && m !== exclude);
   const member = others[Math.floor(Math.random() * others.length)];
   if (!member) throw new Error("no member to observe");
-  const allOps = fleet.curveOps();
-  const leaderOps = leader.session.metrics().curveOps;
-  const leaderCpu = leader.cpu.nowMs();
-  const memberCpu = member.cpu.nowMs();
+  const [allOps, leaderBefore, memberBefore] = await Promise.all([
+    fleet.curveOps(),
+    fleet.sample(leader),
+    fleet.sample(member),
+  ]);
   /** The costs once the leader committed `epoch` and the member switched to it or stopped. */
-  return (epoch: number): CostSample => {
-    const commit = fleet.commits.find((c) => c.epoch === epoch && c.leader === leader.name);
+  return async (epoch: number): Promise<CostSample> => {
+    const isCommit = (c: CommitRecord) => c.epoch === epoch && c.leader === leader.name;
+    // The leader's host reports the commit on its own channel, which may trail the members'.
+    await waitFor(() => fleet.commits.some(isCommit), 5_000);
+    const commit = fleet.commits.find(isCommit);
     if (!commit) throw new Error(`the leader made no commit of epoch ${epoch}`);
     const switched = firstSwitchCpuAtOrAfter(member, epoch);
+    const [allAfter, leaderAfter, memberAfter] = await Promise.all([
+      fleet.curveOps(),
+      fleet.sample(leader),
+      fleet.sample(member),
+    ]);
     return {
-      leaderCpuMs: commit.cpuMs - leaderCpu,
+      leaderCpuMs: commit.cpuMs - leaderBefore.cpuMs,
       // A member locked out (sending nothing) spent what it spent until now.
-      memberCpuMs: (switched ?? member.cpu.nowMs()) - memberCpu,
-      allOps: diffCurveOps(fleet.curveOps(), allOps),
-      leaderOps: diffCurveOps(leader.session.metrics().curveOps, leaderOps),
+      memberCpuMs: (switched ?? memberAfter.cpuMs) - memberBefore.cpuMs,
+      allOps: diffCurveOps(allAfter, allOps),
+      leaderOps: diffCurveOps(leaderAfter.curveOps, leaderBefore.curveOps),
     };
   };
 }
@@ -233,7 +244,7 @@ function meanOps(samples: readonly CostSample[]) {
  * The leader's CPU in the one call that made each ratchet during the cycles (joins' and periodic
  * ones): from the start of the handler that began the rotation to its commit in the same call.
  */
-function ratchetCalls(fleet: Fleet, since: number): number[] {
+function ratchetCalls(fleet: HostedFleet, since: number): number[] {
   const out: number[] = [];
   for (const rotation of fleet.rotations) {
     if (rotation.fresh || rotation.at < since) continue;
@@ -249,16 +260,16 @@ function ratchetCalls(fleet: Fleet, since: number): number[] {
  * A random member that is not the leader leaves; done when every other member sends with the fresh
  * key or sends nothing (the lock-out: no remaining member sends with a key the leaver holds).
  */
-async function measureLeave(fleet: Fleet): Promise<LeaveSample> {
+async function measureLeave(fleet: HostedFleet): Promise<LeaveSample> {
   const leader = fleet.leader();
   const candidates = fleet.members().filter((m) => m !== leader);
   const leaver = candidates[Math.floor(Math.random() * candidates.length)];
   if (!leader || !leaver) throw new Error("no member to leave");
   const timeoutMs = eventTimeoutMs(fleet.members().length);
-  const cost = observe(fleet, leaver);
-  const before = fleet.counts();
+  const cost = await observe(fleet, leaver);
+  const before = await fleet.counts();
   const rotationsBefore = fleet.rotations.length;
-  const start = fleet.leave(leaver);
+  const start = await fleet.leave(leaver);
   const rotated = await waitFor(
     () => fleet.rotations.slice(rotationsBefore).some((r) => r.fresh),
     timeoutMs,
@@ -267,7 +278,7 @@ async function measureLeave(fleet: Fleet): Promise<LeaveSample> {
   const rotation = fleet.rotations.slice(rotationsBefore).find((r) => r.fresh);
   const epoch = rotation?.epoch ?? 0;
   const remaining = fleet.members();
-  const switched = (m: FleetMember) =>
+  const switched = (m: HostedMember) =>
     m.sendingEpoch >= epoch || (m.sendingEpoch === 0 && m.stoppedAt.some((at) => at >= start));
   if (!(await waitFor(() => remaining.every(switched), timeoutMs))) {
     throw new Error(
@@ -279,21 +290,22 @@ async function measureLeave(fleet: Fleet): Promise<LeaveSample> {
       Math.min(firstSwitchAtOrAfter(m, epoch), ...m.stoppedAt.filter((at) => at >= start)),
     ),
   );
+  const costs = await cost(epoch);
   const commit = fleet.commits.find((c) => c.epoch === epoch);
   return {
     ms: end - start,
-    counts: diffCounts(fleet.counts(), before),
+    counts: diffCounts(await fleet.counts(), before),
     commitTimedOut: commit?.timedOut ?? false,
-    ...cost(epoch),
+    ...costs,
   };
 }
 
 /** A new member joins; done when it holds the key and every member sends with the same one. */
-async function measureJoin(fleet: Fleet): Promise<JoinSample> {
+async function measureJoin(fleet: HostedFleet): Promise<JoinSample> {
   const timeoutMs = eventTimeoutMs(fleet.members().length);
-  const before = fleet.counts();
+  const before = await fleet.counts();
   // The joiner does not exist yet, so any current member but the leader may be observed.
-  const cost = observe(fleet, undefined);
+  const cost = await observe(fleet, undefined);
   const joiner = await fleet.join();
   if (!(await waitFor(() => joiner.firstKeyAt !== undefined, timeoutMs))) {
     throw new Error(`a joiner got no key within ${timeoutMs} ms`);
@@ -303,15 +315,16 @@ async function measureJoin(fleet: Fleet): Promise<JoinSample> {
   }
   // The epoch the leader made for the joiner (a ratchet, or every freshEvery-th time a fresh key).
   if (joiner.firstEpoch === undefined) throw new Error("the joiner never switched to a key");
+  const costs = await cost(joiner.firstEpoch);
   return {
     ms: (joiner.firstKeyAt ?? 0) - joiner.startedAt,
-    counts: diffCounts(fleet.counts(), before),
-    ...cost(joiner.firstEpoch),
+    counts: diffCounts(await fleet.counts(), before),
+    ...costs,
   };
 }
 
 /** The member's handler CPU when it first switched to `epoch` or later, if it did. */
-function firstSwitchCpuAtOrAfter(member: FleetMember, epoch: number): number | undefined {
+function firstSwitchCpuAtOrAfter(member: HostedMember, epoch: number): number | undefined {
   let first: { epoch: number; cpu: number } | undefined;
   for (const [e, cpu] of member.switchedCpuMs) {
     if (e >= epoch && (first === undefined || e < first.epoch)) first = { epoch: e, cpu };
@@ -319,7 +332,7 @@ function firstSwitchCpuAtOrAfter(member: FleetMember, epoch: number): number | u
   return first?.cpu;
 }
 
-function firstSwitchAtOrAfter(member: FleetMember, epoch: number): number {
+function firstSwitchAtOrAfter(member: HostedMember, epoch: number): number {
   let first = Number.POSITIVE_INFINITY;
   for (const [e, at] of member.switchedAt) if (e >= epoch && at < first) first = at;
   return first;
