@@ -729,23 +729,34 @@ export class KeySchedule {
 
   /** Whether the lock-out deadline of someone who may hold `key` has passed. */
   private lockedOut(key: HeldKey, now: number): boolean {
-    for (const seq of key.holders) {
-      const deadline = this.departed.get(seq);
-      if (deadline !== undefined && deadline <= now) return true;
-    }
-    return false;
+    const deadline = this.earliestDeparture(key);
+    return deadline !== undefined && deadline <= now;
   }
 
   /** The next lock-out deadline that would stop us sending with the current key. */
   private nextLockoutAt(): number | undefined {
     const current = this.keys.current;
     if (!current || this.sent === 0) return undefined;
-    let next: number | undefined;
-    for (const seq of current.holders) {
-      const deadline = this.departed.get(seq);
-      if (deadline !== undefined && (next === undefined || deadline < next)) next = deadline;
+    return this.earliestDeparture(current);
+  }
+
+  /**
+   * The earliest lock-out deadline of a leaver that holds `key`. Asked after every event (each of a
+   * rotation's n-2 acknowledgements), so it walks the smaller side: a big call's key has hundreds
+   * of holders and usually one or two leavers, a long churning call the other way round.
+   */
+  private earliestDeparture(key: HeldKey): number | undefined {
+    let earliest: number | undefined;
+    const consider = (seq: number, deadline: number | undefined) => {
+      if (deadline === undefined || !key.holders.has(seq)) return;
+      if (earliest === undefined || deadline < earliest) earliest = deadline;
+    };
+    if (this.departed.size < key.holders.size) {
+      for (const [seq, deadline] of this.departed) consider(seq, deadline);
+    } else {
+      for (const seq of key.holders) consider(seq, this.departed.get(seq));
     }
-    return next;
+    return earliest;
   }
 
   /**
