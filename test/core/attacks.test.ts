@@ -594,3 +594,55 @@ describe("issue 9 attack 6: two live incarnations of one id", () => {
     }
   });
 });
+
+describe("a member announcing an X25519 key no Diffie-Hellman can use", () => {
+  // u = 0 and u = 1 are low-order points: X25519 with them is all zeros (RFC 7748 §6.1), which
+  // noble refuses with an error. Anyone with the call secret can announce one.
+  it.each([
+    ["u = 0", new Uint8Array(32)],
+    ["u = 1", Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0))],
+  ])(
+    "(%s) is listed as unverified, breaks no handler, and a later joiner still gets the call",
+    (_, point) => {
+      const { world, honest } = call(604, 3);
+      const [leader, member] = honest;
+      if (!leader || !member) throw new Error("setup");
+      const keys = generateCallKeyPairs(world.random);
+      const oddId = toBase64url(new Uint8Array(16).fill(7));
+      const announcement = createAnnouncement(
+        callContextOf(world.secret),
+        oddId,
+        { ...keys, x25519: { ...keys.x25519, publicKey: point } },
+        "Odd key",
+        world.random,
+      );
+      const odd = {
+        participantId: oddId,
+        seq: 1_000,
+        announcement: toBase64url(announcement),
+      };
+      for (const target of honest) {
+        world.relay.deliver(connectionOf(target), { type: "member-joined", member: odd });
+      }
+      // A later joiner's welcome lists the odd member among the others (its seq after theirs).
+      world.relay.rules.push((_to, frame): ServerFrame | undefined => {
+        if (frame.type !== "welcome") return;
+        return { ...frame, members: [...(frame.members as unknown[]), odd] };
+      });
+      const joiner = world.addClient();
+      world.run(LOCKOUT_DEADLINE_MS + SETTLE_MS);
+      expect(world.violations).toEqual([]);
+      for (const client of [...honest, joiner]) {
+        const state = client.session.snapshot();
+        expect(state.roster.map((r) => r.participantId)).not.toContain(odd.participantId);
+        expect(state.unverified).toContain(odd.participantId);
+        expect(client.sending).not.toBe(0);
+      }
+      expect(joiner.session.snapshot().roster.length).toBe(4);
+      // Those it asked to prove itself found the key unusable and counted the announcement refused.
+      for (const client of honest) {
+        expect(client.session.metrics().announcementsRejected).toBeGreaterThanOrEqual(1);
+      }
+    },
+  );
+});

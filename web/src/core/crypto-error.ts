@@ -18,6 +18,8 @@ export type CryptoErrorCode =
   | "bad-epochs"
   /** The HMAC does not verify (announcement, hello). */
   | "bad-mac"
+  /** The peer announced a public key no Diffie-Hellman can use (a low-order X25519 point). */
+  | "bad-key"
   /** The AEAD tag does not verify (envelope, sealed profile). */
   | "bad-tag"
   /** The Ed25519 signature does not verify (broadcast). */

@@ -55,19 +55,26 @@ function aadOf(roomId: string, senderId: string, recipientId: string, header: Ui
   return concat(utf8(`${LABELS.envelope}\0${roomId}\0${senderId}\0${recipientId}\0`), header);
 }
 
+/** The four keys of one (self, peer) pair, all from the one X25519 shared secret. */
+interface ChannelKeys {
+  readonly send: Uint8Array;
+  readonly receive: Uint8Array;
+  readonly helloSend: Uint8Array;
+  readonly helloReceive: Uint8Array;
+}
+
 /**
  * The envelope link between this client and one peer (keyed by the peer's announced X25519 key).
  * Holds both directions' keys, the send counter and the replay state of what was received.
+ *
+ * The keys come from one X25519 per peer incarnation, made on first use rather than when the peer
+ * is announced: a joiner is announced 199 peers at once and needs only its key leader's channel to
+ * get its key, so deriving them all up front (milliseconds each in JavaScript) would hold its key
+ * back behind work nobody waits for.
  */
 export class EnvelopeChannel {
-  private readonly sendKey: Uint8Array;
-  private readonly receiveKey: Uint8Array;
-  /**
-   * MAC keys of the liveness hellos in each direction (liveness.ts), from the same X25519 secret
-   * under their own label: only the live holder of the announced private key can compute them.
-   */
-  readonly helloSendKey: Uint8Array;
-  readonly helloReceiveKey: Uint8Array;
+  private keys: ChannelKeys | undefined;
+  private unusable: CryptoError | undefined;
   private nextCounter = 1;
   private lastReceivedCounter = 0;
   private highestReceivedEpoch = 0;
@@ -75,19 +82,64 @@ export class EnvelopeChannel {
   constructor(
     private readonly roomId: string,
     private readonly selfId: string,
-    selfX25519SecretKey: Uint8Array,
+    private readonly selfX25519SecretKey: Uint8Array,
     private readonly peerId: string,
-    peerX25519PublicKey: Uint8Array,
-    ops?: CurveOps,
-  ) {
+    private readonly peerX25519PublicKey: Uint8Array,
+    private readonly ops?: CurveOps,
+  ) {}
+
+  /** True once the X25519 of this pair has been made (successfully or not). */
+  get derived(): boolean {
+    return this.keys !== undefined || this.unusable !== undefined;
+  }
+
+  /** Makes the pair's X25519 now if it is not made yet; false when the peer's key is unusable. */
+  ready(): boolean {
+    try {
+      this.derive();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * MAC keys of the liveness hellos in each direction (liveness.ts), from the same X25519 secret
+   * under their own label: only the live holder of the announced private key can compute them.
+   */
+  get helloSendKey(): Uint8Array {
+    return this.derive().helloSend;
+  }
+
+  get helloReceiveKey(): Uint8Array {
+    return this.derive().helloReceive;
+  }
+
+  /**
+   * The pair's keys, derived on first use. Throws CryptoError (every time) when the peer announced
+   * a point no Diffie-Hellman can use: such a peer can never prove itself or receive a key.
+   */
+  private derive(): ChannelKeys {
+    if (this.keys) return this.keys;
+    if (this.unusable) throw this.unusable;
     // Counted before the call: a refused low-order point costs the multiplication too.
-    if (ops) ops.x25519SharedSecrets += 1;
-    // noble rejects low-order points (an all-zero shared secret) with an error: RFC 7748 §6.1.
-    const shared = x25519.getSharedSecret(selfX25519SecretKey, peerX25519PublicKey);
-    this.sendKey = envelopeKeyOf(roomId, shared, selfId, peerId);
-    this.receiveKey = envelopeKeyOf(roomId, shared, peerId, selfId);
-    this.helloSendKey = helloKeyOf(roomId, shared, selfId, peerId);
-    this.helloReceiveKey = helloKeyOf(roomId, shared, peerId, selfId);
+    if (this.ops) this.ops.x25519SharedSecrets += 1;
+    let shared: Uint8Array;
+    try {
+      // noble rejects low-order points (an all-zero shared secret) with an error: RFC 7748 §6.1.
+      shared = x25519.getSharedSecret(this.selfX25519SecretKey, this.peerX25519PublicKey);
+    } catch {
+      this.unusable = new CryptoError("envelope", "bad-key", "the peer announced a low-order key");
+      throw this.unusable;
+    }
+    const { roomId, selfId, peerId } = this;
+    this.keys = {
+      send: envelopeKeyOf(roomId, shared, selfId, peerId),
+      receive: envelopeKeyOf(roomId, shared, peerId, selfId),
+      helloSend: helloKeyOf(roomId, shared, selfId, peerId),
+      helloReceive: helloKeyOf(roomId, shared, peerId, selfId),
+    };
+    return this.keys;
   }
 
   seal(epoch: number, plaintext: Uint8Array, random: Random): Uint8Array {
@@ -100,7 +152,7 @@ export class EnvelopeChannel {
     );
     const nonce = header.subarray(9);
     const ciphertext = xchacha20poly1305(
-      this.sendKey,
+      this.derive().send,
       nonce,
       aadOf(this.roomId, this.selfId, this.peerId, header.subarray(0, 9)),
     ).encrypt(plaintext);
@@ -126,7 +178,7 @@ export class EnvelopeChannel {
     let plaintext: Uint8Array;
     try {
       plaintext = xchacha20poly1305(
-        this.receiveKey,
+        this.derive().receive,
         nonce,
         aadOf(this.roomId, this.peerId, this.selfId, bytes.subarray(0, 9)),
       ).decrypt(ciphertext);

@@ -17,6 +17,11 @@ const HELLO_FIRST_RETRY_MS = 1_000;
 const HELLO_MAX_RETRY_MS = 8_000;
 /** Answers are rate-limited per peer, so replayed requests cannot make us chatty. */
 const HELLO_ANSWER_SPACING_MS = 500;
+/**
+ * Hellos whose check needs a new X25519 are checked this many per turn of the event loop, oldest
+ * peer first; what arrives meanwhile (the key leader's envelope above all) is handled in between.
+ */
+const DERIVATIONS_PER_TURN = 4;
 
 export interface HelloExchangeOptions {
   readonly roomId: string;
@@ -28,6 +33,10 @@ export interface HelloExchangeOptions {
   readonly peerOf: (participantId: string) => Peer | undefined;
   /** Sends unicast payloads in one frame; false when there is no joined socket. */
   readonly send: (hellos: { to: string; payload: string }[]) => boolean;
+  /** A valid hello from this incarnation: it is live. */
+  readonly proven: (participantId: string, peer: Peer) => void;
+  /** This incarnation announced a key no Diffie-Hellman can use: it can never prove itself. */
+  readonly unusable: (participantId: string, peer: Peer) => void;
 }
 
 export class HelloExchange {
@@ -37,11 +46,15 @@ export class HelloExchange {
 
   constructor(private readonly options: HelloExchangeOptions) {}
 
+  /** Hellos waiting for their X25519, by sender (the latest one each), checked a few per turn. */
+  private readonly waiting = new Map<string, { peer: Peer; bytes: Uint8Array }>();
+  private waitingTimer: TimerHandle | undefined;
+
   /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
   ask(peerId: string, peer: Peer): void {
     if (peer.proven || this.options.peerOf(peerId) !== peer) return;
     peer.asked += 1;
-    this.queue(peerId, peer, true);
+    if (!this.queue(peerId, peer, true)) return;
     const delay = Math.min(HELLO_MAX_RETRY_MS, HELLO_FIRST_RETRY_MS * 2 ** (peer.asked - 1));
     peer.retryTimer = this.options.clock.setTimeout(() => {
       peer.retryTimer = undefined;
@@ -50,13 +63,45 @@ export class HelloExchange {
   }
 
   /**
-   * Checks a hello from `from` against the incarnation we hold for it and answers it if it asks
-   * (rate-limited). Returns that incarnation when the hello proves it live, undefined otherwise.
+   * A hello from `from`, for the incarnation we hold for it. One whose check needs this pair's
+   * X25519 first waits its turn (see checkWaiting); the rest are checked at once.
    */
-  receive(from: string, peer: Peer | undefined, bytes: Uint8Array): Peer | undefined {
+  receive(from: string, peer: Peer | undefined, bytes: Uint8Array): void {
+    if (!peer || peer.channel.derived) {
+      this.check(from, peer, bytes);
+      return;
+    }
+    this.waiting.set(from, { peer, bytes });
+    this.waitingTimer ??= this.options.clock.setTimeout(() => this.checkWaiting(), 0);
+  }
+
+  /**
+   * A joiner is announced everyone in the call at once, and everyone asks it to prove itself at
+   * once. Checking those asks in arrival order would put its key leader's behind up to n-2 others,
+   * each an X25519, and its key envelope behind them all. So they are checked a few per turn, the
+   * oldest peer first (the key leader is the oldest member), and everything else that arrives in
+   * the meantime is handled between turns.
+   */
+  private checkWaiting(): void {
+    this.waitingTimer = undefined;
+    const next = [...this.waiting]
+      .sort(([, a], [, b]) => a.peer.seq - b.peer.seq)
+      .slice(0, DERIVATIONS_PER_TURN);
+    for (const [from, { peer, bytes }] of next) {
+      this.waiting.delete(from);
+      if (this.options.peerOf(from) === peer) this.check(from, peer, bytes);
+    }
+    if (this.waiting.size > 0) {
+      this.waitingTimer = this.options.clock.setTimeout(() => this.checkWaiting(), 0);
+    }
+  }
+
+  /** Checks a hello, answers it if it asks (rate-limited) and reports a valid one as proof. */
+  private check(from: string, peer: Peer | undefined, bytes: Uint8Array): void {
     let answerMe: boolean;
     try {
       if (!peer) throw new Error("hello from a participant the room did not announce");
+      if (!this.usable(from, peer)) throw new Error("the peer's announced key is unusable");
       answerMe = checkHello(
         this.parties(from, peer, true),
         peer.channel.helloReceiveKey,
@@ -64,14 +109,14 @@ export class HelloExchange {
       ).answerMe;
     } catch {
       this.options.counters.hellosRejected += 1;
-      return undefined;
+      return;
     }
     const now = this.options.clock.now();
     if (answerMe && now - peer.answeredAt >= HELLO_ANSWER_SPACING_MS) {
       peer.answeredAt = now;
       this.queue(from, peer, false);
     }
-    return peer;
+    this.options.proven(from, peer);
   }
 
   /** Sends the queued hellos now: they must go before envelopes a peer can only open once it knows us. */
@@ -81,16 +126,19 @@ export class HelloExchange {
       this.options.counters.hellosSent += hellos.length;
   }
 
-  /** Drops queued hellos: they bind the announcement of a connection that is gone. */
+  /** Drops queued and waiting hellos: they bind the announcement of a connection that is gone. */
   clear(): void {
     this.outbox.length = 0;
+    this.waiting.clear();
   }
 
   /**
    * Queues a hello; every hello made in this turn of the event loop goes out in one frame (a joiner
    * answers everyone present at once, and one frame is far cheaper for the room than a hundred).
+   * False when the peer's key is unusable (nothing queued).
    */
-  private queue(peerId: string, peer: Peer, answerMe: boolean): void {
+  private queue(peerId: string, peer: Peer, answerMe: boolean): boolean {
+    if (!this.usable(peerId, peer)) return false;
     const hello = makeHello(this.parties(peerId, peer, false), peer.channel.helloSendKey, {
       answerMe,
     });
@@ -99,6 +147,15 @@ export class HelloExchange {
       this.flushTimer = undefined;
       this.flush();
     }, 0);
+    return true;
+  }
+
+  /** Makes the pair's X25519 if not yet made; false (reported once) if the peer's key is unusable. */
+  private usable(peerId: string, peer: Peer): boolean {
+    const first = !peer.channel.derived;
+    if (peer.channel.ready()) return true;
+    if (first) this.options.unusable(peerId, peer);
+    return false;
   }
 
   private parties(peerId: string, peer: Peer, fromPeer: boolean) {

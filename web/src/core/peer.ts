@@ -15,6 +15,8 @@ export interface Peer {
   proven: boolean;
   /** It did not prove itself in time: shown as unverified, no longer holding back leadership. */
   expired: boolean;
+  /** Its announced X25519 key is a low-order point: it can never prove itself. */
+  unusable: boolean;
   /** Hellos we sent asking for an answer (we drive the exchange when it joined after us). */
   asked: number;
   /** When we last answered its request: at most one answer per HELLO_ANSWER_SPACING_MS. */

@@ -68,6 +68,8 @@ export class VerifiedRoster {
       counters: options.counters,
       peerOf: (participantId) => this.peers.get(participantId),
       send: options.sendHellos,
+      proven: (participantId, peer) => this.proven(participantId, peer),
+      unusable: (participantId, peer) => this.unusable(participantId, peer),
     });
   }
 
@@ -147,12 +149,30 @@ export class VerifiedRoster {
 
   /** A hello from `from`: the first valid one puts its incarnation on the verified roster. */
   receiveHello(from: string, bytes: Uint8Array): void {
-    const peer = this.hellos.receive(from, this.peers.get(from), bytes);
-    if (!peer || peer.proven) return;
+    this.hellos.receive(from, this.peers.get(from), bytes);
+  }
+
+  private proven(participantId: string, peer: Peer): void {
+    if (this.peers.get(participantId) !== peer || peer.proven || peer.unusable) return;
     peer.proven = true;
     peer.expired = false;
     this.clearPeerTimers(peer);
-    this.options.feed({ type: "member-joined", member: { participantId: from, seq: peer.seq } });
+    this.options.feed({ type: "member-joined", member: { participantId, seq: peer.seq } });
+    this.options.changed();
+  }
+
+  /**
+   * Its announcement verified but names a key no Diffie-Hellman can use: only someone who knows
+   * the call secret can make that. It is listed as unverified for as long as it is in the room and
+   * stops holding back leadership, like a peer that never proved itself in time.
+   */
+  private unusable(participantId: string, peer: Peer): void {
+    if (this.peers.get(participantId) !== peer || peer.unusable) return;
+    peer.unusable = true;
+    peer.expired = true;
+    this.clearPeerTimers(peer);
+    this.options.counters.announcementsRejected += 1;
+    this.options.feed({ type: "member-expired", participantId });
     this.options.changed();
   }
 
@@ -301,6 +321,7 @@ export class VerifiedRoster {
       channel,
       proven: false,
       expired: false,
+      unusable: false,
       asked: 0,
       answeredAt: Number.NEGATIVE_INFINITY,
       retryTimer: undefined,
