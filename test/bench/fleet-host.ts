@@ -22,6 +22,8 @@ process.on("disconnect", () => process.exit(0));
 let fleet: Fleet | undefined;
 const byName = new Map<string, FleetMember>();
 const dirty = new Set<FleetMember>();
+/** How many entries of each member's growing lists went out already. */
+const reported = new Map<FleetMember, { switches: number; stops: number; drops: number }>();
 let rotationsSent = 0;
 let commitsSent = 0;
 let flushScheduled = false;
@@ -54,18 +56,29 @@ function flush(): void {
 
 function stateOf(m: FleetMember): MemberState {
   const key = m.sendingEpoch === 0 ? undefined : groupKeyOf(m.session, m.sendingEpoch);
+  const sent = reported.get(m) ?? { switches: 0, stops: 0, drops: 0 };
+  // Fleet adds an epoch to switchedAt and switchedCpuMs together and never removes one.
+  const newSwitches = [...m.switchedAt]
+    .slice(sent.switches)
+    .map(([epoch, at]): [number, number, number] => [epoch, at, m.switchedCpuMs.get(epoch) ?? 0]);
+  const newStops = m.stoppedAt.slice(sent.stops);
+  const newDrops = m.drops.slice(sent.drops);
+  reported.set(m, {
+    switches: sent.switches + newSwitches.length,
+    stops: sent.stops + newStops.length,
+    drops: sent.drops + newDrops.length,
+  });
   return {
     name: m.name,
     startedAt: m.startedAt,
     seq: m.seq,
     firstKeyAt: m.firstKeyAt,
-    switchedAt: [...m.switchedAt],
-    switchedCpuMs: [...m.switchedCpuMs],
-    stoppedAt: m.stoppedAt,
+    newSwitches,
+    newStops,
     sendingEpoch: m.sendingEpoch,
     firstEpoch: m.firstEpoch,
     connected: m.connected,
-    drops: m.drops,
+    newDrops,
     left: m.left,
     keyHash: key ? createHash("sha256").update(key).digest("hex").slice(0, 16) : null,
   };

@@ -45,19 +45,23 @@ export interface LoopDelay {
   max: number;
 }
 
-/** Everything the benchmarks read of one client, as its host saw it (times in the host's clock). */
+/**
+ * What changed of one client since its host's last report (times in the host's clock): the scalar
+ * fields in full, the lists only their new entries (they only grow), so a report stays small when
+ * each of 200 members has switched hundreds of epochs.
+ */
 export interface MemberState {
   name: string;
   startedAt: number;
   seq: number | undefined;
   firstKeyAt: number | undefined;
-  switchedAt: [epoch: number, at: number][];
-  switchedCpuMs: [epoch: number, cpuMs: number][];
-  stoppedAt: number[];
+  /** First switches to epochs not reported before, with the handler CPU at each. */
+  newSwitches: [epoch: number, at: number, cpuMs: number][];
+  newStops: number[];
   sendingEpoch: number;
   firstEpoch: number | undefined;
   connected: boolean;
-  drops: string[];
+  newDrops: string[];
   left: boolean;
   /** Truncated SHA-256 of the key of `sendingEpoch`, null without one. */
   keyHash: string | null;

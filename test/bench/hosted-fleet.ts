@@ -39,11 +39,11 @@ export interface HostedMember {
   firstKeyAt: number | undefined;
   readonly switchedAt: Map<number, number>;
   readonly switchedCpuMs: Map<number, number>;
-  stoppedAt: number[];
+  readonly stoppedAt: number[];
   sendingEpoch: number;
   firstEpoch: number | undefined;
   connected: boolean;
-  drops: string[];
+  readonly drops: string[];
   left: boolean;
   keyHash: string | null;
 }
@@ -213,13 +213,15 @@ export class HostedFleet {
     member.startedAt = shift(state.startedAt);
     member.seq = state.seq;
     member.firstKeyAt = state.firstKeyAt === undefined ? undefined : shift(state.firstKeyAt);
-    for (const [epoch, at] of state.switchedAt) member.switchedAt.set(epoch, shift(at));
-    for (const [epoch, cpuMs] of state.switchedCpuMs) member.switchedCpuMs.set(epoch, cpuMs);
-    member.stoppedAt = state.stoppedAt.map(shift);
+    for (const [epoch, at, cpuMs] of state.newSwitches) {
+      member.switchedAt.set(epoch, shift(at));
+      member.switchedCpuMs.set(epoch, cpuMs);
+    }
+    for (const at of state.newStops) member.stoppedAt.push(shift(at));
     member.sendingEpoch = state.sendingEpoch;
     member.firstEpoch = state.firstEpoch;
     member.connected = state.connected;
-    member.drops = state.drops;
+    member.drops.push(...state.newDrops);
     // A leave this process asked for stands even if an older state crosses it.
     member.left ||= state.left;
     member.keyHash = state.keyHash;
