@@ -388,9 +388,11 @@ export class KeySchedule {
         holders,
       };
       this.keys.install(epoch, groupKey);
+      // One message for every recipient (the transport encodes it once and seals it n-2 times).
+      const delivery = this.freshDelivery(this.keys.pending);
       for (const to of recipients) {
         if (!this.eligibleFrom.has(to)) this.eligibleFrom.set(to, epoch);
-        this.out.push({ type: "send", to, message: this.freshDelivery(this.keys.pending) });
+        this.out.push({ type: "send", to, message: delivery });
       }
       this.rotation = {
         recipients: new Set(recipients),

@@ -54,6 +54,13 @@ function envelopeKindOf(message: KeyMessageBody): EnvelopeKind {
 }
 
 export class KeyTransport {
+  /**
+   * The last message sealed and its encoding, until the batch is sent: a fresh rotation seals the
+   * same message object for n-2 recipients, and its holder list makes encoding (and checking) it
+   * cost more than sealing it.
+   */
+  private lastEncoded: { message: KeyMessageBody; plaintext: Uint8Array } | undefined;
+
   constructor(private readonly options: KeyTransportOptions) {}
 
   /**
@@ -110,9 +117,12 @@ export class KeyTransport {
   seal(to: string, message: KeyMessageBody): Unicast | undefined {
     const member = this.options.roster.verifiedPeer(to);
     if (!member) return undefined;
+    if (this.lastEncoded?.message !== message) {
+      this.lastEncoded = { message, plaintext: encodeKeyMessage(message) };
+    }
     const sealed = member.channel.seal(
       message.epoch,
-      encodeKeyMessage(message),
+      this.lastEncoded.plaintext,
       this.options.random,
     );
     this.options.counters.envelopesSent[envelopeKindOf(message)] += 1;
@@ -121,6 +131,9 @@ export class KeyTransport {
 
   /** Sends the envelopes gathered so far in one frame, before anything that must follow them. */
   send(outgoing: Unicast[]): void {
+    // The batch is sealed: the encoded message (a group key in it) is not kept past it.
+    this.lastEncoded?.plaintext.fill(0);
+    this.lastEncoded = undefined;
     if (outgoing.length === 0) return;
     this.options.roster.flushHellos();
     this.options.send(outgoing.splice(0));
