@@ -8,6 +8,8 @@
 //               its key schedule) while staying connected to the SFU with the keys already held,
 //               which is what a malicious leaver colluding with the SFU can do anyway. The suite
 //               uses it to prove that such a leaver cannot decrypt media sent after the commit.
+//               And window.__hushTest.probeMedia(): our senders' and subscriptions' states and
+//               packet counters (ids and numbers only), for the chaos suite's checks.
 import type { VideoQuality } from "../media/videoQuality";
 
 const NAME_KEY = "hush.displayName";

@@ -1,5 +1,6 @@
 // Read-only numbers for the end-to-end suite, on window.__hush: what the page shows and what
 // WebRTC decoded, never a key, a secret or a name-to-id mapping beyond what the roster UI shows.
+import { type MediaProbe, probeMedia } from "../media/mediaProbe";
 import type { CallStore } from "./callStore";
 
 export interface HushTestView {
@@ -130,7 +131,14 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
 /** Test-only controls, installed only with ?test=1 (see settings.ts). */
 export function installTestControls(store: () => CallStore | undefined) {
   Object.defineProperty(window, "__hushTest", {
-    value: Object.freeze({ leaveSignallingOnly: () => store()?.leaveSignallingOnly() }),
+    value: Object.freeze({
+      leaveSignallingOnly: () => store()?.leaveSignallingOnly(),
+      // Senders, subscriptions and their counters: the chaos suite's capture check and failure messages.
+      probeMedia: (): Promise<MediaProbe | undefined> => {
+        const room = store()?.media.room;
+        return room ? probeMedia(room) : Promise.resolve(undefined);
+      },
+    }),
     configurable: false,
   });
 }

@@ -21,6 +21,7 @@ import {
 import { assertNever } from "../../../protocol/guards";
 import type { VideoQuality } from "./videoQuality";
 import { type RefusedCounts, RefusedMessageSchema } from "./guardProtocol";
+import { keepCaptureOnRepublish } from "./keepCapture";
 import type { KeySource } from "./keyPlan";
 import { MediaKeys } from "./mediaKeys";
 
@@ -102,6 +103,8 @@ export class CallMedia {
       publishDefaults: { simulcast: false, videoCodec: "vp8", dtx: true, red: false },
       reconnectPolicy: steadyReconnectPolicy,
     });
+    // A rejoin after an SFU restart republishes our running camera and microphone as they are.
+    keepCaptureOnRepublish(this.room.localParticipant);
     this.worker.addEventListener("message", (event: MessageEvent) => this.onWorkerMessage(event));
     const changed = () => this.notify();
     this.room
