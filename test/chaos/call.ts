@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import type { RunningBrowser } from "../support/browser";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import type { HushTestView } from "../../web/src/app/testHooks";
+import type { MediaProbe } from "../../web/src/media/mediaProbe";
 import {
   joinFromPreJoin,
   openPage,
@@ -72,6 +73,15 @@ export async function startCall(
   return call;
 }
 
+/** What the page's WebRTC and livekit say about its senders and subscriptions (mediaProbe.ts). */
+export function probe(participant: Participant): Promise<MediaProbe | undefined> {
+  return participant.page.evaluate(() =>
+    (
+      window as unknown as { __hushTest: { probeMedia(): Promise<MediaProbe | undefined> } }
+    ).__hushTest.probeMedia(),
+  );
+}
+
 export async function views(call: Call): Promise<HushTestView[]> {
   return Promise.all(call.people.map(view));
 }
@@ -134,10 +144,13 @@ export async function converge(call: Call, what: string, timeoutMs: number): Pro
   let latest: HushTestView[] = [];
   let pending: string[] = [];
   await waitFor(
-    () =>
-      Promise.resolve(
-        `${what}; not yet: ${pending.join("; ")}\n${call.people.map((p, i) => describePage(p, latest[i])).join("\n")}`,
-      ),
+    async () => {
+      const probes = await Promise.all(call.people.map((p) => probe(p).catch(() => undefined)));
+      const pages = call.people.map(
+        (p, i) => `${describePage(p, latest[i])}\n  media=${JSON.stringify(probes[i])}`,
+      );
+      return `${what}; not yet: ${pending.join("; ")}\n${pages.join("\n")}`;
+    },
     async () => {
       latest = await views(call);
       pending = [];

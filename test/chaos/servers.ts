@@ -19,7 +19,11 @@ export interface ChaosServers {
   sfuPorts: LiveKitPorts;
   /** SIGKILL to livekit-server. */
   killSfu(): Promise<void>;
-  /** SIGTERM to livekit-server (as Ctrl-C of `npm run sfu`): it tells its clients it is leaving. */
+  /**
+   * SIGTERM to livekit-server (as Ctrl-C of `npm run sfu`). livekit-server 1.13.5 then drains: it
+   * takes no new participant but keeps the call, sends no leave, and waits for everyone to go; the
+   * stop kills it after 5 s (support/process.ts), so clients lose it 5 s later, without a goodbye.
+   */
   stopSfu(): Promise<void>;
   /** Starts livekit-server again on the same ports with the same keys; resolves once it answers. */
   startSfu(): Promise<void>;
@@ -70,9 +74,11 @@ export async function startChaosServers(opts: ChaosServerOptions = {}): Promise<
       livekit = undefined;
     },
     async stopSfu() {
-      lastLogs = livekit?.logs() ?? lastLogs;
-      await livekit?.stop();
+      const stopping = livekit;
       livekit = undefined;
+      await stopping?.stop();
+      // Read after it exited, so the logs include what it did while it drained.
+      lastLogs = stopping?.logs() ?? lastLogs;
     },
     async startSfu() {
       if (livekit) throw new Error("the SFU is still running");

@@ -56,7 +56,10 @@ export interface RunningLiveKit {
   ports: LiveKitPorts;
   /** Recent server output, for failure messages. */
   logs(): string;
-  /** SIGTERM: the server drains and tells its clients it is leaving. */
+  /**
+   * SIGTERM: the server drains (takes no new participant; 1.13.5 sends its clients no leave and
+   * waits for them to go), then SIGKILL after 5 s if it has not exited (process.ts).
+   */
   stop(): Promise<void>;
   /** SIGKILL: the server vanishes without a word, as a crash or a lost machine would. */
   kill(): Promise<void>;
