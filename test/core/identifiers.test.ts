@@ -57,6 +57,28 @@ describe("base64url", () => {
       }),
     );
   });
+
+  it("refuses every text that is not the one canonical form of some bytes", () => {
+    for (const bad of ["A", "AB=", "AB+", "AB/", "A B", "AB\u00e9", "AB\u{1F600}", "AB==", "AR"]) {
+      expect(() => fromBase64url(bad), bad).toThrow(/not base64url/);
+    }
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (text) => {
+        const canonical = Buffer.from(text, "base64url").toString("base64url") === text;
+        if (canonical)
+          expect(fromBase64url(text)).toEqual(new Uint8Array(Buffer.from(text, "base64url")));
+        else expect(() => fromBase64url(text)).toThrow(/not base64url/);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("encodes payloads as long as the wire allows", () => {
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff);
+    const text = toBase64url(bytes);
+    expect(text).toBe(Buffer.from(bytes).toString("base64url"));
+    expect(fromBase64url(text)).toEqual(bytes);
+  });
 });
 
 describe("participant ids", () => {

@@ -1,19 +1,34 @@
 // Base64url without padding (RFC 4648 §5): the text form of every id, key and payload on the wire and
 // in links. Written out by hand because `btoa`/`Buffer` are not both available in browsers and Node.
+// Every envelope passes through here twice, so both directions work on character codes with lookup
+// tables rather than on one-character strings.
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const LOOKUP = new Map<string, number>([...ALPHABET].map((char, index) => [char, index]));
+const ENCODE = Uint8Array.from(ALPHABET, (char) => char.charCodeAt(0));
+/** Character code → digit, -1 for anything outside the alphabet. */
+const DECODE = new Int8Array(128).fill(-1);
+for (let digit = 0; digit < ENCODE.length; digit++) DECODE[ENCODE[digit] ?? 0] = digit;
+/** The alphabet is ASCII, so its codes are their own UTF-8: one native call turns them into text. */
+const TEXT = new TextDecoder();
 
 export function toBase64url(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const b0 = bytes[i] ?? 0;
-    const b1 = bytes[i + 1] ?? 0;
-    const b2 = bytes[i + 2] ?? 0;
-    const triple = (b0 << 16) | (b1 << 8) | b2;
-    const chars = i + 2 < bytes.length ? 4 : i + 1 < bytes.length ? 3 : 2;
-    for (let c = 0; c < chars; c++) out += ALPHABET[(triple >> (18 - 6 * c)) & 63];
+  const codes = new Uint8Array(Math.ceil((bytes.length * 4) / 3));
+  let out = 0;
+  const whole = bytes.length - (bytes.length % 3);
+  for (let i = 0; i < whole; i += 3) {
+    const triple = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    codes[out++] = ENCODE[triple >> 18] ?? 0;
+    codes[out++] = ENCODE[(triple >> 12) & 63] ?? 0;
+    codes[out++] = ENCODE[(triple >> 6) & 63] ?? 0;
+    codes[out++] = ENCODE[triple & 63] ?? 0;
   }
-  return out;
+  const rest = bytes.length - whole;
+  if (rest > 0) {
+    const triple = ((bytes[whole] ?? 0) << 16) | (rest === 2 ? (bytes[whole + 1] ?? 0) << 8 : 0);
+    codes[out++] = ENCODE[triple >> 18] ?? 0;
+    codes[out++] = ENCODE[(triple >> 12) & 63] ?? 0;
+    if (rest === 2) codes[out++] = ENCODE[(triple >> 6) & 63] ?? 0;
+  }
+  return TEXT.decode(codes.subarray(0, out));
 }
 
 /** Decodes unpadded base64url; throws a clear error on any other input (padding, '+', '/', spaces). */
@@ -23,10 +38,11 @@ export function fromBase64url(text: string): Uint8Array {
   let bits = 0;
   let value = 0;
   let index = 0;
-  for (const char of text) {
-    const digit = LOOKUP.get(char);
-    if (digit === undefined) throw new Error("not base64url: unexpected character");
-    value = (value << 6) | digit;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code < 128 ? (DECODE[code] ?? -1) : -1;
+    if (digit < 0) throw new Error("not base64url: unexpected character");
+    value = ((value << 6) | digit) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
