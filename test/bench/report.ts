@@ -246,7 +246,7 @@ function simulationLines(signalling: readonly SignallingResult[]): string[] {
   }
   if (perHost.length > 0) {
     lines.push(
-      `Event-loop delay of each client process during the samples (time an event waited before any of its clients could handle it): ${perHost.join("; ")}.`,
+      `Event-loop delay of each client process during the samples (time an event waited before any of its clients could handle it, less the 10 ms sampling interval): ${perHost.join("; ")}.`,
     );
   }
   if (timeouts.length > 0) {

@@ -96,7 +96,10 @@ export const SignallingResult = z.object({
      * results written before the clients ran in several processes.
      */
     clientEventLoopDelayMs: LoopDelay.optional(),
-    /** The same per client process during the cycles, the leader's first, with its client count. */
+    /**
+     * The same per client process during the cycles, the leader's first, with its client count;
+     * less the 10 ms sampling interval, which the one-process figure above still included.
+     */
     hostEventLoopDelayMs: z
       .array(
         LoopDelay.extend({

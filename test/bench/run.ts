@@ -9,7 +9,7 @@ import { startWorker } from "../support/worker";
 import { runAbuseBench } from "./abuse";
 import { runChurnBench } from "./churn";
 import { parseArgs } from "./cli";
-import { describeMachine } from "./machine";
+import { describeMachine, machineLine } from "./machine";
 import { runMediaBench } from "./media";
 import { runRecoveryBench } from "./recovery";
 import { runRelayBench } from "./relay";
@@ -75,15 +75,23 @@ async function recoveryOnly(restarts: number, outDir: string, log: (line: string
 
 /** `--signalling-only`: the signalling section alone, written beside (not over) the full results. */
 function writeSignallingOnly(
+  loadAtStart: number,
   signalling: SignallingResult[],
   failures: string[],
   outDir: string,
   log: (line: string) => void,
 ) {
   mkdirSync(outDir, { recursive: true });
-  const json = { generatedAt: new Date().toISOString(), signalling, failures };
+  const machine = describeMachine();
+  const loadAverage = { start: loadAtStart, end: loadavg()[0] ?? 0 };
+  const generatedAt = new Date().toISOString();
+  const json = { generatedAt, machine, loadAverage, signalling, failures };
   writeFileSync(`${outDir}/signalling.json`, `${JSON.stringify(json, null, 2)}\n`);
-  const markdown = renderSignallingMarkdown(signalling);
+  const markdown = [
+    `Measured on ${machineLine(machine)}, ${generatedAt.slice(0, 10)} (1-minute load average ${loadAverage.start.toFixed(1)} at the start, ${loadAverage.end.toFixed(1)} at the end).`,
+    "",
+    renderSignallingMarkdown(signalling),
+  ].join("\n");
   writeFileSync(`${outDir}/signalling-table.md`, markdown);
   console.log(markdown);
   for (const failure of failures) console.log(`FAILED ${failure}`);
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
     if (result) signalling.push(result);
   }
   if (options.signallingOnly) {
-    writeSignallingOnly(signalling, failures, options.outDir, log);
+    writeSignallingOnly(loadAtStart, signalling, failures, options.outDir, log);
     return;
   }
 
