@@ -172,6 +172,10 @@ export class HostedFleet {
         } else if (host && message.type === "reply") host.replied(message);
         else if (host && message.type === "state") this.apply(host, message);
       });
+      // A send to a process that just died: its exit follows, which fails what waits on it.
+      child.on("error", (error) => {
+        if (!host) reject(error);
+      });
       child.on("exit", (code, signal) => {
         clearTimeout(timer);
         const reason = signal ? `signal ${signal}` : `code ${code}`;
