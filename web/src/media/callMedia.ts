@@ -46,17 +46,30 @@ export const SFU_RECONNECT_GIVE_UP_MS = 60_000;
 /**
  * How often livekit retries after losing the SFU. Its default waits 0, 0.3, 1.2, 2.7 and 4.8 s and
  * then 7 s between attempts (plus up to 1 s of jitter), so an SFU back after a few seconds was next
- * tried up to 8 s later, and a restarted SFU costs two attempts (the resume fails: the new server
- * knows no session; only then does livekit rejoin in full). We try again about every second, with
- * a quarter second of jitter so the members of a call do not all arrive at once, for a minute.
+ * tried up to 8 s later. We try again about every second, with a quarter second of jitter so the
+ * members of a call do not all arrive at once, for a minute.
+ *
+ * A restarted SFU costs two attempts: the resume reaches the new server, which knows no session and
+ * answers with a leave; only then does livekit rejoin in full, after one more retry delay. livekit
+ * 2.22 passes no retry reason to the policy, but it marks the engine for a full rejoin before asking
+ * (`fullReconnectOnNext`), so `fullNext` reads that mark: the first time in a run of attempts that
+ * a failed resume turns into a full rejoin, the server has just answered and the rejoin goes at
+ * once. Only that one attempt: a full rejoin that fails stays a full rejoin and waits as before, so
+ * a server that answers and then fails again is not hammered.
  */
-export const steadyReconnectPolicy: ReconnectPolicy = {
-  nextRetryDelayInMs({ retryCount, elapsedMs }: ReconnectContext): number | null {
-    if (elapsedMs > SFU_RECONNECT_GIVE_UP_MS) return null;
-    if (retryCount === 0) return 0;
-    return Math.min(1000, 250 * retryCount) + Math.random() * 250;
-  },
-};
+export function steadyReconnectPolicy(fullNext: () => boolean): ReconnectPolicy {
+  let wasFull = false;
+  return {
+    nextRetryDelayInMs({ retryCount, elapsedMs }: ReconnectContext): number | null {
+      if (elapsedMs > SFU_RECONNECT_GIVE_UP_MS) return null;
+      const full = fullNext();
+      const turnedFull = full && !wasFull && retryCount > 0;
+      wasFull = full;
+      if (retryCount === 0 || turnedFull) return 0;
+      return Math.min(1000, 250 * retryCount) + Math.random() * 250;
+    },
+  };
+}
 
 // livekit's E2EE worker warns once per undecryptable frame; the app counts those failures through
 // EncryptionError events instead, so the console keeps only real errors.
@@ -101,7 +114,8 @@ export class CallMedia {
       // backup codec: the worker's frame guard checks livekit's frame layout for VP8 and Opus and
       // refuses the RBSP-escaped H.264/H.265 layout (frameGuard.ts).
       publishDefaults: { simulcast: false, videoCodec: "vp8", dtx: true, red: false },
-      reconnectPolicy: steadyReconnectPolicy,
+      // The engine is made inside the Room; until then (and between calls) nothing is pending.
+      reconnectPolicy: steadyReconnectPolicy(() => this.room?.engine?.fullReconnectOnNext ?? false),
     });
     // A rejoin after an SFU restart republishes our running camera and microphone as they are.
     keepCaptureOnRepublish(this.room.localParticipant);
