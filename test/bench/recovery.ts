@@ -10,13 +10,16 @@
 // pair's run of decoded frames began (up to a second late: the page samples WebRTC's statistics
 // once a second). Decrypt errors are livekit's failures counted by every page, summed, from the
 // kill until the call converged. A restart after which the call does not converge within STUCK_MS
-// counts as stuck; the series then goes on with a new call.
+// counts as stuck; the series then goes on with a new call. A third series restarts the SFU again
+// with a CPU hog (one busy process per core, servers.ts startCpuHog) started just before each kill
+// and stopped once the call converged or was declared stuck: the issue's "never stuck, also with a
+// CPU hog loading the machine during the restart".
 import { existsSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { buildWebIfStale } from "../e2e/globalSetup";
 import { type Call, closeCall, converge, startCall, views } from "../chaos/call";
-import { type ChaosServers, startChaosServers } from "../chaos/servers";
+import { type ChaosServers, type CpuHog, startChaosServers, startCpuHog } from "../chaos/servers";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import type { HushTestView } from "../../web/src/app/testHooks";
 import { REPO_ROOT } from "../support/livekit";
@@ -54,10 +57,14 @@ async function restart(servers: ChaosServers, kind: Kind, round: number): Promis
 const sumErrors = (call: Call) =>
   views(call).then((vs) => vs.reduce((sum, v) => sum + v.decryptErrors, 0));
 
+/** A hog outlives a restart by at most this long, even if the bench dies with it running. */
+const HOG_MAX_MS = STUCK_MS + 30_000;
+
 async function series(
   kind: Kind,
   browser: RunningBrowser,
   opts: RecoveryOptions,
+  withHog = false,
 ): Promise<RecoverySeries> {
   const servers = await startChaosServers();
   const stopServers = onTeardown(`recovery ${kind} servers`, () => servers.stop());
@@ -70,6 +77,13 @@ async function series(
     for (let round = 1; round <= opts.restarts; round++) {
       call ??= await startCall(browser, servers.origin, NAMES);
       const errorsBefore = await sumErrors(call);
+      let hog: CpuHog | undefined = withHog ? startCpuHog({ maxMs: HOG_MAX_MS }) : undefined;
+      const stopHog = async () => {
+        const running = hog;
+        hog = undefined;
+        await running?.stop();
+      };
+      const unregisterHog = withHog ? onTeardown(`recovery ${kind} CPU hog`, stopHog) : undefined;
       const how = await restart(servers, kind, round);
       const answeredAt = Date.now();
       try {
@@ -78,6 +92,7 @@ async function series(
           `every pair to decode after ${kind} restart ${round}`,
           STUCK_MS,
         );
+        await stopHog();
         const errors = (await sumErrors(call)) - errorsBefore;
         recoveredMs.push(decodingAfterMs);
         decryptErrors.push(errors);
@@ -88,11 +103,14 @@ async function series(
           `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered${rejoined === undefined ? "" : ` (every page rejoined after ${rejoined} ms)`}, ${errors} decrypt errors`,
         );
       } catch (error) {
+        await stopHog();
         stuck += 1;
         // The whole message: what every page knew when it gave up.
         opts.log(`recovery: ${kind} restart ${round} (${how}) STUCK: ${(error as Error).message}`);
         await closeCall(call);
         call = undefined;
+      } finally {
+        await unregisterHog?.();
       }
     }
   } finally {
@@ -140,11 +158,16 @@ export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryR
     const sfu = await series("sfu", browser, opts);
     opts.log(`recovery: Worker, ${opts.restarts} restarts of a call of ${NAMES.length}…`);
     const worker = await series("worker", browser, opts);
+    opts.log(
+      `recovery: SFU under a CPU hog, ${opts.restarts} restarts of a call of ${NAMES.length}…`,
+    );
+    const sfuUnderHog = await series("sfu", browser, opts, true);
     return {
       participants: NAMES.length,
       loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
       sfu,
       worker,
+      sfuUnderHog,
     };
   } finally {
     await closeBrowser();

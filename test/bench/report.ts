@@ -421,6 +421,15 @@ function recoveryRows(recovery: RecoveryResult): string[][] {
   return [
     row("SFU (SIGKILL / SIGTERM in turn)", recovery.sfu, RECOVERY_TARGETS.sfuP95Ms),
     row("Worker (SIGKILL, empty Durable Object)", recovery.worker, RECOVERY_TARGETS.workerP95Ms),
+    ...(recovery.sfuUnderHog
+      ? [
+          row(
+            "SFU restart under a CPU hog (a busy process per core)",
+            recovery.sfuUnderHog,
+            RECOVERY_TARGETS.sfuP95Ms,
+          ),
+        ]
+      : []),
   ];
 }
 

@@ -148,6 +148,8 @@ export const RecoveryResult = z.object({
     .optional(),
   sfu: RecoverySeries,
   worker: RecoverySeries,
+  /** SFU restarts with a busy process per core from just before the kill until converged (absent before). */
+  sfuUnderHog: RecoverySeries.optional(),
 });
 export type RecoveryResult = z.infer<typeof RecoveryResult>;
 

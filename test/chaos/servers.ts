@@ -2,6 +2,8 @@
 // ports kept for the file, so a test can kill one (SIGKILL: a crash, no goodbye to any client) and
 // start it again where the clients expect it: the SFU with the same API keys and config, the Worker
 // with the same vars (its Durable Object state starts empty, as after a reset).
+import { spawn } from "node:child_process";
+import { availableParallelism } from "node:os";
 import {
   type LiveKitPorts,
   type RunningLiveKit,
@@ -95,6 +97,40 @@ export async function startChaosServers(opts: ChaosServerOptions = {}): Promise<
     sfuLogs: () => livekit?.logs() ?? lastLogs,
     async stop() {
       await Promise.allSettled([worker?.stop(), livekit?.stop()]);
+    },
+  };
+}
+
+export interface CpuHog {
+  /** Ends every busy process and resolves once they are gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One busy Node process per core (`cores`, default all), each spinning until `stop()` or at the
+ * latest `maxMs` after the start (it checks the clock itself, so a test that dies leaves no spinner
+ * behind for long): the "CPU hog loading the machine during the restart" of issue 15. The spinners
+ * run at the default priority, competing with Chromium, livekit-server and workerd for every core.
+ */
+export function startCpuHog(opts: { cores?: number; maxMs?: number } = {}): CpuHog {
+  const cores = opts.cores ?? availableParallelism();
+  const maxMs = opts.maxMs ?? 60_000;
+  const spin = `const end = Date.now() + ${maxMs}; while (Date.now() < end) {}`;
+  const children = Array.from({ length: cores }, () =>
+    spawn(process.execPath, ["-e", spin], { stdio: "ignore" }),
+  );
+  return {
+    async stop() {
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once("exit", () => resolve());
+              child.kill("SIGKILL");
+            }),
+        ),
+      );
     },
   };
 }
