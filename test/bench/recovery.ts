@@ -18,7 +18,7 @@ import { existsSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { buildWebIfStale } from "../e2e/globalSetup";
-import { type Call, closeCall, converge, startCall, views } from "../chaos/call";
+import { type Call, closeCall, converge, keyLogEntries, startCall, views } from "../chaos/call";
 import { type ChaosServers, type CpuHog, startChaosServers, startCpuHog } from "../chaos/servers";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import type { HushTestView } from "../../web/src/app/testHooks";
@@ -99,8 +99,10 @@ async function series(
         // The signalling's share of a Worker restart: until the last page was welcomed again.
         const rejoined = kind === "worker" ? lastRejoinAfter(after, answeredAt) : undefined;
         if (rejoined !== undefined) rejoinedMs.push(rejoined);
+        const keys =
+          kind === "worker" ? keysHandedOver(after, answeredAt) : mediaBack(after, answeredAt);
         opts.log(
-          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered${rejoined === undefined ? "" : ` (every page rejoined after ${rejoined} ms)`}, ${errors} decrypt errors`,
+          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered${rejoined === undefined ? ` (${keys})` : ` (every page rejoined after ${rejoined} ms${keys})`}, ${errors} decrypt errors`,
         );
       } catch (error) {
         await stopHog();
@@ -142,6 +144,46 @@ function lastRejoinAfter(pages: HushTestView[], since: number): number | undefin
     last = Math.max(last, Number(joined[0]) - since);
   }
   return last;
+}
+
+/**
+ * When, after `since`, the last page handed livekit its new sending key and the last receiving key
+ * of the new memberships (MediaKeys' log: times and epochs only), for the log line: which part of
+ * a Worker restart is the keys and which the media after them.
+ */
+function keysHandedOver(pages: HushTestView[], since: number): string {
+  const last = (kind: string) =>
+    Math.max(
+      ...pages.map((page) =>
+        Math.max(
+          0,
+          ...keyLogEntries(page)
+            .filter((e) => e.kind === kind && e.at >= since)
+            .map((e) => e.at - since),
+        ),
+      ),
+    );
+  return `, sending keys after ${last("send")} ms, receiving keys after ${last("recv")} ms`;
+}
+
+/**
+ * From the pages' media logs (CallMedia.mediaLog): when, after `since`, the last page's livekit was
+ * connected again and the last remote camera was subscribed again.
+ */
+function mediaBack(pages: HushTestView[], since: number): string {
+  const last = (match: (what: string) => boolean) =>
+    Math.max(
+      ...pages.map((page) =>
+        Math.max(
+          0,
+          ...(page.mediaLog ?? [])
+            .map((line) => line.split(" "))
+            .filter(([at, what]) => Number(at) >= since && match(what ?? ""))
+            .map(([at]) => Number(at) - since),
+        ),
+      ),
+    );
+  return `livekit connected after ${last((w) => w === "connected")} ms, cameras subscribed after ${last((w) => w === "video")} ms`;
 }
 
 export async function runRecoveryBench(opts: RecoveryOptions): Promise<RecoveryResult> {

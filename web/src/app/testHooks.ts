@@ -33,6 +33,8 @@ export interface HushTestView {
   /** Keys handed to livekit: time, receive/send, sender id prefix, epoch, slot. No key bytes. */
   keyLog: string[];
   connectionLog: string[];
+  /** livekit's connection states and remote camera subscriptions, with times (CallMedia.mediaLog). */
+  mediaLog: string[];
   /** Our own publications as the SFU acknowledged them. */
   published: { source: string; muted: boolean; encrypted: boolean }[];
   /** Rotations this client led (leader only): epoch, fresh or ratchet, and why. */
@@ -99,6 +101,7 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
       keyEpochs: s ? s.keyEpochs() : [],
       keyLog: s ? [...s.media.keys.log] : [],
       connectionLog: s ? s.connectionLog() : [],
+      mediaLog: s ? [...s.media.mediaLog] : [],
       published: s
         ? [...s.media.room.localParticipant.trackPublications.values()].map((p) => ({
             source: p.source,

@@ -93,6 +93,11 @@ export class CallMedia {
   sendErrors = 0;
   /** The latest error messages from the E2EE worker (key indexes and ids only, no key bytes). */
   readonly errorLog: string[] = [];
+  /**
+   * "time state" per livekit connection state change, and "time video <id>" when a remote camera
+   * is subscribed: where a recovery's time goes between the SFU answering and frames decoding.
+   */
+  readonly mediaLog: string[] = [];
   private readonly worker: Worker;
   private readonly listeners = new Set<() => void>();
 
@@ -121,7 +126,15 @@ export class CallMedia {
     keepCaptureOnRepublish(this.room.localParticipant);
     this.worker.addEventListener("message", (event: MessageEvent) => this.onWorkerMessage(event));
     const changed = () => this.notify();
+    const record = (line: string) => {
+      this.mediaLog.push(`${Date.now()} ${line}`);
+      if (this.mediaLog.length > 30) this.mediaLog.shift();
+    };
     this.room
+      .on(RoomEvent.ConnectionStateChanged, (state: ConnectionState) => record(state))
+      .on(RoomEvent.TrackSubscribed, (_track, publication, participant) => {
+        if (publication.source === Track.Source.Camera) record(`video ${participant.identity}`);
+      })
       .on(RoomEvent.ConnectionStateChanged, changed)
       .on(RoomEvent.ParticipantConnected, changed)
       .on(RoomEvent.ParticipantDisconnected, changed)
