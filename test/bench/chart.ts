@@ -13,9 +13,10 @@ export interface ReferenceLine {
   ms: number;
 }
 
-/** Published lock-out behaviour of other systems (issue 6), drawn as dashed horizontal lines. */
+/** Published lock-out behaviour of other systems (issues 6 and 12), drawn as dashed horizontal lines. */
 export const OTHER_SYSTEMS: readonly ReferenceLine[] = [
   { label: "Element Call: 1 s + delivery", ms: 1_000 },
+  { label: "Discord DAVE: ~2 s", ms: 2_000 },
   { label: "Signal, Jitsi: 5 s", ms: 5_000 },
   { label: "Wire (original): ≤ 30 s tick", ms: 30_000 },
 ];
