@@ -54,6 +54,24 @@ async function restart(servers: ChaosServers, kind: Kind, round: number): Promis
   return how;
 }
 
+/**
+ * Frames dropped on the way, summed over the pages: refused by a receiver's guard (not counting the
+ * SFU's own injected frames), and our own not encrypted (no key yet) or kept back by the guard. A
+ * dropped video frame leaves the receiver's decoder waiting for the next keyframe.
+ */
+async function dropped(call: Call): Promise<number[]> {
+  const vs = await views(call);
+  const refused = (v: HushTestView) =>
+    Object.values(v.refused).reduce(
+      (sum, c) => sum + c.keyNotAllowed + c.replay + c.notDecrypted - c.serverInjected,
+      0,
+    );
+  return [
+    vs.reduce((sum, v) => sum + refused(v), 0),
+    vs.reduce((sum, v) => sum + v.sendErrors + v.sendBlocked, 0),
+  ];
+}
+
 const sumErrors = (call: Call) =>
   views(call).then((vs) => vs.reduce((sum, v) => sum + v.decryptErrors, 0));
 
@@ -77,6 +95,7 @@ async function series(
     for (let round = 1; round <= opts.restarts; round++) {
       call ??= await startCall(browser, servers.origin, NAMES);
       const errorsBefore = await sumErrors(call);
+      const droppedBefore = await dropped(call);
       let hog: CpuHog | undefined = withHog ? startCpuHog({ maxMs: HOG_MAX_MS }) : undefined;
       const stopHog = async () => {
         const running = hog;
@@ -94,15 +113,23 @@ async function series(
         );
         await stopHog();
         const errors = (await sumErrors(call)) - errorsBefore;
+        const [refusedNow = 0, unsentNow = 0] = await dropped(call);
+        const drops = `${refusedNow - (droppedBefore[0] ?? 0)} frames refused by receivers, ${unsentNow - (droppedBefore[1] ?? 0)} not sent`;
         recoveredMs.push(decodingAfterMs);
         decryptErrors.push(errors);
         // The signalling's share of a Worker restart: until the last page was welcomed again.
         const rejoined = kind === "worker" ? lastRejoinAfter(after, answeredAt) : undefined;
         if (rejoined !== undefined) rejoinedMs.push(rejoined);
-        const keys =
-          kind === "worker" ? keysHandedOver(after, answeredAt) : mediaBack(after, answeredAt);
+        // A page may rejoin the Worker before its health check is seen answering: no rejoin time.
+        const parts =
+          kind === "worker"
+            ? [
+                ...(rejoined === undefined ? [] : [`every page rejoined after ${rejoined} ms`]),
+                keysHandedOver(after, answeredAt),
+              ]
+            : [mediaBack(after, answeredAt)];
         opts.log(
-          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered${rejoined === undefined ? ` (${keys})` : ` (every page rejoined after ${rejoined} ms${keys})`}, ${errors} decrypt errors`,
+          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered (${parts.join(", ")}), ${errors} decrypt errors, ${drops}`,
         );
       } catch (error) {
         await stopHog();
@@ -163,7 +190,7 @@ function keysHandedOver(pages: HushTestView[], since: number): string {
         ),
       ),
     );
-  return `, sending keys after ${last("send")} ms, receiving keys after ${last("recv")} ms`;
+  return `sending keys after ${last("send")} ms, receiving keys after ${last("recv")} ms`;
 }
 
 /**
