@@ -14,6 +14,8 @@ export interface BenchOptions {
   recoveryOnly: boolean;
   /** Run only the signalling section; writes signalling.json and signalling-table.md. */
   signallingOnly: boolean;
+  /** Run only the media section; writes media.json and media-table.md. */
+  mediaOnly: boolean;
   /** Node processes the signalling section's clients run in (the key leader alone in one). */
   hosts: number;
   /** Room sizes of the signalling section, instead of the plan's. */
@@ -38,6 +40,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR
                only the recovery section (issue 15): recovery.json and recovery-table.md in DIR
   --signalling-only
                only the signalling section: signalling.json and signalling-table.md in DIR
+  --media-only only the media section: media.json and media-table.md in DIR
   --hosts K    run the signalling section's clients in K Node processes, the key leader alone in
                the first (default ${DEFAULT_HOSTS}; 1 puts every client in one process)
   --sizes LIST the signalling section's room sizes, comma-separated (e.g. 200; each at least 3)`;
@@ -50,6 +53,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let abuseOnly = false;
   let recoveryOnly = false;
   let signallingOnly = false;
+  let mediaOnly = false;
   let hosts = DEFAULT_HOSTS;
   let sizes: number[] | null = null;
   for (let i = 0; i < argv.length; i++) {
@@ -84,6 +88,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case "--signalling-only":
         signallingOnly = true;
         break;
+      case "--media-only":
+        mediaOnly = true;
+        break;
       case "--hosts":
         hosts = wholeNumber(arg, value(), 1);
         break;
@@ -109,6 +116,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     abuseOnly,
     recoveryOnly,
     signallingOnly,
+    mediaOnly,
     hosts,
     sizes,
   };

@@ -72,3 +72,41 @@ export function cpuBetween(before: Map<number, number>, after: Map<number, numbe
   for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
   return total;
 }
+
+/**
+ * CPU time of every thread of the given processes, summed by thread name (digits stripped, so a
+ * pool's threads count as one): where a browser spends its time, e.g. its dedicated workers (the
+ * E2EE worker), WebRTC's threads, the renderer's main thread.
+ */
+export function threadCpuByName(pids: Iterable<number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // The process ended while we looked.
+    }
+    for (const tid of tids) {
+      try {
+        const stat = parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8"));
+        if (!stat) continue;
+        const name = stat.comm.replace(/[\s\d]+$/, "") || stat.comm;
+        out.set(name, (out.get(name) ?? 0) + stat.cpuMs);
+      } catch {
+        // The thread ended while we looked.
+      }
+    }
+  }
+  return out;
+}
+
+/** What each thread name spent between two readings (threads that ended in between are lost). */
+export function threadCpuBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, ms] of after) out.set(name, Math.max(0, ms - (before.get(name) ?? 0)));
+  return out;
+}

@@ -9,7 +9,7 @@ import { AccessToken } from "livekit-server-sdk";
 import type { BrowserContext, Page } from "playwright-core";
 import type { RunningBrowser } from "../support/browser";
 import type { RunningLiveKit } from "../support/livekit";
-import { cpuBetween, descendantCpu } from "./cpu-time";
+import { cpuBetween, descendantCpu, threadCpuBetween, threadCpuByName } from "./cpu-time";
 import { sleep } from "./fleet";
 import { randomId } from "./raw-client";
 
@@ -70,6 +70,8 @@ export async function benchPageUrl(opts: {
 export interface CpuRun {
   cpuMs: number;
   framesDecoded: number;
+  /** The same window's CPU by browser thread name. */
+  byThread: Map<string, number>;
 }
 
 /** One call of `participants` pages with E2EE on or off; CPU measured over `seconds` of steady state. */
@@ -123,8 +125,10 @@ export async function measureCallCpu(opts: {
     await sleep(2_000);
     const framesBefore = await frames();
     const before = descendantCpu(process.pid, /chrom/i);
+    const threadsBefore = threadCpuByName(before.keys());
     await sleep(opts.seconds * 1000);
     const after = descendantCpu(process.pid, /chrom/i);
+    const threadsAfter = threadCpuByName(after.keys());
     const framesAfter = await frames();
     // A counter that went down belongs to a re-created receiver: count what it decoded since.
     const decoded = framesAfter.reduce(
@@ -132,7 +136,11 @@ export async function measureCallCpu(opts: {
         sum + (count >= (framesBefore[i] ?? 0) ? count - (framesBefore[i] ?? 0) : count),
       0,
     );
-    return { cpuMs: cpuBetween(before, after), framesDecoded: decoded };
+    return {
+      cpuMs: cpuBetween(before, after),
+      framesDecoded: decoded,
+      byThread: threadCpuBetween(threadsBefore, threadsAfter),
+    };
   } finally {
     for (const context of contexts) await context.close().catch(() => {});
   }

@@ -147,6 +147,7 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
             : null,
         method:
           "user + system time of every Chromium process from /proc, livekit-client page with its E2EE worker on or off",
+        byThread: threadsThatDiffer(on.byThread, off.byThread),
       };
     } catch (error) {
       // First line only: playwright's call log would repeat the page URL with its token.
@@ -172,4 +173,13 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
+}
+
+/** Browser threads by how much more CPU they spent with E2EE on: where its cost goes (top 8). */
+function threadsThatDiffer(on: Map<string, number>, off: Map<string, number>) {
+  const names = new Set([...on.keys(), ...off.keys()]);
+  return [...names]
+    .map((thread) => ({ thread, onMs: on.get(thread) ?? 0, offMs: off.get(thread) ?? 0 }))
+    .sort((a, b) => Math.abs(b.onMs - b.offMs) - Math.abs(a.onMs - a.offMs))
+    .slice(0, 8);
 }

@@ -4,6 +4,7 @@ import { machineLine } from "./machine";
 import type {
   AbuseResult,
   BenchResults,
+  MediaResult,
   RecoveryResult,
   RecoverySeries,
   SignallingResult,
@@ -321,8 +322,7 @@ function churnLines(results: BenchResults): string[] {
   ];
 }
 
-function mediaLines(results: BenchResults): string[] {
-  const m = results.media;
+function mediaLines(m: MediaResult): string[] {
   if (!m.measured) return [`not measured: ${m.reason}`];
   const timeouts = m.firstFrameTimeouts
     ? `, ${m.firstFrameTimeouts} never showed a frame within 30 s`
@@ -355,6 +355,14 @@ function mediaLines(results: BenchResults): string[] {
     lines.push(
       `CPU time with E2EE on vs off (${c.participants} participants, one ${c.seconds} s window each): ${Math.round(c.e2eeOnMs)} ms vs ${Math.round(c.e2eeOffMs)} ms, ratio ${times(c.ratio)}; ${c.framesOn} vs ${c.framesOff} video frames decoded, so ${times(c.ratioPerFrame)} per decoded frame (${c.method}).`,
     );
+    if (c.byThread && c.byThread.length > 0) {
+      const threads = c.byThread.map(
+        (t) => `${t.thread} ${Math.round(t.onMs)} vs ${Math.round(t.offMs)} ms`,
+      );
+      lines.push(
+        `Where it goes, by browser thread (on vs off, the threads that differ most; a pool's threads count as one): ${threads.join(", ")}.`,
+      );
+    }
   }
   return lines;
 }
@@ -502,6 +510,11 @@ function processesLines(signalling: readonly SignallingResult[]): string[] {
 }
 
 /** The signalling section alone (written by `npm run bench -- --signalling-only`). */
+/** `--media-only`: the media paragraph alone. */
+export function renderMediaMarkdown(media: MediaResult): string {
+  return `**Media**: ${mediaLines(media).join(" ")}\n`;
+}
+
 export function renderSignallingMarkdown(signalling: readonly SignallingResult[]): string {
   return [
     "**Signalling and keys**:",
@@ -544,7 +557,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     `**Churn**: ${churnLines(results).join(" ")} A member still waiting for its first key counts as joining, not lacking, and keys of epochs that began before a member joined are never its to hold. Its clients all run in one Node process: its checks compare the key bytes every member holds, in memory, after every change.`,
     "",
-    `**Media**: ${mediaLines(results).join(" ")}`,
+    `**Media**: ${mediaLines(results.media).join(" ")}`,
     "",
     ...(results.abuse ? [renderAbuseMarkdown(results.abuse)] : []),
     ...(results.recovery ? [renderRecoveryMarkdown(results.recovery)] : []),
@@ -580,7 +593,7 @@ export function renderConsole(results: BenchResults): string {
     ...criticalPathSection(results.signalling, (rows) => plainTable(CRITICAL_PATH_HEADER, rows)),
     `Relay: ${relayLine(results)}`,
     `Churn: ${churnLines(results).join("\n       ")}`,
-    `Media: ${mediaLines(results).join("\n       ")}`,
+    `Media: ${mediaLines(results.media).join("\n       ")}`,
     ...(results.abuse
       ? [
           "",

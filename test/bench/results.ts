@@ -222,6 +222,16 @@ const CpuResult = z.discriminatedUnion("measured", [
     /** The ratio of CPU time per decoded video frame, fairer when the two runs decoded different amounts. */
     ratioPerFrame: z.number().nonnegative().nullable(),
     method: z.string(),
+    /** CPU by browser thread name, the threads that differ most between on and off (issue 12). */
+    byThread: z
+      .array(
+        z.object({
+          thread: z.string(),
+          onMs: z.number().nonnegative(),
+          offMs: z.number().nonnegative(),
+        }),
+      )
+      .optional(),
   }),
 ]);
 

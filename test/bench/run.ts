@@ -17,6 +17,7 @@ import { writeReport } from "./render";
 import {
   renderAbuseMarkdown,
   renderConsole,
+  renderMediaMarkdown,
   renderRecoveryMarkdown,
   renderSignallingMarkdown,
 } from "./report";
@@ -71,6 +72,25 @@ async function recoveryOnly(restarts: number, outDir: string, log: (line: string
   writeFileSync(`${outDir}/recovery-table.md`, renderRecoveryMarkdown(recovery));
   console.log(renderRecoveryMarkdown(recovery));
   log(`wrote ${outDir}/recovery.json and recovery-table.md`);
+}
+
+/** `--media-only`: the media section alone, written beside (not over) the full results. */
+async function mediaOnly(quick: boolean, outDir: string, log: (line: string) => void) {
+  const loadAtStart = loadavg()[0] ?? 0;
+  const media = await runMediaBench({ quick, log });
+  mkdirSync(outDir, { recursive: true });
+  const generatedAt = new Date().toISOString();
+  const loadAverage = { start: loadAtStart, end: loadavg()[0] ?? 0 };
+  const json = { generatedAt, machine: describeMachine(), loadAverage, media };
+  writeFileSync(`${outDir}/media.json`, `${JSON.stringify(json, null, 2)}\n`);
+  const markdown = [
+    `Measured on ${machineLine(json.machine)}, ${generatedAt.slice(0, 10)} (1-minute load average ${loadAverage.start.toFixed(1)} at the start, ${loadAverage.end.toFixed(1)} at the end).`,
+    "",
+    renderMediaMarkdown(media),
+  ].join("\n");
+  writeFileSync(`${outDir}/media-table.md`, markdown);
+  console.log(markdown);
+  log(`wrote ${outDir}/media.json and media-table.md`);
 }
 
 /** `--signalling-only`: the signalling section alone, written beside (not over) the full results. */
@@ -129,6 +149,10 @@ async function main(): Promise<void> {
   }
   if (options.recoveryOnly) {
     await recoveryOnly(plan.recoveryRestarts, options.outDir, log);
+    return;
+  }
+  if (options.mediaOnly) {
+    await mediaOnly(options.quick, options.outDir, log);
     return;
   }
 
