@@ -86,6 +86,24 @@ export function diffCurveOps(after: CurveOps, before: CurveOps): CurveOps {
   };
 }
 
+/** The member with the lowest join seq: the key leader (docs/key-schedule.md, The leader). */
+export function leaderOf<M extends { seq: number | undefined }>(
+  members: readonly M[],
+): M | undefined {
+  let best: M | undefined;
+  for (const m of members) {
+    if (m.seq !== undefined && (best?.seq === undefined || m.seq < best.seq)) best = m;
+  }
+  return best;
+}
+
+/** Socket drops of admitted clients, by reason. */
+export function dropsOf(members: Iterable<{ readonly drops: readonly string[] }>) {
+  const out: Record<string, number> = {};
+  for (const m of members) for (const reason of m.drops) out[reason] = (out[reason] ?? 0) + 1;
+  return out;
+}
+
 export class Fleet {
   private readonly all: FleetMember[] = [];
   readonly rotations: RotationRecord[] = [];
@@ -131,9 +149,7 @@ export class Fleet {
 
   /** Socket drops of admitted clients, by reason. */
   drops(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const m of this.all) for (const reason of m.drops) out[reason] = (out[reason] ?? 0) + 1;
-    return out;
+    return dropsOf(this.all);
   }
 
   /** Creates a client and resolves once the room admitted it (its key may still be on the way). */
@@ -257,11 +273,7 @@ export class Fleet {
    * The current member with the lowest join seq: the key leader (docs/key-schedule.md, The leader).
    */
   leader(): FleetMember | undefined {
-    let best: FleetMember | undefined;
-    for (const m of this.members()) {
-      if (m.seq !== undefined && (best?.seq === undefined || m.seq < best.seq)) best = m;
-    }
-    return best;
+    return leaderOf(this.members());
   }
 
   /** Envelopes and broadcasts sent by every client this fleet ever ran. */

@@ -16,7 +16,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { CurveOps } from "../../web/src/core/index";
 import { generateCallSecret, systemRandom } from "../../web/src/core/index";
-import type { CommitRecord, Counts, RotationRecord } from "./fleet";
+import { type CommitRecord, type Counts, dropsOf, leaderOf, type RotationRecord } from "./fleet";
 import {
   type HostMessage,
   type HostReplies,
@@ -275,19 +275,11 @@ export class HostedFleet {
 
   /** The current member with the lowest join seq: the key leader. */
   leader(): HostedMember | undefined {
-    let best: HostedMember | undefined;
-    for (const m of this.members()) {
-      if (m.seq !== undefined && (best?.seq === undefined || m.seq < best.seq)) best = m;
-    }
-    return best;
+    return leaderOf(this.members());
   }
 
   drops(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const m of this.byName.values()) {
-      for (const reason of m.drops) out[reason] = (out[reason] ?? 0) + 1;
-    }
-    return out;
+    return dropsOf(this.byName.values());
   }
 
   /** Every current member connected, on one epoch, with one key (compared by its hash). */
