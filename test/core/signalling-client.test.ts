@@ -4,6 +4,8 @@
 import { describe, expect, it } from "vitest";
 import {
   type ConnectionStatus,
+  DEFAULT_RECONNECT_POLICY,
+  type ReconnectPolicy,
   SignallingClient,
   type SignallingHandlers,
 } from "../../web/src/core/signalling-client.js";
@@ -47,7 +49,7 @@ const welcome = (seq: number) => ({
   livekit: { url: "ws://sfu", token: "t" },
 });
 
-function setup() {
+function setup(policy?: ReconnectPolicy) {
   ScriptedSocket.made = [];
   const clock = new VirtualClock();
   const log: string[] = [];
@@ -65,7 +67,13 @@ function setup() {
     status: (status) => statuses.push(status),
     lost: () => log.push("lost"),
   };
-  const client = new SignallingClient("ws://x/v1/rooms/r/ws", ScriptedSocket, clock, handlers);
+  const client = new SignallingClient(
+    "ws://x/v1/rooms/r/ws",
+    ScriptedSocket,
+    clock,
+    handlers,
+    ...(policy ? [policy] : []),
+  );
   return { clock, client, log, statuses, socket: (i: number) => ScriptedSocket.made[i] };
 }
 
@@ -136,6 +144,34 @@ describe("SignallingClient", () => {
     }
     expect(ScriptedSocket.made).toHaveLength(13); // first try + 12 retries
     expect(statuses.at(-1)).toBe("closed");
+  });
+
+  it("with firstJoinMaxAttempts, gives up sooner before its first welcome than after a drop", () => {
+    const policy = {
+      ...DEFAULT_RECONNECT_POLICY,
+      maxDelayMs: 1_000,
+      maxAttempts: 6,
+      firstJoinMaxAttempts: 2,
+    };
+    const failAll = (clock: VirtualClock) => {
+      for (let i = 0; i < 20; i++) {
+        ScriptedSocket.made.at(-1)?.serverClose(1006);
+        clock.runUntil(clock.now() + 10_000);
+      }
+    };
+    const never = setup(policy);
+    never.client.connect();
+    failAll(never.clock);
+    expect(ScriptedSocket.made).toHaveLength(3); // first try + 2 retries
+    expect(never.statuses.at(-1)).toBe("closed");
+
+    const joined = setup(policy);
+    joined.client.connect();
+    joined.socket(0)?.open();
+    joined.socket(0)?.receive(welcome(1));
+    failAll(joined.clock);
+    expect(ScriptedSocket.made).toHaveLength(7); // the joined socket + 6 retries
+    expect(joined.statuses.at(-1)).toBe("closed");
   });
 
   it("leave sends leave, closes and never reconnects", () => {

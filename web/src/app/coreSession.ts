@@ -22,12 +22,18 @@ const ROTATIONS_KEPT = 32;
  * to 5 s apart (attempts 0.25, 0.75, 1.75, 3.75, 7.75 s after the drop), so a Worker back after a
  * few seconds waited up to 4 s more for the next attempt (the recovery bench saw 0.1 to 2.7 s
  * between the Worker answering and every page joined). Here the attempts are at most 1 s apart, and
- * 50 of them still outlast the room's 45 s liveness timeout, after which the room frees the stale
- * id of a silently dropped socket (4409 until then). One socket a second per member while the
- * Worker is down is a small load; a server that accepts sockets and never welcomes costs each
- * attempt its 10 s join timeout, so the page gives up after about 9 minutes instead of 3.
+ * 50 of them outlast the room's 45 s liveness timeout, after which the room frees the stale id of a
+ * silently dropped socket (4409 until then). Before the first welcome there is no such id, and
+ * someone who cannot reach the Worker at all gets its screen after 12 attempts (about 11 s; the
+ * browser's own failures make each one longer). One socket a second per member while the Worker is
+ * down is a small load.
  */
-const RECONNECT = { initialDelayMs: 250, maxDelayMs: 1_000, maxAttempts: 50 } as const;
+const RECONNECT = {
+  initialDelayMs: 250,
+  maxDelayMs: 1_000,
+  maxAttempts: 50,
+  firstJoinMaxAttempts: 12,
+} as const;
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

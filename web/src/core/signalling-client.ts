@@ -51,6 +51,12 @@ export interface ReconnectPolicy {
   /** Consecutive failed attempts before giving up (status "closed" with an error). */
   readonly maxAttempts: number;
   /**
+   * The same, before the first welcome, if set: someone who cannot reach the Worker at all should
+   * get its error soon, while a member that was in the call keeps trying for as long as the room
+   * may still hold its id.
+   */
+  readonly firstJoinMaxAttempts?: number;
+  /**
    * An attempt that has no welcome this long after the socket was created is a failed attempt: a
    * server that accepts the socket and never answers must not keep the client waiting for ever.
    */
@@ -303,7 +309,10 @@ export class SignallingClient {
       this.shutDown(error);
       return;
     }
-    if (this.attempts >= this.policy.maxAttempts) {
+    const limit = this.everJoined
+      ? this.policy.maxAttempts
+      : (this.policy.firstJoinMaxAttempts ?? this.policy.maxAttempts);
+    if (this.attempts >= limit) {
       this.shutDown({ code: "gave_up", message: `no connection after ${this.attempts} attempts` });
       return;
     }
