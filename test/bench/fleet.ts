@@ -16,11 +16,9 @@ import {
 import { groupKeyOf } from "../support/session-keys";
 import { HandlerCpu, meteredClock, meteredSocket } from "./handler-cpu";
 
-export interface FleetMember {
-  readonly session: CallSession;
+/** What the benchmarks record of one client, wherever it runs (here or in a fleet host). */
+export interface MemberRecord {
   readonly name: string;
-  /** performance.now() just before the session was created. */
-  readonly startedAt: number;
   seq: number | undefined;
   /** First time this client held any group key (the "key-in-hand" metric). */
   firstKeyAt: number | undefined;
@@ -28,8 +26,6 @@ export interface FleetMember {
   readonly switchedAt: Map<number, number>;
   /** This client's handler CPU time (ms) when it first switched to each epoch. */
   readonly switchedCpuMs: Map<number, number>;
-  /** CPU time of this client's socket handlers and timers. */
-  readonly cpu: HandlerCpu;
   /** Times this client was told to send nothing (its sending epoch went to 0). */
   readonly stoppedAt: number[];
   /** The epoch this client sends with now (0: no key yet). */
@@ -41,6 +37,14 @@ export interface FleetMember {
   /** Times the socket dropped after the client was admitted, with the reason the core gave. */
   readonly drops: string[];
   left: boolean;
+}
+
+export interface FleetMember extends MemberRecord {
+  readonly session: CallSession;
+  /** performance.now() just before the session was created. */
+  readonly startedAt: number;
+  /** CPU time of this client's socket handlers and timers. */
+  readonly cpu: HandlerCpu;
 }
 
 export interface RotationRecord {

@@ -16,7 +16,14 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { CurveOps } from "../../web/src/core/index";
 import { generateCallSecret, systemRandom } from "../../web/src/core/index";
-import { type CommitRecord, type Counts, dropsOf, leaderOf, type RotationRecord } from "./fleet";
+import {
+  type CommitRecord,
+  type Counts,
+  dropsOf,
+  leaderOf,
+  type MemberRecord,
+  type RotationRecord,
+} from "./fleet";
 import {
   type HostMessage,
   type HostReplies,
@@ -30,21 +37,11 @@ import {
 import { onTeardown } from "./teardown";
 
 /** The main process's view of one client: times in this process's performance.now(). */
-export interface HostedMember {
-  readonly name: string;
+export interface HostedMember extends MemberRecord {
   /** Index of the host process that runs it (0: the leader's). */
   readonly host: number;
   startedAt: number;
-  seq: number | undefined;
-  firstKeyAt: number | undefined;
-  readonly switchedAt: Map<number, number>;
-  readonly switchedCpuMs: Map<number, number>;
-  readonly stoppedAt: number[];
-  sendingEpoch: number;
-  firstEpoch: number | undefined;
-  connected: boolean;
-  readonly drops: string[];
-  left: boolean;
+  /** Truncated SHA-256 of the key it sends with, null without one (key bytes stay in their host). */
   keyHash: string | null;
 }
 
