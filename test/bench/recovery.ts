@@ -89,6 +89,7 @@ async function series(
   const recoveredMs: number[] = [];
   const decryptErrors: number[] = [];
   const rejoinedMs: number[] = [];
+  const keyframeRequests: number[] = [];
   let stuck = 0;
   let call: Call | undefined;
   try {
@@ -103,6 +104,7 @@ async function series(
         await running?.stop();
       };
       const unregisterHog = withHog ? onTeardown(`recovery ${kind} CPU hog`, stopHog) : undefined;
+      const killedAt = Date.now();
       const how = await restart(servers, kind, round);
       const answeredAt = Date.now();
       try {
@@ -117,6 +119,8 @@ async function series(
         const drops = `${refusedNow - (droppedBefore[0] ?? 0)} frames refused by receivers, ${unsentNow - (droppedBefore[1] ?? 0)} not sent`;
         recoveredMs.push(decodingAfterMs);
         decryptErrors.push(errors);
+        const requests = keyframesAskedFor(after, killedAt);
+        keyframeRequests.push(requests);
         // The signalling's share of a Worker restart: until the last page was welcomed again.
         const rejoined = kind === "worker" ? lastRejoinAfter(after, answeredAt) : undefined;
         if (rejoined !== undefined) rejoinedMs.push(rejoined);
@@ -129,7 +133,7 @@ async function series(
               ]
             : [mediaBack(after, answeredAt)];
         opts.log(
-          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered (${parts.join(", ")}), ${errors} decrypt errors, ${drops}`,
+          `recovery: ${kind} restart ${round} (${how}): every pair decodes ${decodingAfterMs} ms after it answered (${parts.join(", ")}), ${errors} decrypt errors, ${drops}, ${requests} keyframe requests`,
         );
       } catch (error) {
         await stopHog();
@@ -153,6 +157,7 @@ async function series(
     summary: recoveredMs.length > 0 ? summarize(recoveredMs) : null,
     decryptErrors,
     ...(kind === "worker" ? { rejoinedMs } : {}),
+    keyframeRequests,
     stuck,
   };
 }
@@ -191,6 +196,16 @@ function keysHandedOver(pages: HushTestView[], since: number): string {
       ),
     );
   return `sending keys after ${last("send")} ms, receiving keys after ${last("recv")} ms`;
+}
+
+/** Keyframes the pages asked for since `since` (CallMedia.mediaLog's "keyframe" lines). */
+function keyframesAskedFor(pages: HushTestView[], since: number): number {
+  return pages
+    .flatMap((page) => page.mediaLog ?? [])
+    .filter((line) => {
+      const [at, what] = line.split(" ");
+      return what === "keyframe" && Number(at) >= since;
+    }).length;
 }
 
 /**

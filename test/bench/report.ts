@@ -433,6 +433,7 @@ const RECOVERY_HEADER = [
   "answering → every pair decodes p50 / p95",
   "samples",
   "decrypt errors per restart",
+  "keyframe requests per restart",
   "stuck",
   "target p95",
   "",
@@ -445,6 +446,7 @@ function recoveryRows(recovery: RecoveryResult): string[][] {
     s.summary ? `${pair(s.summary)} (max ${ms(s.summary.max)})` : "–",
     `${s.recoveredMs.length} of ${s.restarts}`,
     s.decryptErrors.length > 0 ? s.decryptErrors.join(", ") : "–",
+    s.keyframeRequests && s.keyframeRequests.length > 0 ? s.keyframeRequests.join(", ") : "–",
     String(s.stuck),
     `< ${ms(target)}`,
     s.summary && s.stuck === 0 && s.summary.p95 < target ? "met" : "missed",
@@ -477,7 +479,7 @@ function rejoinLine(worker: RecoverySeries): string[] {
 /** The recovery section as markdown (also written on its own by `npm run bench -- --recovery-only`). */
 export function renderRecoveryMarkdown(recovery: RecoveryResult): string {
   return [
-    `**Recovery** (issue 15): a call of ${recovery.participants} headless Chromium participants in the real web app on its own livekit-server and Worker (the chaos suite's, \`test/chaos/\`); each server restarted ${recovery.sfu.restarts} times in one call, and the time from the restarted server first answering its HTTP check until every pair decodes a moving picture again on one epoch with one security code (timed to when the last pair's run of decoded frames began; the pages sample once a second). p95 is the nearest rank, so with 5 samples it is the slowest. Decrypt errors are livekit's failures summed over the pages from the kill until the call converged; a restart not converged within 2 minutes is stuck.${recovery.loadAverage ? ` 1-minute load average ${recovery.loadAverage.start.toFixed(1)} at the start, ${recovery.loadAverage.end.toFixed(1)} at the end.` : ""}`,
+    `**Recovery** (issue 15): a call of ${recovery.participants} headless Chromium participants in the real web app on its own livekit-server and Worker (the chaos suite's, \`test/chaos/\`); each server restarted ${recovery.sfu.restarts} times in one call, and the time from the restarted server first answering its HTTP check until every pair decodes a moving picture again on one epoch with one security code (timed to when the last pair's run of decoded frames began; the pages sample once a second). p95 is the nearest rank, so with 5 samples it is the slowest. Decrypt errors are livekit's failures summed over the pages from the kill until the call converged; keyframe requests are the pages' requests for a stalled video (packets but nothing decoded) in that time; a restart not converged within 2 minutes is stuck.${recovery.loadAverage ? ` 1-minute load average ${recovery.loadAverage.start.toFixed(1)} at the start, ${recovery.loadAverage.end.toFixed(1)} at the end.` : ""}`,
     "",
     markdownTable(RECOVERY_HEADER, recoveryRows(recovery)),
     "",

@@ -135,6 +135,11 @@ export const RecoverySeries = z.object({
   decryptErrors: z.array(z.number().int().nonnegative()),
   /** Worker only, per converged restart: from answering until every page's signalling was joined again. */
   rejoinedMs: z.array(z.number().nonnegative()).optional(),
+  /**
+   * Per converged restart: keyframes the pages asked the SFU for because a video received packets
+   * but decoded nothing (web/src/media/stalledVideo.ts); absent before those requests existed.
+   */
+  keyframeRequests: z.array(z.number().int().nonnegative()).optional(),
   /** Restarts after which the call did not converge within the deadline. */
   stuck: z.number().int().nonnegative(),
 });

@@ -5,6 +5,8 @@
 // HUSH_MEDIA_BASELINE=<path of the old e2eeWorker.ts> drives the old worker with the old add-only
 // key wiring, and the attacks then get their frames through.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { senderKeyOf } from "../../web/src/core";
+import { HOLD_FRAMES } from "../../web/src/media/frameHold";
 import { guardPlanOf, ringsOf } from "../../web/src/media/keyPlan";
 import type { MediaKeys } from "../../web/src/media/mediaKeys";
 import {
@@ -131,6 +133,10 @@ describe("attacks that must fail", () => {
     session.drop(1);
     await settle();
     expect(await deliver(incoming, forged)).toBe(0);
+    // They wait for a key (frameHold.ts); a later commit (a new epoch) checks them again: refused.
+    session.hold(3);
+    await settle();
+    expect(incoming.out).toHaveLength(0);
     // a's genuine frames under the current epoch still pass.
     expect(await deliver(incoming, await framesFrom(writer, session, 2, a, 3))).toBe(3);
     if (!BASELINE) {
@@ -288,7 +294,8 @@ describe("the guard's own messages", () => {
     const { session } = await call();
     const stranger = randomId();
     const incoming = await receiver(stranger);
-    const writer = new FrameWriter();
+    // Audio is refused at once (video first waits for a key: "frames that arrive before their key").
+    const writer = new FrameWriter(undefined, true);
     await deliver(incoming, await framesFrom(writer, session, 1, stranger, 2));
     await settle(300);
     expect(refusedFor(stranger)).toEqual({
@@ -316,5 +323,84 @@ describe("the guard's own messages", () => {
     const writer = new FrameWriter();
     expect(await deliver(incoming, await framesFrom(writer, session, 1, a, 2))).toBe(2);
     expect(guardPlanOf((page.provider as MediaKeys).plan()).senders).toHaveLength(1);
+  });
+});
+
+describe("frames that arrive before their key", () => {
+  if (BASELINE) return;
+
+  async function sequence(writer: FrameWriter, key: Uint8Array, slot: number, kinds: string) {
+    const frames: FakeFrame[] = [];
+    for (const kind of kinds) frames.push(await writer.encrypted(key, slot, 200, kind === "K"));
+    return frames;
+  }
+
+  /**
+   * A call in epoch 1 where `a` already sends under epoch 2, which we do not hold yet: `early`
+   * (K keyframe, D delta) has arrived and nothing came out. `install()` gives us epoch 2.
+   */
+  async function ahead(kinds: string, audio = false) {
+    const { others, session } = await call();
+    const [a] = others as [string];
+    const incoming = await receiver(a);
+    const writer = new FrameWriter(undefined, audio);
+    const groupKey = crypto.getRandomValues(new Uint8Array(32));
+    const senderKey = senderKeyOf(groupKey, a);
+    const early = await sequence(writer, senderKey, 2, kinds);
+    expect(await deliver(incoming, early)).toBe(0);
+    const install = async (ms?: number) => {
+      session.hold(2, groupKey);
+      await settle(ms);
+    };
+    const more = (k: string) => sequence(writer, senderKey, 2, k);
+    return { a, session, incoming, writer, early, install, more };
+  }
+
+  const timestamps = (frames: FakeFrame[]) => frames.map((f) => f.timestamp);
+
+  it("a keyframe and what follows it wait, and are decrypted in order once the key is installed", async () => {
+    const { a, incoming, early, install, more } = await ahead("KDD");
+    await install();
+    expect(timestamps(incoming.out)).toEqual(timestamps(early));
+    expect(incoming.out.map((f) => f.data.byteLength)).toEqual([200, 200, 200]);
+    // Later frames under the key go straight through, and nothing was counted as refused.
+    expect(await deliver(incoming, await more("D"))).toBe(1);
+    await settle(300);
+    expect(refusedFor(a)).toBeUndefined();
+  });
+
+  it("a newer keyframe supersedes what waits before it", async () => {
+    const { a, incoming, early, install } = await ahead("KDDKD");
+    await install(300);
+    expect(timestamps(incoming.out)).toEqual(timestamps(early.slice(3)));
+    expect(refusedFor(a)?.keyNotAllowed).toBe(3);
+  });
+
+  it("waiting frames get every check when they go on: a replay among them is dropped, a key never allowed lets nothing through", async () => {
+    const { a, incoming, early, writer, install, more } = await ahead("KD");
+    // The SFU replays a frame while it waits, and injects one under a key nobody gave us.
+    const forged = await writer.encrypted(crypto.getRandomValues(new Uint8Array(32)), 3);
+    expect(await deliver(incoming, [copyFrame(early[1] as FakeFrame), forged])).toBe(0);
+    await install();
+    expect(timestamps(incoming.out)).toEqual(timestamps(early));
+    // The forged frame still waits; the next frame that passes gives it up.
+    expect(await deliver(incoming, await more("D"))).toBe(1);
+    await settle(300);
+    expect(refusedFor(a)).toMatchObject({ replay: 1, keyNotAllowed: 1, notDecrypted: 0 });
+  });
+
+  it("what waits is bounded: a flood under an unknown key keeps only the newest frames", async () => {
+    const { a, incoming, early, install } = await ahead("D".repeat(HOLD_FRAMES + 10));
+    await install(300);
+    expect(incoming.out).toHaveLength(HOLD_FRAMES);
+    expect(incoming.out[0]?.timestamp).toBe(early[10]?.timestamp);
+    expect(refusedFor(a)?.keyNotAllowed).toBe(10);
+  });
+
+  it("audio never waits: late audio would only be discarded", async () => {
+    const { a, incoming, install } = await ahead("DD", true);
+    await install(300);
+    expect(incoming.out).toHaveLength(0);
+    expect(refusedFor(a)?.keyNotAllowed).toBe(2);
   });
 });

@@ -263,19 +263,24 @@ export class FrameWriter {
     readonly audio = false,
   ) {}
 
-  /** A plaintext frame as the encoder would hand it over. */
-  plain(bytes = 200): FakeFrame {
+  /** A plaintext frame as the encoder would hand it over (a video delta frame unless `keyframe`). */
+  plain(bytes = 200, keyframe = false): FakeFrame {
     this.timestamp = (this.timestamp + (this.audio ? 960 : 3000)) >>> 0;
     const data = new Uint8Array(bytes);
     for (let i = 0; i < bytes; i += 1) data[i] = (i * 7 + this.timestamp) & 0xff;
     return this.audio
       ? new FakeAudioFrame(data.buffer, this.timestamp, this.ssrc)
-      : new FakeVideoFrame(data.buffer, this.timestamp, "delta", this.ssrc);
+      : new FakeVideoFrame(data.buffer, this.timestamp, keyframe ? "key" : "delta", this.ssrc);
   }
 
   /** The next frame, encrypted under `senderKey` and labelled with `slot`. */
-  async encrypted(senderKey: Uint8Array, slot: number, bytes = 200): Promise<FakeFrame> {
-    const frame = this.plain(bytes);
+  async encrypted(
+    senderKey: Uint8Array,
+    slot: number,
+    bytes = 200,
+    keyframe = false,
+  ): Promise<FakeFrame> {
+    const frame = this.plain(bytes, keyframe);
     frame.data = await encryptFrame(frame, senderKey, slot, this.counter);
     this.counter += 1;
     return frame;

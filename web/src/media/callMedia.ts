@@ -22,6 +22,7 @@ import { assertNever } from "../../../protocol/guards";
 import type { VideoQuality } from "./videoQuality";
 import { type RefusedCounts, RefusedMessageSchema } from "./guardProtocol";
 import { keepCaptureOnRepublish } from "./keepCapture";
+import { watchStalledVideo } from "./stalledVideo";
 import type { KeySource } from "./keyPlan";
 import { MediaKeys } from "./mediaKeys";
 
@@ -100,6 +101,7 @@ export class CallMedia {
   readonly mediaLog: string[] = [];
   private readonly worker: Worker;
   private readonly listeners = new Set<() => void>();
+  private readonly stopStallWatch: () => void;
 
   constructor(private readonly quality: VideoQuality) {
     this.worker = new Worker(new URL("./e2eeWorker.ts", import.meta.url), { type: "module" });
@@ -130,6 +132,7 @@ export class CallMedia {
       this.mediaLog.push(`${Date.now()} ${line}`);
       if (this.mediaLog.length > 30) this.mediaLog.shift();
     };
+    this.stopStallWatch = watchStalledVideo(this.room, record);
     this.room
       .on(RoomEvent.ConnectionStateChanged, (state: ConnectionState) => record(state))
       .on(RoomEvent.TrackSubscribed, (_track, publication, participant) => {
@@ -257,6 +260,7 @@ export class CallMedia {
   }
 
   async close() {
+    this.stopStallWatch();
     await this.room.disconnect();
     this.worker.terminate();
     this.notify();

@@ -14,6 +14,8 @@
 // - livekit would ratchet keys on request and strip "packet trailers" the SFU says a track has:
 //   ratchet requests are dropped and packet trailers switched off (we never publish them);
 // - data-channel encryption is not used: such requests are refused.
+// A video frame whose only fault is a key index not allowed yet waits for the next commit
+// (frameHold.ts) and then goes through the guard again, as if it had just arrived.
 //
 // Ordering: livekit handles its messages one after another (an async queue; setKey awaits the key
 // derivation). A plan's new keys are allowed only once livekit holds them: after the page's key
@@ -23,6 +25,7 @@
 import "livekit-client/e2ee-worker";
 import { isRecord } from "../../../protocol/guards";
 import { FrameGuard, type GuardedFrame } from "./frameGuard";
+import { FrameHold, type HoldBudget } from "./frameHold";
 import { BarrierMessageSchema, PlanMessageSchema, type RefusedMessage } from "./guardProtocol";
 
 /** The parts of the worker global scope livekit and we use (web/ is type-checked with DOM libs). */
@@ -41,6 +44,7 @@ const livekitOnMessage = scope.onmessage;
 const livekitOnTransform = scope.onrtctransform ?? undefined;
 const postToPage = scope.postMessage.bind(scope);
 const guard = new FrameGuard();
+const holdBudget: HoldBudget = { bytes: 0 };
 // Refusal counts go to the page shortly after they change (ids and numbers only).
 guard.onRefused = () => scheduleReport();
 
@@ -56,6 +60,8 @@ function forceEncryption(participantIdentity: string) {
 interface Pipeline {
   participantId: string | undefined;
   trackId: string;
+  /** Offers its frames that wait for a key to the guard again (after a commit). */
+  retry: () => void;
 }
 /** Decode pipelines by livekit track id: livekit re-assigns a track's cryptor to a new sender. */
 const decodePipelines = new Map<string, Set<Pipeline>>();
@@ -85,11 +91,11 @@ function interpose(
     // (the SFU writes the track ids): our older pipelines of that id follow it, so each is always
     // checked against the sender whose keys livekit decrypts it with.
     setPipelineSender(trackId, participantId);
-    const pipeline: Pipeline = { participantId, trackId };
+    const pipeline: Pipeline = { participantId, trackId, retry: () => {} };
     const pipelines = decodePipelines.get(trackId) ?? new Set();
     pipelines.add(pipeline);
     decodePipelines.set(trackId, pipelines);
-    before = guarded((frame) => guard.beforeDecrypt(pipeline.participantId, frame));
+    before = beforeDecrypt(pipeline);
     after = guarded((frame) => guard.afterDecrypt(frame));
   } else {
     before = guarded((frame) => {
@@ -102,6 +108,48 @@ function interpose(
   readable.pipeTo(before.writable).catch(() => {});
   after.readable.pipeTo(writable).catch(() => {});
   return { readable: before.readable, writable: after.writable };
+}
+
+/** Whether livekit may decrypt a frame: it passes, is refused, or waits for its key (frameHold.ts). */
+function beforeDecrypt(pipeline: Pipeline): TransformStream<GuardedFrame, GuardedFrame> {
+  const hold = new FrameHold<GuardedFrame>(holdBudget);
+  let output: TransformStreamDefaultController<GuardedFrame> | undefined;
+  const giveUp = (frames: number) => guard.refuseWaited(pipeline.participantId, frames);
+  const offer = (frame: GuardedFrame, at: number, keyframe: boolean | undefined) => {
+    const verdict = guard.admit(pipeline.participantId, frame);
+    if (verdict === "pass") {
+      // Frames still waiting are older than this one: the decoder has moved past them.
+      giveUp(hold.take().length);
+      try {
+        output?.enqueue(frame);
+      } catch {
+        // The stream has ended: nothing is waiting for the frame any more.
+      }
+    } else if (verdict === "wait") {
+      giveUp(keyframe === undefined ? 1 : hold.add({ frame, at, keyframe }, Date.now()).length);
+    }
+  };
+  pipeline.retry = () => {
+    for (const entry of hold.take()) offer(entry.frame, entry.at, entry.keyframe);
+  };
+  return new TransformStream({
+    start(controller) {
+      output = controller;
+    },
+    transform(frame) {
+      offer(frame, Date.now(), keyframeOf(frame));
+    },
+    flush() {
+      giveUp(hold.take().length);
+      decodePipelines.get(pipeline.trackId)?.delete(pipeline);
+    },
+  });
+}
+
+/** A video frame's "is a keyframe"; undefined for audio (RTCEncodedAudioFrame has no type). */
+function keyframeOf(frame: GuardedFrame): boolean | undefined {
+  const type = (frame as { type?: unknown }).type;
+  return type === "key" ? true : type === "delta" ? false : undefined;
 }
 
 function setPipelineSender(trackId: string, participantId: string | undefined, only?: string) {
@@ -220,7 +268,11 @@ scope.postMessage = (message: unknown, transfer?: Transferable[]) => {
   if (isRecord(message) && message.kind === "enable" && isRecord(message.data)) {
     const barrier = message.data[BARRIER];
     if (typeof barrier === "number") {
-      guard.commit(barrier);
+      if (guard.commit(barrier)) {
+        for (const pipelines of decodePipelines.values()) {
+          for (const pipeline of pipelines) pipeline.retry();
+        }
+      }
       return;
     }
     if (message.data[INTERNAL] === true) return;

@@ -207,19 +207,33 @@ export class FrameGuard {
 
   /** Before livekit decrypts a frame from `participantId` (undefined: no sender, refuse). */
   beforeDecrypt(participantId: string | undefined, frame: GuardedFrame): boolean {
+    const verdict = this.admit(participantId, frame);
+    if (verdict === "wait") this.refuseWaited(participantId, 1);
+    return verdict === "pass";
+  }
+
+  /**
+   * beforeDecrypt, except that a frame of a named sender under a key index it is not allowed (yet)
+   * gets "wait" and is not counted: it may be offered again after the next commit (frameHold.ts),
+   * and is counted by refuseWaited once it is given up.
+   */
+  admit(participantId: string | undefined, frame: GuardedFrame): "pass" | "wait" | "refused" {
     const data = new Uint8Array(frame.data);
     // DTX: an empty frame carries nothing and livekit passes it on undecrypted.
-    if (data.byteLength === 0) return true;
+    if (data.byteLength === 0) return "pass";
     const trailer = trailerOf(data);
     // Only the reason changes for the SFU's own frames: what is refused stays the same.
-    if (!trailer) return this.refuse(participantId, this.injectedOr(data, "notDecrypted"));
+    if (!trailer) return this.refusal(participantId, this.injectedOr(data, "notDecrypted"));
     const allowed =
       participantId === undefined ? undefined : this.receive.get(participantId)?.get(trailer.slot);
     if (participantId === undefined || !allowed) {
-      return this.refuse(participantId, this.injectedOr(data, "keyNotAllowed"));
+      const reason = this.injectedOr(data, "keyNotAllowed");
+      return participantId === undefined || reason === "serverInjected"
+        ? this.refusal(participantId, reason)
+        : "wait";
     }
     if (allowed.streams.get(ssrcOf(trailer.iv))?.has(trailer.iv)) {
-      return this.refuse(participantId, "replay");
+      return this.refusal(participantId, "replay");
     }
     this.decrypting.set(frame, {
       participantId,
@@ -227,7 +241,12 @@ export class FrameGuard {
       allowed,
       iv: trailer.iv,
     });
-    return true;
+    return "pass";
+  }
+
+  /** `count` frames of `participantId` that waited for a key not allowed in time: refused. */
+  refuseWaited(participantId: string | undefined, count: number) {
+    if (count > 0) this.refuse(participantId, "keyNotAllowed", count);
   }
 
   /** After livekit: only a frame it really decrypted, under a key still allowed, never twice. */
@@ -289,10 +308,15 @@ export class FrameGuard {
     return tail.every((byte, i) => byte === trailer[i]) ? "serverInjected" : reason;
   }
 
-  private refuse(participantId: string | undefined, reason: keyof RefusedCounts): false {
+  private refusal(participantId: string | undefined, reason: keyof RefusedCounts): "refused" {
+    this.refuse(participantId, reason);
+    return "refused";
+  }
+
+  private refuse(participantId: string | undefined, reason: keyof RefusedCounts, count = 1): false {
     const id = participantId ?? "";
     const counts = this.refused.get(id) ?? { ...ZERO };
-    counts[reason] += 1;
+    counts[reason] += count;
     this.refused.set(id, counts);
     this.version += 1;
     this.onRefused?.();

@@ -25,6 +25,9 @@ export interface LocalPathProbe {
   packetsSent: number;
   bytesSent: number;
   framesEncoded: number;
+  keyFramesEncoded: number;
+  /** Keyframe requests (PLI and FIR) the SFU sent us for this track. */
+  keyframeRequests: number;
   /** Frames the capture source handed to WebRTC (media-source stats). */
   sourceFrames: number;
   qualityLimitation: string;
@@ -43,6 +46,11 @@ export interface RemotePathProbe {
   desired: boolean;
   attachedElements: number;
   packetsReceived: number;
+  framesReceived: number;
+  framesDecoded: number;
+  keyFramesDecoded: number;
+  /** Keyframe requests (PLI and FIR) our browser sent for this track. */
+  keyframeRequests: number;
 }
 
 export interface MediaProbe {
@@ -69,7 +77,18 @@ async function statsOf(
   report?.forEach((entry: Record<string, unknown>) => {
     if (entry.type === "media-source") sums.sourceFrames = counter(entry, "frames");
     if (entry.type !== type) return;
-    for (const field of ["packetsSent", "bytesSent", "framesEncoded", "packetsReceived"]) {
+    for (const field of [
+      "packetsSent",
+      "bytesSent",
+      "framesEncoded",
+      "keyFramesEncoded",
+      "packetsReceived",
+      "framesReceived",
+      "framesDecoded",
+      "keyFramesDecoded",
+      "pliCount",
+      "firCount",
+    ]) {
       sums[field] = Number(sums[field] ?? 0) + counter(entry, field);
     }
     if (typeof entry.qualityLimitationReason === "string")
@@ -110,6 +129,8 @@ export async function probeMedia(room: Room): Promise<MediaProbe> {
       packetsSent: Number(sent.packetsSent ?? 0),
       bytesSent: Number(sent.bytesSent ?? 0),
       framesEncoded: Number(sent.framesEncoded ?? 0),
+      keyFramesEncoded: Number(sent.keyFramesEncoded ?? 0),
+      keyframeRequests: Number(sent.pliCount ?? 0) + Number(sent.firCount ?? 0),
       sourceFrames: Number(sent.sourceFrames ?? 0),
       qualityLimitation: String(sent.qualityLimitation ?? ""),
       previewFrames: previewFrames(track?.attachedElements ?? []),
@@ -129,6 +150,10 @@ export async function probeMedia(room: Room): Promise<MediaProbe> {
         desired: pub.isDesired,
         attachedElements: pub.track?.attachedElements.length ?? 0,
         packetsReceived: Number(received.packetsReceived ?? 0),
+        framesReceived: Number(received.framesReceived ?? 0),
+        framesDecoded: Number(received.framesDecoded ?? 0),
+        keyFramesDecoded: Number(received.keyFramesDecoded ?? 0),
+        keyframeRequests: Number(received.pliCount ?? 0) + Number(received.firCount ?? 0),
       });
     }
   }
