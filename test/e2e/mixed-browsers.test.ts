@@ -6,6 +6,7 @@
 // Firefox runs headed on a virtual X display (Xvfb): headless it has no screen to share.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { HushTestView } from "../../web/src/app/testHooks";
+import type { MediaProbe } from "../../web/src/media/mediaProbe";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import { launchFirefox, type RunningFirefox } from "../support/firefox";
@@ -32,8 +33,60 @@ const views = () => Promise.all(everyone.map(viewOf));
 function framesFrom(v: HushTestView, sender: string) {
   return v.receive[sender]?.videoFramesDecoded ?? 0;
 }
+/** Samples in one 20 ms Opus packet at 48 kHz, what livekit's audio tracks send. */
+const OPUS_PACKET_SAMPLES = 960;
 function samplesFrom(v: HushTestView, sender: string) {
   return v.receive[sender]?.audioSamplesDecoded ?? 0;
+}
+
+/** What `page` decoded from each remote participant, read live from getStats (mediaProbe.ts). */
+interface Decoded {
+  frames: number;
+  /** Audio samples played from decoded packets, not made up by loss concealment. */
+  samples: number;
+  /** Frames its E2EE worker's guard refused under a key not allowed. */
+  refused: number;
+}
+async function decodedBy(page: CallPage): Promise<Record<string, Decoded>> {
+  const [probe, view] = await Promise.all([
+    page.evaluate(
+      () =>
+        (
+          window as unknown as {
+            __hushTest: { probeMedia(): Promise<MediaProbe | undefined> };
+          }
+        ).__hushTest.probeMedia(),
+      undefined,
+    ),
+    viewOf(page),
+  ]);
+  const byId: Record<string, Decoded> = {};
+  for (const path of probe?.remote ?? []) {
+    const d = byId[path.participant] ?? {
+      frames: 0,
+      samples: 0,
+      refused: view.refused[path.participant]?.keyNotAllowed ?? 0,
+    };
+    byId[path.participant] = d;
+    d.frames += path.framesDecoded;
+    d.samples += path.samplesReceived - path.concealedSamples;
+  }
+  return byId;
+}
+
+/**
+ * Nothing decoded from `sender` between two reads: the same video frames, and audio within one
+ * Opus packet. Firefox does not read totalSamplesReceived and concealedSamples at one instant, so
+ * their difference can move by a few hundred samples while nothing decodes (CI saw -498); one
+ * decoded packet is 960 samples and 3 s of decoding ~144,000.
+ */
+function nothingNew(earlier: Decoded | undefined, later: Decoded | undefined): boolean {
+  return (
+    !!earlier &&
+    !!later &&
+    later.frames === earlier.frames &&
+    Math.abs(later.samples - earlier.samples) < OPUS_PACKET_SAMPLES
+  );
 }
 
 /** Waits until every page in `receivers` decoded more video and audio from every sender than now. */
@@ -252,19 +305,49 @@ describe("a mixed Chromium and Firefox call", () => {
     step(
       `Cleo and Cid send with fresh key ${await waitForFreshKeyWithout(stayers, foxId, viewOf)}`,
     );
-    // Frames encrypted before the commit may still be in flight for a moment.
-    await sleep(1500);
-    const before = await viewOf(fox);
+    // The baseline is taken once Fox's guard refuses frames of each stayer (frames under the
+    // fresh key arrive) and her live decoded counts stopped moving for a second: frames encrypted
+    // before the switch may still be in flight or in Firefox's jitter buffer, and Firefox's stats
+    // trail by up to a second. If anything still decrypted for her they would never stop.
+    const stayerIds = stayers.map(idOf);
+    const atSwitch = await decodedBy(fox);
+    const settling = Date.now();
+    let last = atSwitch;
+    let lastChange = 0;
+    await waitFor(
+      async () =>
+        `Fox's guard to refuse the stayers and her decoding from them to stop: ${JSON.stringify(
+          stayerIds.map((id) => [atSwitch[id], last[id]]),
+        )}`,
+      async () => {
+        await sleep(1000);
+        const now = await decodedBy(fox);
+        const still = stayerIds.every(
+          (id) =>
+            (now[id]?.refused ?? 0) > (atSwitch[id]?.refused ?? 0) && nothingNew(last[id], now[id]),
+        );
+        if (!stayerIds.every((id) => nothingNew(last[id], now[id])))
+          lastChange = Date.now() - settling;
+        last = now;
+        return still;
+      },
+      20_000,
+    );
+    const before = last;
+    step(
+      `Fox's decoding from the stayers: last change read ${lastChange} ms after the switch (reads 1 s apart), settled after ${Date.now() - settling} ms`,
+    );
     await expectDecodingProgress(stayers, stayers, "the stayers keep decoding each other");
     await sleep(3000);
-    const after = await viewOf(fox);
+    const after = await decodedBy(fox);
     for (const sender of stayers) {
       const id = idOf(sender);
       step(
-        `Fox from ${sender.name}: frames ${framesFrom(before, id)} -> ${framesFrom(after, id)}, samples ${samplesFrom(before, id)} -> ${samplesFrom(after, id)}`,
+        `Fox from ${sender.name}: ${JSON.stringify(before[id])} -> ${JSON.stringify(after[id])}`,
       );
-      expect(framesFrom(after, id)).toBe(framesFrom(before, id));
-      expect(samplesFrom(after, id)).toBe(samplesFrom(before, id));
+      expect(nothingNew(before[id], after[id]), `Fox decoded from ${sender.name}`).toBe(true);
+      // Not because nothing came: the stayers' frames kept arriving and her guard refused them.
+      expect(after[id]?.refused ?? 0).toBeGreaterThan(before[id]?.refused ?? 0);
     }
   });
 

@@ -4,7 +4,7 @@
 // frames are whatever we choose. Every attack test was first run against the code before the fix:
 // HUSH_MEDIA_BASELINE=<path of the old e2eeWorker.ts> drives the old worker with the old add-only
 // key wiring, and the attacks then get their frames through.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { senderKeyOf } from "../../web/src/core";
 import { HOLD_FRAMES } from "../../web/src/media/frameHold";
 import { guardPlanOf, ringsOf } from "../../web/src/media/keyPlan";
@@ -13,39 +13,21 @@ import {
   copyFrame,
   type FakeFrame,
   FrameWriter,
-  loadWorker,
-  openCall,
+  GUARDED_WORKER,
   openFrame,
-  type Page,
   Pipe,
   settle,
   toPage,
   toWorker,
   deliver,
   framesFrom,
+  workerCalls,
 } from "./worker-harness";
 import { randomId } from "../support/ids";
 
 const BASELINE = process.env.HUSH_MEDIA_BASELINE;
 
-beforeAll(async () => {
-  await loadWorker(
-    BASELINE ?? new URL("../../web/src/media/e2eeWorker.ts", import.meta.url).pathname,
-  );
-});
-
-let page: Page | undefined;
-afterEach(() => {
-  page?.close();
-  page = undefined;
-});
-
-/** A call seen from `self`: members `others` verified, epochs held, sending with `sending`. */
-async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
-  const opened = await openCall({ ...options, legacy: BASELINE !== undefined });
-  page = opened.page;
-  return opened;
-}
+const { call, page } = workerCalls(BASELINE ?? GUARDED_WORKER, BASELINE !== undefined);
 
 /**
  * Frames from `sender` as they arrive at our receiver (decode side). livekit enables decryption
@@ -53,7 +35,7 @@ async function call(options: { others?: number; epochs?: number[]; sending?: num
  * never reported that way (no `enable` at all).
  */
 async function receiver(sender: string, scriptTransform = false, announced = true) {
-  if (announced) page?.enable(sender, true);
+  if (announced) page()?.enable(sender, true);
   const pipe = new Pipe("decode", sender, undefined, scriptTransform);
   await settle();
   return pipe;
@@ -168,7 +150,7 @@ describe("attacks that must fail", () => {
     session.hold(19);
     session.set({ sendingEpoch: 19 });
     await settle();
-    page?.reconnect();
+    page()?.reconnect();
     await settle();
     expect(await deliver(incoming, old.map(copyFrame))).toBe(0);
     expect(await deliver(incoming, await framesFrom(writer, session, 19, a, 2))).toBe(2);
@@ -182,11 +164,11 @@ describe("attacks that must fail", () => {
     const retired = await framesFrom(writer, session, 1, a, 2);
     session.drop(1);
     await settle();
-    page?.reconnect();
+    page()?.reconnect();
     await settle();
     expect(await deliver(incoming, retired)).toBe(0);
     if (!BASELINE) {
-      const keys = page?.provider as MediaKeys;
+      const keys = page()?.provider as MediaKeys;
       const rings = ringsOf(keys.plan());
       const reposted = keys.getKeys().map((info) => `${info.participantIdentity}/${info.keyIndex}`);
       const planned = [...rings].flatMap(([id, ring]) => [...ring.keys()].map((s) => `${id}/${s}`));

@@ -6,6 +6,7 @@ import {
   HOLD_BYTES,
   HOLD_BYTES_TOTAL,
   HOLD_FRAMES,
+  HOLD_FRAMES_TOTAL,
   HOLD_MS,
   type HoldBudget,
 } from "../../web/src/media/frameHold";
@@ -24,7 +25,7 @@ const entry = (f: ReturnType<typeof frame>, at: number, keyframe = false) => ({
 
 describe("FrameHold", () => {
   it("gives frames back oldest first, once, and returns their bytes to the budget", () => {
-    const budget: HoldBudget = { bytes: 0 };
+    const budget: HoldBudget = { bytes: 0, frames: 0 };
     const hold = new FrameHold(budget);
     const frames = [frame(), frame(), frame()];
     for (const f of frames) expect(hold.add(entry(f, 0), 0)).toEqual([]);
@@ -35,7 +36,7 @@ describe("FrameHold", () => {
   });
 
   it("a keyframe supersedes everything before it", () => {
-    const hold = new FrameHold({ bytes: 0 });
+    const hold = new FrameHold({ bytes: 0, frames: 0 });
     const early = [frame(), frame()];
     for (const f of early) hold.add(entry(f, 0), 0);
     const key = frame();
@@ -44,7 +45,7 @@ describe("FrameHold", () => {
   });
 
   it("frames older than HOLD_MS are given up, and a frame offered again keeps its age", () => {
-    const hold = new FrameHold({ bytes: 0 });
+    const hold = new FrameHold({ bytes: 0, frames: 0 });
     const old = frame();
     hold.add(entry(old, 0), 0);
     const late = frame();
@@ -56,13 +57,13 @@ describe("FrameHold", () => {
   });
 
   it("keeps at most HOLD_FRAMES frames and HOLD_BYTES bytes, dropping the oldest", () => {
-    const hold = new FrameHold({ bytes: 0 });
+    const hold = new FrameHold({ bytes: 0, frames: 0 });
     const frames = Array.from({ length: HOLD_FRAMES + 2 }, () => frame());
     const gone = frames.flatMap((f) => hold.add(entry(f, 0), 0));
     expect(gone).toEqual(frames.slice(0, 2));
     expect(hold.size).toBe(HOLD_FRAMES);
 
-    const big = new FrameHold({ bytes: 0 });
+    const big = new FrameHold({ bytes: 0, frames: 0 });
     const half = HOLD_BYTES / 2;
     const [a, b, c] = [frame(half), frame(half), frame(half)];
     big.add(entry(a, 0), 0);
@@ -74,7 +75,7 @@ describe("FrameHold", () => {
   });
 
   it("all pipelines together keep at most HOLD_BYTES_TOTAL", () => {
-    const budget: HoldBudget = { bytes: 0 };
+    const budget: HoldBudget = { bytes: 0, frames: 0 };
     const holds = Array.from({ length: HOLD_BYTES_TOTAL / HOLD_BYTES + 1 }, () => {
       return new FrameHold(budget);
     });
@@ -90,5 +91,19 @@ describe("FrameHold", () => {
     expect(budget.bytes).toBe(HOLD_BYTES_TOTAL);
     holds[0]?.take();
     expect(last.add(entry(frame(size), 0), 0)).toEqual([]);
+  });
+
+  it("all pipelines together keep at most HOLD_FRAMES_TOTAL frames", () => {
+    const budget: HoldBudget = { bytes: 0, frames: 0 };
+    const perHold = HOLD_FRAMES;
+    const holds = Array.from({ length: Math.ceil(HOLD_FRAMES_TOTAL / perHold) + 1 }, () => {
+      return new FrameHold(budget);
+    });
+    let refused = 0;
+    for (const hold of holds) {
+      for (let i = 0; i < perHold; i += 1) refused += hold.add(entry(frame(1), 0), 0).length;
+    }
+    expect(budget.frames).toBe(HOLD_FRAMES_TOTAL);
+    expect(refused).toBe(holds.length * perHold - HOLD_FRAMES_TOTAL);
   });
 });

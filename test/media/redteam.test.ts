@@ -1,36 +1,20 @@
 // Red-team attacks on issue 9's media fixes, against livekit-client's real E2EE worker code wrapped
 // by web/src/media/e2eeWorker.ts (worker-harness.ts). A failing test means the attack succeeds.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   copyFrame,
   FrameWriter,
-  loadWorker,
-  openCall,
-  type Page,
   Pipe,
   settle,
   deliver,
   framesFrom,
+  workerCalls,
 } from "./worker-harness";
 
-beforeAll(async () => {
-  await loadWorker(new URL("../../web/src/media/e2eeWorker.ts", import.meta.url).pathname);
-});
-
-let page: Page | undefined;
-afterEach(() => {
-  page?.close();
-  page = undefined;
-});
-
-async function call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
-  const opened = await openCall(options);
-  page = opened.page;
-  return opened;
-}
+const { call, page } = workerCalls();
 
 async function receiver(sender: string, trackId?: string) {
-  page?.enable(sender, true);
+  page()?.enable(sender, true);
   const pipe = new Pipe("decode", sender, trackId);
   await settle();
   return pipe;

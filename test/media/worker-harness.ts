@@ -7,6 +7,7 @@ import { BaseKeyProvider, type KeyInfo, KeyProviderEvent } from "livekit-client"
 import { FakeKeySource } from "../support/fake-key-source";
 import { MediaKeys } from "../../web/src/media/mediaKeys";
 import { randomId } from "../support/ids";
+import { afterEach, beforeAll } from "vitest";
 
 export class FakeVideoFrame {
   constructor(
@@ -407,4 +408,31 @@ export async function openCall(
   session.set({ sendingEpoch: options.sending ?? 1 });
   await settle();
   return { self, others, session, page };
+}
+
+/** Our wrapped worker, what the app runs. */
+export const GUARDED_WORKER = new URL("../../web/src/media/e2eeWorker.ts", import.meta.url)
+  .pathname;
+
+/**
+ * A test file's worker (`modulePath`, loaded once for the file) and its calls: `call` opens one
+ * (with the old add-only wiring when `legacy`), each closed after its test; `page()` is the open one.
+ */
+export function workerCalls(modulePath = GUARDED_WORKER, legacy = false) {
+  let page: Page | undefined;
+  beforeAll(async () => {
+    await loadWorker(modulePath);
+  });
+  afterEach(() => {
+    page?.close();
+    page = undefined;
+  });
+  return {
+    async call(options: { others?: number; epochs?: number[]; sending?: number } = {}) {
+      const opened = await openCall({ ...options, legacy });
+      page = opened.page;
+      return opened;
+    },
+    page: () => page,
+  };
 }

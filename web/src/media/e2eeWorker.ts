@@ -21,11 +21,12 @@
 // derivation). A plan's new keys are allowed only once livekit holds them: after the page's key
 // messages it sends a barrier, which we pass to livekit as a marked `enable`; livekit echoes an
 // `enable` after handling it in order, and our postMessage wrapper takes that echo as "the keys
-// before this are installed" and keeps it from the page.
+// before this are installed" and keeps it from the page. A message that re-points a track id to
+// another sender is followed by such a marker in the same way (decodePipelines.ts).
 import "livekit-client/e2ee-worker";
 import { isRecord } from "../../../protocol/guards";
+import { DecodePipelines } from "./decodePipelines";
 import { FrameGuard, type GuardedFrame } from "./frameGuard";
-import { FrameHold, type HoldBudget } from "./frameHold";
 import { BarrierMessageSchema, PlanMessageSchema, type RefusedMessage } from "./guardProtocol";
 
 /** The parts of the worker global scope livekit and we use (web/ is type-checked with DOM libs). */
@@ -36,6 +37,7 @@ interface WorkerScope {
 }
 
 const BARRIER = "hushBarrier";
+const REPOINT = "hushRepoint";
 const INTERNAL = "hushInternal";
 const REPORT_DELAY_MS = 250;
 
@@ -44,7 +46,7 @@ const livekitOnMessage = scope.onmessage;
 const livekitOnTransform = scope.onrtctransform ?? undefined;
 const postToPage = scope.postMessage.bind(scope);
 const guard = new FrameGuard();
-const holdBudget: HoldBudget = { bytes: 0 };
+const decodePipelines = new DecodePipelines(guard);
 // Refusal counts go to the page shortly after they change (ids and numbers only).
 guard.onRefused = () => scheduleReport();
 
@@ -56,15 +58,6 @@ function toLivekit(data: unknown) {
 function forceEncryption(participantIdentity: string) {
   toLivekit({ kind: "enable", data: { enabled: true, participantIdentity, [INTERNAL]: true } });
 }
-
-interface Pipeline {
-  participantId: string | undefined;
-  trackId: string;
-  /** Offers its frames that wait for a key to the guard again (after a commit). */
-  retry: () => void;
-}
-/** Decode pipelines by livekit track id: livekit re-assigns a track's cryptor to a new sender. */
-const decodePipelines = new Map<string, Set<Pipeline>>();
 
 function guarded(
   transform: (frame: GuardedFrame) => boolean,
@@ -87,16 +80,7 @@ function interpose(
   let before: TransformStream<GuardedFrame, GuardedFrame>;
   let after: TransformStream<GuardedFrame, GuardedFrame>;
   if (kind === "decode") {
-    // livekit keeps one cryptor per track id and re-points it at whoever the newest transform names
-    // (the SFU writes the track ids): our older pipelines of that id follow it, so each is always
-    // checked against the sender whose keys livekit decrypts it with.
-    setPipelineSender(trackId, participantId);
-    const pipeline: Pipeline = { participantId, trackId, retry: () => {} };
-    const pipelines = decodePipelines.get(trackId) ?? new Set();
-    pipelines.add(pipeline);
-    decodePipelines.set(trackId, pipelines);
-    before = beforeDecrypt(pipeline);
-    after = guarded((frame) => guard.afterDecrypt(frame));
+    ({ before, after } = decodePipelines.open(trackId, participantId));
   } else {
     before = guarded((frame) => {
       guard.beforeEncrypt(frame);
@@ -108,56 +92,6 @@ function interpose(
   readable.pipeTo(before.writable).catch(() => {});
   after.readable.pipeTo(writable).catch(() => {});
   return { readable: before.readable, writable: after.writable };
-}
-
-/** Whether livekit may decrypt a frame: it passes, is refused, or waits for its key (frameHold.ts). */
-function beforeDecrypt(pipeline: Pipeline): TransformStream<GuardedFrame, GuardedFrame> {
-  const hold = new FrameHold<GuardedFrame>(holdBudget);
-  let output: TransformStreamDefaultController<GuardedFrame> | undefined;
-  const giveUp = (frames: number) => guard.refuseWaited(pipeline.participantId, frames);
-  const offer = (frame: GuardedFrame, at: number, keyframe: boolean | undefined) => {
-    const verdict = guard.admit(pipeline.participantId, frame);
-    if (verdict === "pass") {
-      // Frames still waiting are older than this one: the decoder has moved past them.
-      giveUp(hold.take().length);
-      try {
-        output?.enqueue(frame);
-      } catch {
-        // The stream has ended: nothing is waiting for the frame any more.
-      }
-    } else if (verdict === "wait") {
-      giveUp(keyframe === undefined ? 1 : hold.add({ frame, at, keyframe }, Date.now()).length);
-    }
-  };
-  pipeline.retry = () => {
-    for (const entry of hold.take()) offer(entry.frame, entry.at, entry.keyframe);
-  };
-  return new TransformStream({
-    start(controller) {
-      output = controller;
-    },
-    transform(frame) {
-      offer(frame, Date.now(), keyframeOf(frame));
-    },
-    flush() {
-      giveUp(hold.take().length);
-      decodePipelines.get(pipeline.trackId)?.delete(pipeline);
-    },
-  });
-}
-
-/** A video frame's "is a keyframe"; undefined for audio (RTCEncodedAudioFrame has no type). */
-function keyframeOf(frame: GuardedFrame): boolean | undefined {
-  const type = (frame as { type?: unknown }).type;
-  return type === "key" ? true : type === "delta" ? false : undefined;
-}
-
-function setPipelineSender(trackId: string, participantId: string | undefined, only?: string) {
-  for (const pipeline of decodePipelines.get(trackId) ?? []) {
-    if (only === undefined || pipeline.participantId === only) {
-      pipeline.participantId = participantId;
-    }
-  }
 }
 
 let reportTimer: ReturnType<typeof setTimeout> | undefined;
@@ -180,29 +114,47 @@ function isStreamPair(data: Record<string, unknown>) {
   );
 }
 
+/**
+ * Hands livekit a message that names `participantId` as the sender of `trackId` (livekit re-points
+ * that track's cryptor when it gets there), followed by a marker if our pipelines change sender.
+ */
+function repointing(trackId: string, participantId: string, handOver: () => void) {
+  const marker = decodePipelines.repoint(trackId, participantId);
+  handOver();
+  if (marker === undefined) return;
+  toLivekit({
+    kind: "enable",
+    data: { enabled: true, participantIdentity: participantId, [REPOINT]: marker },
+  });
+}
+
 function onTransformMessage(kind: "encode" | "decode", data: Record<string, unknown>) {
   if (!isStreamPair(data)) return;
   const participantId = data.participantIdentity as string;
   const trackId = data.trackId as string;
   forceEncryption(participantId);
-  const streams = interpose(
-    kind,
-    participantId,
-    trackId,
-    data.readableStream as ReadableStream<GuardedFrame>,
-    data.writableStream as WritableStream<GuardedFrame>,
-  );
-  toLivekit({
-    kind,
-    data: {
-      ...data,
-      readableStream: streams.readable,
-      writableStream: streams.writable,
-      isReuse: false,
-      hasPacketTrailer: false,
-      packetTrailer: undefined,
-    },
-  });
+  const handOver = () => {
+    const streams = interpose(
+      kind,
+      participantId,
+      trackId,
+      data.readableStream as ReadableStream<GuardedFrame>,
+      data.writableStream as WritableStream<GuardedFrame>,
+    );
+    toLivekit({
+      kind,
+      data: {
+        ...data,
+        readableStream: streams.readable,
+        writableStream: streams.writable,
+        isReuse: false,
+        hasPacketTrailer: false,
+        packetTrailer: undefined,
+      },
+    });
+  };
+  if (kind === "decode") repointing(trackId, participantId, handOver);
+  else handOver();
 }
 
 scope.onmessage = (event: MessageEvent) => {
@@ -250,12 +202,13 @@ scope.onmessage = (event: MessageEvent) => {
       return;
     case "updateCodec":
       if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
-      setPipelineSender(data.trackId, data.participantIdentity);
-      toLivekit({ kind: "updateCodec", data: { ...data, hasPacketTrailer: false } });
+      repointing(data.trackId, data.participantIdentity, () =>
+        toLivekit({ kind: "updateCodec", data: { ...data, hasPacketTrailer: false } }),
+      );
       return;
     case "removeTransform":
       if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
-      setPipelineSender(data.trackId, undefined, data.participantIdentity);
+      decodePipelines.remove(data.trackId, data.participantIdentity);
       toLivekit(message);
       return;
     default:
@@ -268,13 +221,11 @@ scope.postMessage = (message: unknown, transfer?: Transferable[]) => {
   if (isRecord(message) && message.kind === "enable" && isRecord(message.data)) {
     const barrier = message.data[BARRIER];
     if (typeof barrier === "number") {
-      if (guard.commit(barrier)) {
-        for (const pipelines of decodePipelines.values()) {
-          for (const pipeline of pipelines) pipeline.retry();
-        }
-      }
+      if (guard.commit(barrier)) decodePipelines.retryAll();
       return;
     }
+    const repoint = message.data[REPOINT];
+    if (typeof repoint === "number" && decodePipelines.repointed(repoint)) return;
     if (message.data[INTERNAL] === true) return;
   }
   postToPage(message, transfer);
@@ -297,20 +248,21 @@ if (livekitOnTransform) {
     ) {
       return;
     }
-    forceEncryption(options.participantIdentity);
-    const streams = interpose(
-      kind,
-      options.participantIdentity,
-      options.trackId,
-      transformer.readable,
-      transformer.writable,
-    );
-    livekitOnTransform.call(scope, {
-      transformer: {
-        readable: streams.readable,
-        writable: streams.writable,
-        options: { ...options, hasPacketTrailer: false, packetTrailer: undefined },
-      },
-    });
+    const participantId = options.participantIdentity;
+    const trackId = options.trackId;
+    const { readable, writable } = transformer;
+    forceEncryption(participantId);
+    const handOver = () => {
+      const streams = interpose(kind, participantId, trackId, readable, writable);
+      livekitOnTransform.call(scope, {
+        transformer: {
+          readable: streams.readable,
+          writable: streams.writable,
+          options: { ...options, hasPacketTrailer: false, packetTrailer: undefined },
+        },
+      });
+    };
+    if (kind === "decode") repointing(trackId, participantId, handOver);
+    else handOver();
   };
 }

@@ -249,12 +249,17 @@ export class FrameGuard {
     if (count > 0) this.refuse(participantId, "keyNotAllowed", count);
   }
 
-  /** After livekit: only a frame it really decrypted, under a key still allowed, never twice. */
-  afterDecrypt(frame: GuardedFrame): boolean {
+  /**
+   * After livekit: only a frame it really decrypted, under a key still allowed, never twice.
+   * `sameSender` false: its track was re-pointed to another sender since beforeDecrypt, so livekit
+   * may have decrypted it with other keys than it was judged against (decodePipelines.ts).
+   */
+  afterDecrypt(frame: GuardedFrame, sameSender = true): boolean {
     const pending = this.decrypting.get(frame);
     this.decrypting.delete(frame);
     if (!pending) return frame.data.byteLength === 0 || this.refuse(undefined, "notDecrypted");
     const { participantId, allowed, iv } = pending;
+    if (!sameSender) return this.refuse(participantId, "keyNotAllowed");
     if (frame.data.byteLength !== pending.length - ENCRYPTION_OVERHEAD) {
       return this.refuse(participantId, "notDecrypted");
     }

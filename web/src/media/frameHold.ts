@@ -13,12 +13,15 @@ export const HOLD_MS = 3_000;
 export const HOLD_FRAMES = 150;
 /** Bytes one decode pipeline keeps waiting. */
 export const HOLD_BYTES = 4 * 1024 * 1024;
-/** Bytes all pipelines of a worker keep waiting together (the SFU decides how many there are). */
+/** Bytes and frames all pipelines of a worker keep waiting together (the SFU decides how many
+ * pipelines there are). */
 export const HOLD_BYTES_TOTAL = 16 * 1024 * 1024;
+export const HOLD_FRAMES_TOTAL = 1_000;
 
 /** What all pipelines of one worker hold together. */
 export interface HoldBudget {
   bytes: number;
+  frames: number;
 }
 
 export interface Waiting<F> {
@@ -54,18 +57,19 @@ export class FrameHold<F extends { data: ArrayBuffer }> {
     }
     const size = entry.frame.data.byteLength;
     if (now - entry.at > HOLD_MS || size > HOLD_BYTES) return [...gone, entry.frame];
+    const overBudget = () =>
+      this.budget.bytes + size > HOLD_BYTES_TOTAL || this.budget.frames >= HOLD_FRAMES_TOTAL;
     while (
       this.waiting.length > 0 &&
-      (this.waiting.length >= HOLD_FRAMES ||
-        this.bytes + size > HOLD_BYTES ||
-        this.budget.bytes + size > HOLD_BYTES_TOTAL)
+      (this.waiting.length >= HOLD_FRAMES || this.bytes + size > HOLD_BYTES || overBudget())
     ) {
       gone.push(this.shift());
     }
-    if (this.budget.bytes + size > HOLD_BYTES_TOTAL) return [...gone, entry.frame];
+    if (overBudget()) return [...gone, entry.frame];
     this.waiting.push(entry);
     this.bytes += size;
     this.budget.bytes += size;
+    this.budget.frames += 1;
     return gone;
   }
 
@@ -74,6 +78,7 @@ export class FrameHold<F extends { data: ArrayBuffer }> {
     const taken = this.waiting;
     this.waiting = [];
     this.budget.bytes -= this.bytes;
+    this.budget.frames -= taken.length;
     this.bytes = 0;
     return taken;
   }
@@ -83,6 +88,7 @@ export class FrameHold<F extends { data: ArrayBuffer }> {
     const size = first.frame.data.byteLength;
     this.bytes -= size;
     this.budget.bytes -= size;
+    this.budget.frames -= 1;
     return first.frame;
   }
 }

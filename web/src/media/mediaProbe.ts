@@ -51,6 +51,10 @@ export interface RemotePathProbe {
   keyFramesDecoded: number;
   /** Keyframe requests (PLI and FIR) our browser sent for this track. */
   keyframeRequests: number;
+  /** Audio: samples played, of them made up by loss concealment, and packets the jitter buffer dropped. */
+  samplesReceived: number;
+  concealedSamples: number;
+  packetsDiscarded: number;
 }
 
 export interface MediaProbe {
@@ -88,6 +92,9 @@ async function statsOf(
       "keyFramesDecoded",
       "pliCount",
       "firCount",
+      "totalSamplesReceived",
+      "concealedSamples",
+      "packetsDiscarded",
     ]) {
       sums[field] = Number(sums[field] ?? 0) + counter(entry, field);
     }
@@ -154,6 +161,9 @@ export async function probeMedia(room: Room): Promise<MediaProbe> {
         framesDecoded: Number(received.framesDecoded ?? 0),
         keyFramesDecoded: Number(received.keyFramesDecoded ?? 0),
         keyframeRequests: Number(received.pliCount ?? 0) + Number(received.firCount ?? 0),
+        samplesReceived: Number(received.totalSamplesReceived ?? 0),
+        concealedSamples: Number(received.concealedSamples ?? 0),
+        packetsDiscarded: Number(received.packetsDiscarded ?? 0),
       });
     }
   }

@@ -38,14 +38,19 @@ export class StallDetector {
   /** The track's counters now; true when a keyframe should be asked for now. */
   observe(trackId: string, counters: VideoCounters, now: number): boolean {
     const last = this.tracks.get(trackId);
-    const decoding = !last || counters.framesDecoded !== last.framesDecoded;
-    const arriving = !!last && counters.packetsReceived > last.packetsReceived;
-    if (decoding || !arriving) {
-      // Decoding, or a stream the SFU paused (nothing arrives): no stall, the clock starts over.
+    if (!last || counters.framesDecoded !== last.framesDecoded) {
+      // Decoding: no stall, and the next one starts with the shortest wait.
       this.tracks.set(trackId, { ...counters, askAt: now + STALL_MS, retryMs: RETRY_MS });
       return false;
     }
+    const arriving = counters.packetsReceived > last.packetsReceived;
     last.packetsReceived = counters.packetsReceived;
+    if (!arriving) {
+      // A stream the SFU paused (our own request pauses it too): not a stall, but the back-off
+      // stays, so a stall that outlasts our requests is asked about ever more rarely.
+      last.askAt = Math.max(last.askAt, now + STALL_MS);
+      return false;
+    }
     if (now < last.askAt) return false;
     last.askAt = now + last.retryMs;
     last.retryMs = Math.min(last.retryMs * 2, MAX_RETRY_MS);
