@@ -39,6 +39,22 @@ function samplesFrom(v: HushTestView, sender: string) {
   return v.receive[sender]?.audioSamplesDecoded ?? 0;
 }
 
+/** `page`'s media paths and their counters, read live (mediaProbe.ts). */
+function probeOf(page: CallPage): Promise<MediaProbe | undefined> {
+  return page.evaluate(
+    () =>
+      (
+        window as unknown as { __hushTest: { probeMedia(): Promise<MediaProbe | undefined> } }
+      ).__hushTest.probeMedia(),
+    undefined,
+  );
+}
+
+/** `page`'s paths from `sender`, with their counters. */
+async function remotePaths(page: CallPage, sender: string) {
+  return (await probeOf(page))?.remote.filter((path) => path.participant === sender);
+}
+
 /** What `page` decoded from each remote participant, read live from getStats (mediaProbe.ts). */
 interface Decoded {
   frames: number;
@@ -48,18 +64,7 @@ interface Decoded {
   refused: number;
 }
 async function decodedBy(page: CallPage): Promise<Record<string, Decoded>> {
-  const [probe, view] = await Promise.all([
-    page.evaluate(
-      () =>
-        (
-          window as unknown as {
-            __hushTest: { probeMedia(): Promise<MediaProbe | undefined> };
-          }
-        ).__hushTest.probeMedia(),
-      undefined,
-    ),
-    viewOf(page),
-  ]);
+  const [probe, view] = await Promise.all([probeOf(page), viewOf(page)]);
   const byId: Record<string, Decoded> = {};
   for (const path of probe?.remote ?? []) {
     const d = byId[path.participant] ?? {
@@ -213,6 +218,25 @@ describe("a mixed Chromium and Firefox call", () => {
     const errorsBefore = await Promise.all(
       receivers.map(async (page) => (await viewOf(page)).decryptErrorsBy[foxId] ?? 0),
     );
+    // Firefox captures a screen only when it changes, and a loaded machine can leave the call
+    // page still for long stretches (CI once saw 3 frames in 30 s, with nothing to say whether they
+    // were sent): a corner of Fox's page flips colour five times a second while she shares.
+    await fox.evaluate(() => {
+      const flipper = document.createElement("div");
+      flipper.id = "test-flipper";
+      flipper.style.cssText =
+        "position:fixed;left:0;bottom:0;width:160px;height:90px;z-index:9999;pointer-events:none";
+      document.body.append(flipper);
+      let on = false;
+      const timer = setInterval(() => {
+        on = !on;
+        flipper.style.background = on ? "#f0f" : "#0f0";
+      }, 200);
+      (window as unknown as { __stopFlipper?: () => void }).__stopFlipper = () => {
+        clearInterval(timer);
+        flipper.remove();
+      };
+    }, undefined);
     await fox.press("Share screen");
     await waitFor(
       async () =>
@@ -243,7 +267,7 @@ describe("a mixed Chromium and Firefox call", () => {
       const first = await videoPicture(page, screenVideo);
       await waitFor(
         async () =>
-          `${page.name} to decode more of Fox's screen than ${first.frames} frames: ${JSON.stringify(await videoPicture(page, screenVideo))}`,
+          `${page.name} to decode more of Fox's screen than ${first.frames} frames: ${JSON.stringify(await videoPicture(page, screenVideo))}\n${page.name}'s paths from Fox: ${JSON.stringify(await remotePaths(page, foxId))}\nFox's own: ${JSON.stringify((await probeOf(fox))?.local)}`,
         async () => (await videoPicture(page, screenVideo)).frames > first.frames + 5,
         30_000,
       );
@@ -264,6 +288,10 @@ describe("a mixed Chromium and Firefox call", () => {
     );
     expect(errorsAfter).toEqual(errorsBefore);
     await fox.press("Stop sharing");
+    await fox.evaluate(
+      () => (window as unknown as { __stopFlipper?: () => void }).__stopFlipper?.(),
+      undefined,
+    );
     for (const page of receivers) {
       await waitFor(
         `${page.name} to drop Fox's screen tile`,
