@@ -10,6 +10,7 @@ import type { CallStore } from "../../web/src/app/callStore";
 import { createCallStore } from "../../web/src/app/callStore";
 import type { Problem } from "../../web/src/app/problems";
 import { readPageOptions } from "../../web/src/app/settings";
+import { bannerText } from "../../web/src/ui/connectionBanner";
 import type { RosterEntry } from "../../web/src/core";
 import { randomId } from "../support/ids";
 import { FakeCallMedia, participant } from "./fake-call-media";
@@ -95,11 +96,28 @@ describe("call store", () => {
     expect(store.connection()).toBe("connecting");
     media.set({ connection: "connected" });
     expect(store.connection()).toBe("connected");
+    expect(bannerText(store.connection(), store.restoring())).toBe("Connecting…");
     media.set({ connection: "reconnecting" });
     expect(store.connection()).toBe("reconnecting");
-    media.set({ connection: "connected" });
+    expect(store.restoring()).toEqual({ media: true, call: false });
+    expect(bannerText(store.connection(), store.restoring())).toMatch(
+      /^Reconnecting to the media server.*keys are kept/,
+    );
     session.report({ state: "reconnecting" });
+    expect(store.restoring()).toEqual({ media: true, call: true });
+    expect(bannerText(store.connection(), store.restoring())).toMatch(
+      /media server and rejoining the call/,
+    );
+    media.set({ connection: "connected" });
     expect(store.connection()).toBe("reconnecting");
+    expect(store.restoring()).toEqual({ media: false, call: true });
+    // A rejoin is a new membership: the banner must not promise the old keys.
+    expect(bannerText(store.connection(), store.restoring())).toMatch(
+      /^Rejoining the call.*send nothing until the call gives you a new key/,
+    );
+    session.report({ state: "connected", livekit: GRANT });
+    expect(store.connection()).toBe("connected");
+    expect(store.restoring()).toEqual({ media: false, call: false });
     await flush();
     expect(store.cameras().map((d) => d.deviceId)).toEqual(["cam"]);
     expect(store.microphones().map((d) => d.deviceId)).toEqual(["mic"]);

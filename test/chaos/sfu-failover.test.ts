@@ -122,7 +122,7 @@ describe("the LiveKit node hosting the call lost, the load balancer moved to ano
       const takenAt = whenRoutedTo(room, idB, 60_000).catch((error: unknown) => error);
       for (const participant of call.people) {
         await participant.page
-          .getByText(/reconnecting/i)
+          .getByText(/reconnecting to the media server/i)
           .first()
           .waitFor({ timeout: 30_000 });
       }

@@ -64,7 +64,7 @@ export async function expectRecoveredFromSfuLoss(
   for (const participant of call.people) {
     await waitFor(
       `${participant.name}'s reconnecting notice to go`,
-      async () => (await participant.page.getByText(/reconnecting/i).count()) === 0,
+      async () => (await participant.page.getByText(/reconnecting|rejoining/i).count()) === 0,
     );
   }
 }

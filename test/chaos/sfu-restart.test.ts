@@ -57,10 +57,10 @@ describe("the SFU killed and restarted mid-call", () => {
         hog = hogged ? startCpuHog({ maxMs: HOG_MAX_MS }) : undefined;
         const killedAt = Date.now();
         await (how === "SIGKILL" ? servers.killSfu() : servers.stopSfu());
-        // The UI says what is going on: every page shows that it is reconnecting.
+        // The UI says what is going on: every page shows that it is reconnecting to the media server.
         for (const participant of call.people) {
           await participant.page
-            .getByText(/reconnecting/i)
+            .getByText(/reconnecting to the media server/i)
             .first()
             .waitFor({ timeout: 30_000 });
         }

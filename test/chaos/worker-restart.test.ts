@@ -38,7 +38,7 @@ describe("the Worker killed and restarted mid-call", () => {
       // on a key the others still send with).
       for (const participant of call.people) {
         await participant.page
-          .getByText(/reconnecting/i)
+          .getByText(/rejoining the call/i)
           .first()
           .waitFor({ timeout: 30_000 });
         await waitFor(
@@ -76,7 +76,7 @@ describe("the Worker killed and restarted mid-call", () => {
       for (const participant of call.people) {
         await waitFor(
           `${participant.name}'s reconnecting notice to go`,
-          async () => (await participant.page.getByText(/reconnecting/i).count()) === 0,
+          async () => (await participant.page.getByText(/reconnecting|rejoining/i).count()) === 0,
         );
       }
     } finally {

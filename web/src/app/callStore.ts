@@ -19,6 +19,12 @@ const DECRYPT_FAILURE_REPORT_MS = 1000;
 
 export interface CallStore {
   connection: Accessor<CallConnection>;
+  /**
+   * While connection() is "reconnecting", which link is being restored: the media server's
+   * (livekit reconnects with the keys we hold) or the call's signalling (we rejoin as a new
+   * member and send nothing until we hold a key of the new membership).
+   */
+  restoring: Accessor<{ media: boolean; call: boolean }>;
   selfId: Accessor<string | undefined>;
   roster: Accessor<RosterEntry[]>;
   /** Identities the servers show that are not on the verified roster. */
@@ -216,6 +222,18 @@ export function createCallStore(input: CallStoreInput): CallStore {
     return "connecting";
   });
 
+  const restoring = createMemo(
+    () => {
+      mediaTick();
+      return {
+        media: media.connection === "reconnecting",
+        call: snapshot().state === "reconnecting",
+      };
+    },
+    undefined,
+    { equals: (a, b) => a.media === b.media && a.call === b.call },
+  );
+
   const tiles = createMemo(() => {
     mediaTick();
     const s = snapshot();
@@ -251,6 +269,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
 
   return {
     connection,
+    restoring,
     selfId: () => snapshot().selfId || undefined,
     roster: () => snapshot().roster,
     intruders,

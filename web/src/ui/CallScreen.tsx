@@ -3,6 +3,7 @@
 import { createSignal, Show } from "solid-js";
 import type { CallStore } from "../app/callStore";
 import { CallStage } from "./CallStage";
+import { bannerText } from "./connectionBanner";
 import { Controls } from "./Controls";
 import { InviteLink } from "./InviteLink";
 import { ParticipantList } from "./ParticipantList";
@@ -37,11 +38,7 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
         </h1>
         <Show when={store.connection() !== "connected"}>
           <div class="banner" role="status" aria-live="polite">
-            {store.connection() === "reconnecting"
-              ? "Connection lost, reconnecting… Media resumes with the same keys."
-              : store.connection() === "closed"
-                ? "Disconnected."
-                : "Connecting…"}
+            {bannerText(store.connection(), store.restoring())}
           </div>
         </Show>
         <div class="call-body" classList={{ "no-panel": !panelOpen() }}>
