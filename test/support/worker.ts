@@ -163,6 +163,15 @@ export async function startWorker(opts: StartWorkerOptions = {}): Promise<Starte
       throw new Error(`wrangler exited early (code ${child.exitCode}, signal ${child.signalCode})`);
     });
     await Promise.race([healthy, died]);
+    // A browser's first navigation to a just-started Worker once did not reach "load" within 30 s
+    // on a loaded CI machine. The health check does not touch the assets path the app's page comes
+    // from, so one request to it here, whatever it answers, readies that path before any test.
+    await Promise.race([
+      fetch(`${origin}/`, { signal: AbortSignal.timeout(opts.timeoutMs ?? STARTUP_TIMEOUT_MS) })
+        .then((response) => response.arrayBuffer())
+        .catch(() => undefined),
+      died,
+    ]);
     died.catch(() => {});
   } catch (err) {
     await stop();
