@@ -306,6 +306,11 @@ export const BenchResults = z.object({
   signalling: z.array(SignallingResult),
   relay: RelayResult.nullable(),
   churn: ChurnResult.nullable(),
+  /**
+   * The same churn with a busy process per core beside it (clients that handle the leader's
+   * messages at very different moments). Absent in results written before it existed.
+   */
+  churnUnderLoad: ChurnResult.nullable().optional(),
   media: MediaResult,
   /** Absent in results written before the abuse section existed. */
   abuse: AbuseResult.nullable().optional(),

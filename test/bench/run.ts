@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname } from "node:path";
+import { startCpuHog } from "../chaos/servers";
 import { startWorker } from "../support/worker";
 import { runAbuseBench } from "./abuse";
 import { runChurnBench } from "./churn";
@@ -208,6 +209,20 @@ async function main(): Promise<void> {
       log,
     }),
   );
+  log(`churn for ${plan.churnSeconds} s again, with a busy process per core beside it…`);
+  const churnUnderLoad: ChurnResult | null = await attempt("churn under a CPU hog", async () => {
+    const hog = startCpuHog({ maxMs: (plan.churnSeconds + 120) * 1000 });
+    try {
+      return await runChurnBench({
+        wsUrl: worker.wsUrl,
+        seconds: plan.churnSeconds,
+        targetMembers: plan.churnMembers,
+        log,
+      });
+    } finally {
+      await hog.stop();
+    }
+  });
   await stopWorker();
 
   log("abuse: an honest round trip in a room of 10, quiet and under each attack…");
@@ -238,6 +253,7 @@ async function main(): Promise<void> {
     signalling,
     relay,
     churn,
+    churnUnderLoad,
     media,
     abuse,
     recovery,

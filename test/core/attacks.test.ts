@@ -7,6 +7,7 @@ import { createAnnouncement } from "../../web/src/core/announcement.js";
 import { toBase64url } from "../../web/src/core/base64url.js";
 import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
+import { LOOKAHEAD_RATCHETS } from "../../web/src/core/key-store.js";
 import { DEFAULT_RECONNECT_POLICY } from "../../web/src/core/signalling-client.js";
 import { groupKeyOf } from "../support/session-keys.js";
 import { keyDelivery } from "./sim/malicious.js";
@@ -306,7 +307,7 @@ describe("issue 9 attack 1: epoch pinning by a member", () => {
         ratchetIntervalMs: 600_000,
       });
       if (!attacker) throw new Error("setup");
-      const current = honestHighest(honest) - 1; // the look-ahead slot sits one above
+      const current = honestHighest(honest) - LOOKAHEAD_RATCHETS; // the look-ahead sits above
       const before = honest.map(fingerprint);
       claim(world, attacker, Math.max(...honest.map((c) => c.sending), current));
       world.run(1_000);

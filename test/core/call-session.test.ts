@@ -63,7 +63,7 @@ describe("CallSession", () => {
     world.run(1_000);
     world.addClient();
     world.run(3_000);
-    expect(order.slice(0, 2)).toEqual(["keys 1,2", "sending 1"]);
+    expect(order.slice(0, 2)).toEqual(["keys 1,2,3", "sending 1"]);
     const [a, b] = world.clients;
     if (!a || !b) throw new Error("setup");
     const epoch = a.session.snapshot().sending.epoch;

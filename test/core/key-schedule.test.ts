@@ -57,13 +57,13 @@ describe("KeySchedule", () => {
     expect(schedule.isLeader()).toBe(true);
     expect(schedule.sendingEpoch).toBe(1);
     expect(out.some((a) => a.type === "switch" && a.epoch === 1)).toBe(true);
-    expect(schedule.installedEpochs()).toEqual([1, 2]); // current + look-ahead
+    expect(schedule.installedEpochs()).toEqual([1, 2, 3]); // current + two look-ahead ratchets
     expect(sends(out)).toEqual([]);
   });
 
   it("the leader commits a fresh key only after every ack, and never to a non-member", () => {
     const { leader } = keyedLeader(3);
-    expect(leader.installedEpochs()).toEqual([1, 2]);
+    expect(leader.installedEpochs()).toEqual([1, 2, 3]);
     const ghost = leader.handle(
       { type: "key-message", from: ID(99), message: { type: "key-request", epoch: 0, have: 0 } },
       400,
@@ -364,7 +364,7 @@ describe("KeySchedule", () => {
     const out = leader.handle({ type: "reset" }, 5_000);
     expect(
       out.filter((a) => a.type === "retire").map((a) => a.type === "retire" && a.epoch),
-    ).toEqual([1, 2]);
+    ).toEqual([1, 2, 3]);
     expect(leader.installedEpochs()).toEqual([]);
     expect(leader.nextWakeAt()).toBeUndefined();
   });

@@ -13,6 +13,7 @@ import { signBroadcast } from "../../../web/src/core/broadcast.js";
 import { CallSession } from "../../../web/src/core/call-session.js";
 import { ENVELOPE_VERSION } from "../../../web/src/core/envelope.js";
 import { generateCallSecret, ratchetGroupKey } from "../../../web/src/core/identifiers.js";
+import { LOOKAHEAD_RATCHETS } from "../../../web/src/core/key-store.js";
 import {
   DEFAULT_SCHEDULE_CONFIG,
   type ScheduleConfig,
@@ -41,10 +42,11 @@ export const LOCKOUT_DEADLINE_MS =
 
 /**
  * docs/key-schedule.md, Who may make keys: epochs move forward by at most the ratchet look-ahead
- * (+1 for the look-ahead slot) above the highest epoch an honest leader produced.
+ * (+ the look-ahead ratchets installed above a key) above the highest epoch an honest leader produced.
  */
 export const EPOCH_STEP_BOUND =
-  (SIM_SCHEDULE.maxRatchetLookahead ?? DEFAULT_SCHEDULE_CONFIG.maxRatchetLookahead) + 1;
+  (SIM_SCHEDULE.maxRatchetLookahead ?? DEFAULT_SCHEDULE_CONFIG.maxRatchetLookahead) +
+  LOOKAHEAD_RATCHETS;
 
 /** A leaver ratchets forward at most this far when the checks ask what it can derive. */
 const MAX_DERIVE_STEPS = 512;

@@ -144,6 +144,8 @@ export class KeySchedule {
     if (!this.self) return undefined;
     const times: number[] = [];
     if (this.retireBefore) times.push(this.retireBefore.at);
+    const pastExpiry = this.keys.nextPastExpiry();
+    if (pastExpiry !== undefined) times.push(pastExpiry);
     const lockout = this.nextLockoutAt();
     if (lockout !== undefined) times.push(lockout);
     if (this.isLeader()) {
@@ -304,6 +306,7 @@ export class KeySchedule {
       this.retireBefore = undefined;
       this.keys.retireBelow(epoch);
     }
+    this.keys.retirePast(now);
     if (this.isLeader()) {
       if (this.rotation && this.rotation.deadline <= now) this.commit(true);
       if (!this.rotation && this.coalesceAt !== undefined && this.coalesceAt <= now) {
@@ -379,7 +382,7 @@ export class KeySchedule {
         reason,
         recipients: recipients.length,
       });
-      this.keys.pending = {
+      const pending = {
         epoch,
         groupKey,
         chainStart: epoch,
@@ -387,9 +390,9 @@ export class KeySchedule {
         sourceId: self.participantId,
         holders,
       };
-      this.keys.install(epoch, groupKey);
+      this.keys.setPending(pending);
       // One message for every recipient (the transport encodes it once and seals it n-2 times).
-      const delivery = this.freshDelivery(this.keys.pending);
+      const delivery = this.freshDelivery(pending);
       for (const to of recipients) {
         if (!this.eligibleFrom.has(to)) this.eligibleFrom.set(to, epoch);
         this.out.push({ type: "send", to, message: delivery });
@@ -566,15 +569,13 @@ export class KeySchedule {
     if (message.kind === "fresh") {
       if (this.rotation) this.rotation = undefined; // a higher self-declared leader won
       // A fresh key starts its own chain, whatever chainStart the message claims.
-      this.keys.pending = {
+      // Installed with its look-ahead too: the leader may ratchet right after its commit, and a
+      // member that reads that ratchet's frames before the commit must already decrypt them.
+      this.keys.setPending({
         ...this.heldKeyOf(message, now),
         chainStart: message.epoch,
         sourceId: from,
-      };
-      this.keys.install(message.epoch, this.keys.pending.groupKey);
-      // Look-ahead of the pending key too: the leader may ratchet right after its commit, and a
-      // member that reads that ratchet's frames before the commit must already decrypt them.
-      this.keys.install(message.epoch + 1, ratchetGroupKey(this.keys.pending.groupKey));
+      });
       this.out.push({
         type: "send",
         to: from,
@@ -786,7 +787,7 @@ export class KeySchedule {
 
   private switchTo(next: HeldKey): void {
     // A pending key at or below the new current one is settled, and with it the rotation for it.
-    if (this.keys.switchTo(next)) this.rotation = undefined;
+    if (this.keys.switchTo(next, this.now + this.config.retireGraceMs)) this.rotation = undefined;
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
     if (next.chainStart === next.epoch) {
       this.retireBefore = { epoch: next.epoch, at: this.now + this.config.retireGraceMs };

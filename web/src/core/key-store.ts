@@ -7,8 +7,19 @@ import { equalBytes } from "./bytes.js";
 import { ratchetGroupKey } from "./identifiers.js";
 import type { ScheduleAction } from "./schedule-types.js";
 
-/** Past epochs kept installed for decryption after a switch. */
+/** Past epochs kept installed for decryption after a switch, however long ago they were current. */
 const RETAINED_PAST_EPOCHS = 3;
+/**
+ * Ratchets installed ahead of the current key (and of a pending fresh key): a member that is this
+ * many join ratchets behind the leader still decrypts the leader's frames.
+ */
+export const LOOKAHEAD_RATCHETS = 2;
+/**
+ * No past epoch further back than this stays, whatever its grace: with the current key, a pending
+ * key one above it and that key's look-ahead, the installed epochs then span at most 15
+ * consecutive values, so no two of them share a slot of livekit's 16-slot key ring.
+ */
+export const MAX_PAST_EPOCHS = 11;
 
 export interface HeldKey {
   readonly epoch: number;
@@ -33,6 +44,8 @@ export class KeyStore {
   pending: PendingKey | undefined;
   private highestSeen = 0;
   private readonly installed = new Map<number, Uint8Array>();
+  /** When each past epoch's grace ends (set when it stopped being current or ahead of current). */
+  private readonly pastUntil = new Map<number, number>();
 
   /** `emit` receives the install and retire actions, in the order they happen. */
   constructor(private readonly emit: (action: ScheduleAction) => void) {}
@@ -56,10 +69,13 @@ export class KeyStore {
   }
 
   /**
-   * Makes `next` the current key, with its look-ahead ratchet, and retires what is no longer
-   * needed. Returns true when it also settled the pending key (its epoch is not above `next`).
+   * Makes `next` the current key, with its look-ahead ratchets, and retires what is no longer
+   * needed. Every epoch that becomes past here stays installed until `graceUntil` (for frames of
+   * members that switch later than we do: a burst of join ratchets can move us several epochs
+   * while a slower member still sends with an older one), the three before `next` however long
+   * ago. Returns true when it also settled the pending key (its epoch is not above `next`).
    */
-  switchTo(next: HeldKey): boolean {
+  switchTo(next: HeldKey, graceUntil: number): boolean {
     this.current = {
       epoch: next.epoch,
       groupKey: next.groupKey,
@@ -74,21 +90,40 @@ export class KeyStore {
       settledPending = true;
     }
     this.install(next.epoch, next.groupKey);
-    // Look-ahead: the next ratchet is ready for decryption before anyone sends with it.
-    if (this.pending?.epoch !== next.epoch + 1) {
-      this.install(next.epoch + 1, ratchetGroupKey(next.groupKey));
+    for (const epoch of this.installed.keys()) {
+      if (epoch < next.epoch && !this.pastUntil.has(epoch)) this.pastUntil.set(epoch, graceUntil);
     }
-    // Keep the three epochs before this one for frames still in flight from members that switch a
-    // little later (a commit can be followed at once by a join ratchet), and nothing older.
-    for (const epoch of [...this.installed.keys()]) {
-      const recent = epoch < next.epoch && epoch >= next.epoch - RETAINED_PAST_EPOCHS;
-      const kept = recent || epoch === next.epoch || epoch === next.epoch + 1;
-      const pendingEpoch = this.pending?.epoch;
-      const forPending =
-        pendingEpoch !== undefined && (epoch === pendingEpoch || epoch === pendingEpoch + 1);
-      if (!kept && !forPending) this.retire(epoch);
-    }
+    this.settleAhead();
+    this.retirePast(undefined);
     return settledPending;
+  }
+
+  /**
+   * Retires the past epochs no longer kept: beyond MAX_PAST_EPOCHS back always, and, when `now` is
+   * given, those outside the three before the current one whose grace has ended.
+   */
+  retirePast(now: number | undefined): void {
+    const current = this.current;
+    if (!current) return;
+    for (const epoch of [...this.installed.keys()]) {
+      if (epoch >= current.epoch) continue;
+      const tooOld = epoch < current.epoch - MAX_PAST_EPOCHS;
+      const recent = epoch >= current.epoch - RETAINED_PAST_EPOCHS;
+      const graceOver = now !== undefined && (this.pastUntil.get(epoch) ?? 0) <= now;
+      if (tooOld || (!recent && graceOver)) this.retire(epoch);
+    }
+  }
+
+  /** When retirePast(now) would next retire an epoch whose grace ends, if ever. */
+  nextPastExpiry(): number | undefined {
+    const current = this.current;
+    if (!current) return undefined;
+    let next: number | undefined;
+    for (const [epoch, until] of this.pastUntil) {
+      if (epoch >= current.epoch - RETAINED_PAST_EPOCHS) continue;
+      if (next === undefined || until < next) next = until;
+    }
+    return next;
   }
 
   install(epoch: number, groupKey: Uint8Array): void {
@@ -99,6 +134,7 @@ export class KeyStore {
   }
 
   retire(epoch: number): void {
+    this.pastUntil.delete(epoch);
     if (this.installed.delete(epoch)) this.emit({ type: "retire", epoch });
   }
 
@@ -107,20 +143,47 @@ export class KeyStore {
     for (const held of [...this.installed.keys()]) if (held < epoch) this.retire(held);
   }
 
+  /** A fresh key received or made, waiting for its commit: installed with its own look-ahead. */
+  setPending(pending: PendingKey): void {
+    this.pending = pending;
+    this.see(pending.epoch);
+    this.settleAhead();
+  }
+
   dropPending(): void {
-    const pending = this.pending;
+    if (!this.pending) return;
     this.pending = undefined;
-    if (!pending) return;
-    const current = this.current;
-    // The pending key's own look-ahead goes with it.
-    if (this.installed.has(pending.epoch + 1) && pending.epoch + 1 !== current?.epoch) {
-      this.retire(pending.epoch + 1);
+    this.settleAhead();
+  }
+
+  /**
+   * The key `epoch` above the current one should carry: a pending fresh key or one of its
+   * look-ahead ratchets, else one of the current key's (the leader may ratchet at once, and a
+   * member that reads the ratchet's frames before its broadcast must already decrypt them).
+   */
+  private aheadKey(epoch: number): Uint8Array | undefined {
+    const ratchetFrom = (base: HeldKey): Uint8Array | undefined => {
+      const steps = epoch - base.epoch;
+      if (steps < 0 || steps > LOOKAHEAD_RATCHETS) return undefined;
+      let key = base.groupKey;
+      for (let step = 0; step < steps; step++) key = ratchetGroupKey(key);
+      return key;
+    };
+    const pending = this.pending;
+    if (pending && epoch >= pending.epoch) return ratchetFrom(pending);
+    return this.current ? ratchetFrom(this.current) : undefined;
+  }
+
+  /** Installs exactly the keys above the current one that aheadKey names, and retires the rest. */
+  private settleAhead(): void {
+    const floor = this.current?.epoch ?? 0;
+    for (const epoch of [...this.installed.keys()]) {
+      if (epoch > floor && !this.aheadKey(epoch)) this.retire(epoch);
     }
-    // The slot goes back to the look-ahead ratchet of the current key, or is emptied.
-    if (current && pending.epoch === current.epoch + 1) {
-      this.install(pending.epoch, ratchetGroupKey(current.groupKey));
-    } else if (pending.epoch !== current?.epoch) {
-      this.retire(pending.epoch);
+    const top = Math.max(floor, this.pending?.epoch ?? 0) + LOOKAHEAD_RATCHETS;
+    for (let epoch = floor + 1; epoch <= top; epoch++) {
+      const key = this.aheadKey(epoch);
+      if (key) this.install(epoch, key);
     }
   }
 
