@@ -44,13 +44,4 @@ export {
   type SocketConstructor,
   type SocketLike,
 } from "./signalling-client.js";
-
-/**
- * livekit-client's default keyring size; key index of epoch e is e mod keyringSize
- * (docs/media-keys.md).
- */
-export const KEYRING_SIZE = 16;
-
-export function keyIndexOf(epoch: number, keyringSize: number = KEYRING_SIZE): number {
-  return epoch % keyringSize;
-}
+export { KEYRING_SIZE, keyIndexOf } from "./key-store.js";

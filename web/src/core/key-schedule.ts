@@ -49,8 +49,12 @@ export class KeySchedule {
   /** The current and pending keys and what is installed for decryption (key-store.ts). */
   private readonly keys = new KeyStore((action) => this.out.push(action));
   private behind: Behind | undefined;
-  /** After switching to a fresh key, older epochs (which a leaver knows) go after a short grace. */
-  private retireBefore: { epoch: number; at: number } | undefined;
+  /**
+   * After switching to another chain (a fresh key, or a ratchet of one whose commit we missed),
+   * the epochs below its start (which a leaver knows) go after a short grace: one deadline per
+   * switch, so a later fresh key never postpones an earlier one's.
+   */
+  private retireBefore: { epoch: number; at: number }[] = [];
   // Leader state.
   private rotation: FreshRotation | undefined;
   private readonly joiners = new Set<string>();
@@ -143,7 +147,7 @@ export class KeySchedule {
   nextWakeAt(): number | undefined {
     if (!this.self) return undefined;
     const times: number[] = [];
-    if (this.retireBefore) times.push(this.retireBefore.at);
+    for (const { at } of this.retireBefore) times.push(at);
     const pastExpiry = this.keys.nextPastExpiry();
     if (pastExpiry !== undefined) times.push(pastExpiry);
     const lockout = this.nextLockoutAt();
@@ -301,10 +305,10 @@ export class KeySchedule {
   // ---- leader: rotations and the commit barrier ----
 
   private runTimers(now: number): void {
-    if (this.retireBefore && this.retireBefore.at <= now) {
-      const { epoch } = this.retireBefore;
-      this.retireBefore = undefined;
-      this.keys.retireBelow(epoch);
+    const due = this.retireBefore.filter(({ at }) => at <= now);
+    if (due.length > 0) {
+      this.retireBefore = this.retireBefore.filter(({ at }) => at > now);
+      for (const { epoch } of due) this.keys.retireBelow(epoch);
     }
     this.keys.retirePast(now);
     if (this.isLeader()) {
@@ -786,11 +790,17 @@ export class KeySchedule {
   // ---- switching keys ----
 
   private switchTo(next: HeldKey): void {
+    const previous = this.keys.current;
     // A pending key at or below the new current one is settled, and with it the rotation for it.
     if (this.keys.switchTo(next, this.now + this.config.retireGraceMs)) this.rotation = undefined;
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
-    if (next.chainStart === next.epoch) {
-      this.retireBefore = { epoch: next.epoch, at: this.now + this.config.retireGraceMs };
+    const newChain = next.chainStart === next.epoch || next.chainStart !== previous?.chainStart;
+    if (previous && newChain) {
+      const at = this.now + this.config.retireGraceMs;
+      // Bounded: a newer deadline for the same or a lower start adds nothing.
+      if (!this.retireBefore.some((r) => r.epoch >= next.chainStart)) {
+        this.retireBefore.push({ epoch: next.chainStart, at });
+      }
     }
   }
 
@@ -805,7 +815,7 @@ export class KeySchedule {
     this.leftSeqs.clear();
     this.expiredMembers.clear();
     this.behind = undefined;
-    this.retireBefore = undefined;
+    this.retireBefore = [];
     this.rotation = undefined;
     this.joiners.clear();
     this.needFresh = undefined;

@@ -7,6 +7,16 @@ import { equalBytes } from "./bytes.js";
 import { ratchetGroupKey } from "./identifiers.js";
 import type { ScheduleAction } from "./schedule-types.js";
 
+/**
+ * livekit-client's default keyring size; key index of epoch e is e mod keyringSize
+ * (docs/media-keys.md).
+ */
+export const KEYRING_SIZE = 16;
+
+export function keyIndexOf(epoch: number, keyringSize: number = KEYRING_SIZE): number {
+  return epoch % keyringSize;
+}
+
 /** Past epochs kept installed for decryption after a switch, however long ago they were current. */
 const RETAINED_PAST_EPOCHS = 3;
 /**
@@ -17,7 +27,8 @@ export const LOOKAHEAD_RATCHETS = 2;
 /**
  * No past epoch further back than this stays, whatever its grace: with the current key, a pending
  * key one above it and that key's look-ahead, the installed epochs then span at most 15
- * consecutive values, so no two of them share a slot of livekit's 16-slot key ring.
+ * consecutive values. A past epoch KEYRING_SIZE or more below the highest installed one goes too
+ * (a pending key further above), so no past epoch shares a slot of livekit's ring with another.
  */
 export const MAX_PAST_EPOCHS = 11;
 
@@ -46,6 +57,12 @@ export class KeyStore {
   private readonly installed = new Map<number, Uint8Array>();
   /** When each past epoch's grace ends (set when it stopped being current or ahead of current). */
   private readonly pastUntil = new Map<number, number>();
+  /**
+   * Every key each recent epoch has carried. An epoch never gets back a key it lost (a look-ahead
+   * ratchet a fresh key replaced, a superseded fresh key): the media layer would see it as a new
+   * key with fresh replay windows, and the SFU could replay the frames it recorded under it.
+   */
+  private readonly carried = new Map<number, Uint8Array[]>();
 
   /** `emit` receives the install and retire actions, in the order they happen. */
   constructor(private readonly emit: (action: ScheduleAction) => void) {}
@@ -105,9 +122,10 @@ export class KeyStore {
   retirePast(now: number | undefined): void {
     const current = this.current;
     if (!current) return;
+    const top = Math.max(...this.installed.keys());
     for (const epoch of [...this.installed.keys()]) {
       if (epoch >= current.epoch) continue;
-      const tooOld = epoch < current.epoch - MAX_PAST_EPOCHS;
+      const tooOld = epoch < current.epoch - MAX_PAST_EPOCHS || epoch <= top - KEYRING_SIZE;
       const recent = epoch >= current.epoch - RETAINED_PAST_EPOCHS;
       const graceOver = now !== undefined && (this.pastUntil.get(epoch) ?? 0) <= now;
       if (tooOld || (!recent && graceOver)) this.retire(epoch);
@@ -126,9 +144,18 @@ export class KeyStore {
     return next;
   }
 
+  /** Installs `groupKey` for `epoch`, unless the epoch carried it before and lost it. */
   install(epoch: number, groupKey: Uint8Array): void {
     const held = this.installed.get(epoch);
     if (held && equalBytes(held, groupKey)) return;
+    const carried = this.carried.get(epoch) ?? [];
+    if (carried.some((key) => equalBytes(key, groupKey))) {
+      // Lost once: the epoch goes empty rather than back to it (nothing sends with it any more).
+      this.retire(epoch);
+      return;
+    }
+    carried.push(groupKey);
+    this.carried.set(epoch, carried);
     this.installed.set(epoch, groupKey);
     this.emit({ type: "install", epoch, groupKey });
   }
@@ -148,6 +175,7 @@ export class KeyStore {
     this.pending = pending;
     this.see(pending.epoch);
     this.settleAhead();
+    this.retirePast(undefined);
   }
 
   dropPending(): void {
@@ -180,16 +208,31 @@ export class KeyStore {
     for (const epoch of [...this.installed.keys()]) {
       if (epoch > floor && !this.aheadKey(epoch)) this.retire(epoch);
     }
-    const top = Math.max(floor, this.pending?.epoch ?? 0) + LOOKAHEAD_RATCHETS;
-    for (let epoch = floor + 1; epoch <= top; epoch++) {
+    // Only the few epochs just above the current and the pending key: a first fresh key may sit
+    // at any epoch up to 2^31 - 1, far above nothing.
+    const candidates = new Set<number>();
+    for (let step = 1; step <= LOOKAHEAD_RATCHETS; step++) candidates.add(floor + step);
+    const pending = this.pending;
+    if (pending) {
+      for (let step = 0; step <= LOOKAHEAD_RATCHETS; step++) candidates.add(pending.epoch + step);
+    }
+    for (const epoch of [...candidates].sort((a, b) => a - b)) {
       const key = this.aheadKey(epoch);
       if (key) this.install(epoch, key);
     }
+    this.forgetCarried();
+  }
+
+  /** What epochs far below the current one carried: they are never installed again anyway. */
+  private forgetCarried(): void {
+    const floor = (this.current?.epoch ?? 0) - KEYRING_SIZE;
+    for (const epoch of this.carried.keys()) if (epoch < floor) this.carried.delete(epoch);
   }
 
   /** Retires every installed key and forgets the rest (a new membership starts from nothing). */
   clear(): void {
     for (const epoch of [...this.installed.keys()]) this.retire(epoch);
+    this.carried.clear();
     this.current = undefined;
     this.pending = undefined;
     this.highestSeen = 0;
