@@ -201,24 +201,18 @@ async function main(): Promise<void> {
   );
 
   log(`churn for ${plan.churnSeconds} s…`);
-  const churn: ChurnResult | null = await attempt("churn", () =>
-    runChurnBench({
-      wsUrl: worker.wsUrl,
-      seconds: plan.churnSeconds,
-      targetMembers: plan.churnMembers,
-      log,
-    }),
-  );
+  const churnOptions = {
+    wsUrl: worker.wsUrl,
+    seconds: plan.churnSeconds,
+    targetMembers: plan.churnMembers,
+    log,
+  };
+  const churn: ChurnResult | null = await attempt("churn", () => runChurnBench(churnOptions));
   log(`churn for ${plan.churnSeconds} s again, with a busy process per core beside it…`);
   const churnUnderLoad: ChurnResult | null = await attempt("churn under a CPU hog", async () => {
     const hog = startCpuHog({ maxMs: (plan.churnSeconds + 120) * 1000 });
     try {
-      return await runChurnBench({
-        wsUrl: worker.wsUrl,
-        seconds: plan.churnSeconds,
-        targetMembers: plan.churnMembers,
-        log,
-      });
+      return await runChurnBench(churnOptions);
     } finally {
       await hog.stop();
     }

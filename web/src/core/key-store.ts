@@ -4,7 +4,7 @@
 // copy always matches. The store has no clock: time stays with the schedule (key-schedule.ts),
 // which also decides when past epochs go.
 import { equalBytes } from "./bytes.js";
-import { ratchetGroupKey } from "./identifiers.js";
+import { keyCheckOf, ratchetGroupKey } from "./identifiers.js";
 import type { ScheduleAction } from "./schedule-types.js";
 
 /**
@@ -58,9 +58,10 @@ export class KeyStore {
   /** When each past epoch's grace ends (set when it stopped being current or ahead of current). */
   private readonly pastUntil = new Map<number, number>();
   /**
-   * Every key each recent epoch has carried. An epoch never gets back a key it lost (a look-ahead
-   * ratchet a fresh key replaced, a superseded fresh key): the media layer would see it as a new
-   * key with fresh replay windows, and the SFU could replay the frames it recorded under it.
+   * The key check of every key each recent epoch has carried (not the keys: a retired key is not
+   * kept). An epoch never gets back a key it lost (a look-ahead ratchet a fresh key replaced, a
+   * superseded fresh key): the media layer would see it as a new key with fresh replay windows,
+   * and the SFU could replay the frames it recorded under it.
    */
   private readonly carried = new Map<number, Uint8Array[]>();
 
@@ -149,12 +150,13 @@ export class KeyStore {
     const held = this.installed.get(epoch);
     if (held && equalBytes(held, groupKey)) return;
     const carried = this.carried.get(epoch) ?? [];
-    if (carried.some((key) => equalBytes(key, groupKey))) {
+    const check = keyCheckOf(groupKey);
+    if (carried.some((seen) => equalBytes(seen, check))) {
       // Lost once: the epoch goes empty rather than back to it (nothing sends with it any more).
       this.retire(epoch);
       return;
     }
-    carried.push(groupKey);
+    carried.push(check);
     this.carried.set(epoch, carried);
     this.installed.set(epoch, groupKey);
     this.emit({ type: "install", epoch, groupKey });
@@ -185,28 +187,31 @@ export class KeyStore {
   }
 
   /**
-   * The key `epoch` above the current one should carry: a pending fresh key or one of its
-   * look-ahead ratchets, else one of the current key's (the leader may ratchet at once, and a
-   * member that reads the ratchet's frames before its broadcast must already decrypt them).
+   * The key an epoch above the current one derives from, and in how many ratchet steps: a pending
+   * fresh key (or its look-ahead), else the current key's look-ahead (the leader may ratchet at
+   * once, and a member that reads the ratchet's frames before its broadcast must decrypt them).
    */
-  private aheadKey(epoch: number): Uint8Array | undefined {
-    const ratchetFrom = (base: HeldKey): Uint8Array | undefined => {
-      const steps = epoch - base.epoch;
-      if (steps < 0 || steps > LOOKAHEAD_RATCHETS) return undefined;
-      let key = base.groupKey;
-      for (let step = 0; step < steps; step++) key = ratchetGroupKey(key);
-      return key;
-    };
+  private aheadBase(epoch: number): { base: HeldKey; steps: number } | undefined {
     const pending = this.pending;
-    if (pending && epoch >= pending.epoch) return ratchetFrom(pending);
-    return this.current ? ratchetFrom(this.current) : undefined;
+    const base = pending && epoch >= pending.epoch ? pending : this.current;
+    if (!base) return undefined;
+    const steps = epoch - base.epoch;
+    return steps >= 0 && steps <= LOOKAHEAD_RATCHETS ? { base, steps } : undefined;
+  }
+
+  private aheadKey(epoch: number): Uint8Array | undefined {
+    const ahead = this.aheadBase(epoch);
+    if (!ahead) return undefined;
+    let key = ahead.base.groupKey;
+    for (let step = 0; step < ahead.steps; step++) key = ratchetGroupKey(key);
+    return key;
   }
 
   /** Installs exactly the keys above the current one that aheadKey names, and retires the rest. */
   private settleAhead(): void {
     const floor = this.current?.epoch ?? 0;
     for (const epoch of [...this.installed.keys()]) {
-      if (epoch > floor && !this.aheadKey(epoch)) this.retire(epoch);
+      if (epoch > floor && !this.aheadBase(epoch)) this.retire(epoch);
     }
     // Only the few epochs just above the current and the pending key: a first fresh key may sit
     // at any epoch up to 2^31 - 1, far above nothing.
