@@ -84,6 +84,8 @@ function keepCspViolations() {
 
 export async function firefoxPage(context: FirefoxContext, name: string): Promise<CallPage> {
   const page: FirefoxPage = await context.newPage();
+  // As for Chromium (test/support/browser.ts): a page load on busy cores may outlast 30 s.
+  page.setDefaultNavigationTimeout(90_000);
   const lines: string[] = [];
   const heard: string[] = [];
   page.on("console", (message) => {

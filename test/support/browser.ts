@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core, for the end-to-end suite. One browser per suite and
 // one context per participant (each context is a separate profile: own storage, own devices), with
 // fake camera and microphone so calls carry real encoded media without hardware.
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Request } from "playwright-core";
 
 export const CHROMIUM_BIN = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 
@@ -24,6 +24,32 @@ const CHROMIUM_ARGS = [
   // WebRTC over loopback only: no mDNS host candidates, no interface enumeration beyond loopback.
   "--disable-features=WebRtcHideLocalIpsWithMdns",
 ];
+
+const NAVIGATION_TIMEOUT_MS = 90_000;
+const SLOW_REQUEST_MS = 10_000;
+
+/** Prints each HTTP request of `context` that has not finished SLOW_REQUEST_MS after it started. */
+function reportSlowRequests(context: BrowserContext) {
+  const open = new Map<Request, ReturnType<typeof setTimeout>>();
+  const settle = (request: Request) => {
+    clearTimeout(open.get(request));
+    open.delete(request);
+  };
+  context.on("request", (request) => {
+    if (!request.url().startsWith("http")) return;
+    const started = Date.now();
+    const timer = setTimeout(() => {
+      const { pathname } = new URL(request.url());
+      console.log(
+        `${new Date().toISOString()} slow request: ${request.method()} ${pathname} open for ${Date.now() - started} ms`,
+      );
+    }, SLOW_REQUEST_MS);
+    timer.unref();
+    open.set(request, timer);
+  });
+  context.on("requestfinished", settle);
+  context.on("requestfailed", settle);
+}
 
 export interface RunningBrowser {
   browser: Browser;
@@ -56,6 +82,11 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<RunningBr
           origin,
         },
       );
+      // CI once saw a page load of this app (index.html, one script, one stylesheet from the local
+      // Worker) outlast playwright's default 30 s while the two cores were busy. Navigations get
+      // 90 s, and a request still open after 10 s is printed, so that a stall says where it is.
+      context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
+      reportSlowRequests(context);
       return context;
     },
     async close() {
