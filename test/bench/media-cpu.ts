@@ -24,7 +24,15 @@ const FILES: Record<string, { path: string; type: string }> = {
     path: "../../node_modules/livekit-client/dist/livekit-client.e2ee.worker.mjs",
     type: "text/javascript",
   },
+  "/transform-worker.mjs": { path: "./media-page/transform-worker.js", type: "text/javascript" },
 };
+
+/**
+ * What the page runs: livekit's E2EE ("e2ee"), no encoded transform ("off"), or livekit's encoded
+ * transform with a pass-through worker in place of its E2EE worker ("transform"; no cipher).
+ */
+export type CpuMode = "e2ee" | "transform" | "off";
+const PAGE_MODE: Record<CpuMode, string> = { e2ee: "1", transform: "transform", off: "0" };
 
 /** Serves the page and livekit-client's own bundles on a free loopback port. */
 export async function servePage(): Promise<{ origin: string; close(): Promise<void> }> {
@@ -52,7 +60,7 @@ export async function benchPageUrl(opts: {
   pageOrigin: string;
   room: string;
   identity: string;
-  e2ee: boolean;
+  mode: CpuMode;
 }): Promise<string> {
   const token = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, {
     identity: opts.identity,
@@ -60,7 +68,7 @@ export async function benchPageUrl(opts: {
   });
   token.addGrant({ roomJoin: true, room: opts.room, canPublish: true, canSubscribe: true });
   const query = new URLSearchParams({
-    e2ee: opts.e2ee ? "1" : "0",
+    e2ee: PAGE_MODE[opts.mode],
     url: opts.livekit.url,
     token: await token.toJwt(),
   });
@@ -81,7 +89,7 @@ export async function measureCallCpu(opts: {
   pageOrigin: string;
   participants: number;
   seconds: number;
-  e2ee: boolean;
+  mode: CpuMode;
 }): Promise<CpuRun> {
   const room = randomId();
   const contexts: BrowserContext[] = [];
@@ -120,7 +128,7 @@ export async function measureCallCpu(opts: {
       ready = second.every((count, i) => count > (first[i] ?? 0) && count > 60);
     }
     if (!ready) {
-      throw new Error(`the ${opts.e2ee ? "E2EE" : "plain"} call never decoded video on every page`);
+      throw new Error(`the ${opts.mode} call never decoded video on every page`);
     }
     await sleep(2_000);
     const framesBefore = await frames();

@@ -50,7 +50,8 @@ async function firstFrameRound(opts: {
       const context = await opts.browser.newParticipant(opts.pageOrigin);
       contexts.push(context);
       const page = await context.newPage();
-      await page.goto(await benchPageUrl({ ...opts, room, identity }), {
+      const mode = opts.e2ee ? "e2ee" : "off";
+      await page.goto(await benchPageUrl({ ...opts, room, identity, mode }), {
         waitUntil: "domcontentloaded",
         timeout: 90_000,
       });

@@ -10,7 +10,7 @@ import { launchBrowser } from "../support/browser";
 import { REPO_ROOT, startLiveKit } from "../support/livekit";
 import { startWorker } from "../support/worker";
 import { runAppMedia } from "./media-app";
-import { measureCallCpu, servePage } from "./media-cpu";
+import { type CpuMode, measureCallCpu, servePage } from "./media-cpu";
 import { compareFirstFrame } from "./media-first-frame";
 import type { MediaResult } from "./results";
 import { summarize } from "./stats";
@@ -22,6 +22,8 @@ export interface MediaOptions {
 }
 
 const PARTICIPANTS = 4;
+/** Chromium's name for a dedicated worker's thread: the E2EE (or pass-through) worker's. */
+const WORKER_THREAD = "DedicatedWorker";
 
 /** True when web/dist/index.html is newer than every file under web/ that goes into the build. */
 function webDistIsFresh(): boolean {
@@ -120,18 +122,21 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
     }
     try {
       const seconds = opts.quick ? 5 : 15;
-      const run = (e2ee: boolean) =>
+      const run = (mode: CpuMode) =>
         measureCallCpu({
           browser,
           livekit,
           pageOrigin: page.origin,
           participants: PARTICIPANTS,
           seconds,
-          e2ee,
+          mode,
         });
-      opts.log(`media: CPU with E2EE off, then on (${seconds} s each)…`);
-      const off = await run(false);
-      const on = await run(true);
+      opts.log(
+        `media: CPU with E2EE off, a pass-through transform, then E2EE on (${seconds} s each)…`,
+      );
+      const off = await run("off");
+      const transform = await run("transform");
+      const on = await run("e2ee");
       cpu = {
         measured: true,
         participants: PARTICIPANTS,
@@ -148,6 +153,12 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
         method:
           "user + system time of every Chromium process from /proc, livekit-client page with its E2EE worker on or off",
         byThread: threadsThatDiffer(on.byThread, off.byThread),
+        transformOnly: {
+          cpuMs: transform.cpuMs,
+          frames: transform.framesDecoded,
+          workerMs: transform.byThread.get(WORKER_THREAD) ?? 0,
+          e2eeWorkerMs: on.byThread.get(WORKER_THREAD) ?? 0,
+        },
       };
     } catch (error) {
       // First line only: playwright's call log would repeat the page URL with its token.

@@ -374,6 +374,12 @@ function mediaLines(m: MediaResult): string[] {
         `Where it goes, by browser thread (on vs off, the threads that differ most; a pool's threads count as one): ${threads.join(", ")}.`,
       );
     }
+    const t = c.transformOnly;
+    if (t) {
+      lines.push(
+        `The same call with livekit's encoded transform on every track but a pass-through worker instead of its E2EE worker (no cipher, no livekit frame code): ${Math.round(t.cpuMs)} ms, ratio ${times(c.e2eeOffMs > 0 ? t.cpuMs / c.e2eeOffMs : null)} against off (${t.frames} video frames decoded); its worker thread ${Math.round(t.workerMs)} ms against ${Math.round(t.e2eeWorkerMs)} ms for livekit's E2EE worker. The transform's plumbing (each frame into the worker and back) is what any in-browser frame encryption pays; the rest is livekit's per-frame code and its WebCrypto calls.`,
+      );
+    }
   }
   return lines;
 }

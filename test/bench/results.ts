@@ -237,6 +237,19 @@ const CpuResult = z.discriminatedUnion("measured", [
         }),
       )
       .optional(),
+    /**
+     * The same call with livekit's encoded transform on every track but a pass-through worker in
+     * place of its E2EE worker (no cipher, no livekit frame code): what the transform alone costs.
+     */
+    transformOnly: z
+      .object({
+        cpuMs: z.number().nonnegative(),
+        frames: z.number().int().nonnegative(),
+        /** CPU of the pass-through worker's thread, and of livekit's E2EE worker's in the "on" run. */
+        workerMs: z.number().nonnegative(),
+        e2eeWorkerMs: z.number().nonnegative(),
+      })
+      .optional(),
   }),
 ]);
 

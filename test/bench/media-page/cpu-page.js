@@ -1,11 +1,16 @@
 // The CPU A/B page of the media benchmark: one participant publishing the fake camera and
 // microphone at the web app's low setting and rendering everyone else, with livekit-client's frame
-// encryption (the same E2EE worker the app runs) either on or off. Everything else is identical, so
-// the browser's CPU time in the two runs differs by the cost of end-to-end encryption.
+// encryption (the same E2EE worker the app runs) on or off, or with a pass-through worker in its
+// place. Everything else is identical, so the browser's CPU time in the runs differs by the cost of
+// end-to-end encryption, and the pass-through run splits that cost in two.
 import { ExternalE2EEKeyProvider, Room, RoomEvent, Track } from "/livekit-client.esm.mjs";
 
 const params = new URLSearchParams(location.search);
-const e2ee = params.get("e2ee") === "1";
+// "1": livekit's E2EE worker; "transform": every frame through livekit's encoded transform and a
+// pass-through worker (transform-worker.js), no cipher; "0": no encoded transform at all.
+const mode = params.get("e2ee") ?? "0";
+const e2ee = mode !== "0";
+const workerScript = mode === "transform" ? "/transform-worker.mjs" : "/e2ee-worker.mjs";
 const url = params.get("url") ?? "";
 const token = params.get("token") ?? "";
 // firstFrameAt - connectingAt: join → first frame, the page's own clock (epoch ms) at both ends.
@@ -33,7 +38,7 @@ if (e2ee) {
   const keyProvider = new ExternalE2EEKeyProvider();
   room = new Room({
     videoCaptureDefaults: capture,
-    e2ee: { keyProvider, worker: new Worker("/e2ee-worker.mjs", { type: "module" }) },
+    e2ee: { keyProvider, worker: new Worker(workerScript, { type: "module" }) },
   });
   // A shared passphrase: this page measures cost, not secrecy.
   await keyProvider.setKey("hush media bench");
