@@ -2,19 +2,26 @@
 // bounds, and the send side's rules. livekit's part is stood in for by shortening a frame by the
 // encryption overhead (a decrypted frame) or leaving it as it was (a pass-through).
 import { describe, expect, it } from "vitest";
-import { FrameGuard, REPLAY_WINDOW, STREAMS_PER_KEY } from "../../web/src/media/frameGuard";
+import {
+  FrameGuard,
+  REPLAY_WINDOW,
+  RETIRED_WINDOWS_KEPT,
+  STREAMS_PER_KEY,
+} from "../../web/src/media/frameGuard";
 import type { GuardPlan } from "../../web/src/media/guardProtocol";
 
 const A = "member-a";
 const SELF = "self";
+/** A stand-in for a key's public check (22 base64url characters), one per epoch. */
+const checkOf = (epoch: number) => `${epoch}`.padStart(22, "k");
 
 function plan(overrides: Partial<GuardPlan> = {}): GuardPlan {
   return {
     local: SELF,
     send: { slot: 1, epoch: 1, generation: 1 },
     held: [
-      { epoch: 1, generation: 1 },
-      { epoch: 2, generation: 2 },
+      { epoch: 1, generation: 1, check: checkOf(1) },
+      { epoch: 2, generation: 2, check: checkOf(2) },
     ],
     senders: [
       {
@@ -81,6 +88,7 @@ describe("plans", () => {
     const guard = committed();
     expect(receive(guard, frame(1, 100))).toBe(true);
     const next = plan({
+      held: [{ epoch: 17, generation: 5, check: checkOf(17) }],
       senders: [{ participantId: A, keys: [{ slot: 1, epoch: 17, generation: 5 }] }],
     });
     guard.restrict(2, next);
@@ -88,6 +96,95 @@ describe("plans", () => {
     guard.commit(2);
     // The same IV under the new key is a new frame, not a replay.
     expect(receive(guard, frame(1, 100))).toBe(true);
+  });
+});
+
+describe("keys the core let go of", () => {
+  const onlyEpoch2 = () =>
+    plan({
+      held: [{ epoch: 2, generation: 2, check: checkOf(2) }],
+      senders: [{ participantId: A, keys: [{ slot: 2, epoch: 2, generation: 2 }] }],
+    });
+  /** Epoch 1 held again with the same key bytes (same check), as a new generation. */
+  const epoch1Again = (generation: number) =>
+    plan({
+      held: [{ epoch: 1, generation, check: checkOf(1) }],
+      senders: [{ participantId: A, keys: [{ slot: 1, epoch: 1, generation }] }],
+    });
+
+  it("the same key bytes held again go on from their streams' newest frame: replays stay out", () => {
+    const guard = committed();
+    for (let i = 0; i < 5; i += 1) expect(receive(guard, frame(1, 100 + i * 10))).toBe(true);
+    guard.restrict(2, onlyEpoch2());
+    guard.commit(2);
+    guard.restrict(3, epoch1Again(7));
+    guard.commit(3);
+    for (let i = 0; i < 5; i += 1) expect(receive(guard, frame(1, 100 + i * 10))).toBe(false);
+    // A new frame on that stream, and a new stream, are no replays.
+    expect(receive(guard, frame(1, 150))).toBe(true);
+    expect(receive(guard, frame(1, 100, 8))).toBe(true);
+    expect(guard.counts().receive[0]?.replay).toBe(5);
+  });
+
+  it("another key for the same epoch (a new check) starts fresh", () => {
+    const guard = committed();
+    expect(receive(guard, frame(1, 100))).toBe(true);
+    guard.restrict(2, onlyEpoch2());
+    guard.commit(2);
+    guard.restrict(
+      3,
+      plan({
+        held: [{ epoch: 1, generation: 9, check: checkOf(101) }],
+        senders: [{ participantId: A, keys: [{ slot: 1, epoch: 1, generation: 9 }] }],
+      }),
+    );
+    guard.commit(3);
+    expect(receive(guard, frame(1, 100))).toBe(true);
+  });
+
+  it(`remembers the newest ${RETIRED_WINDOWS_KEPT} such keys per sender and key, no more`, () => {
+    const guard = committed();
+    expect(receive(guard, frame(1, 100))).toBe(true);
+    guard.restrict(2, onlyEpoch2());
+    guard.commit(2);
+    // Other keys come and go after it, each with a frame accepted.
+    for (let i = 0; i < RETIRED_WINDOWS_KEPT; i += 1) {
+      const epoch = 1000 + i;
+      guard.restrict(
+        3 + i,
+        plan({
+          held: [{ epoch, generation: 1, check: checkOf(epoch) }],
+          senders: [{ participantId: A, keys: [{ slot: 3, epoch, generation: 1 }] }],
+        }),
+      );
+      guard.commit(3 + i);
+      expect(receive(guard, frame(3, 100))).toBe(true);
+    }
+    guard.restrict(1e6, onlyEpoch2());
+    guard.commit(1e6);
+    // The first key's floor was the oldest and is gone: its replay is no longer recognised.
+    guard.restrict(1e6 + 1, epoch1Again(3));
+    guard.commit(1e6 + 1);
+    expect(receive(guard, frame(1, 100))).toBe(true);
+  });
+
+  it("a sender key whose epoch the core does not hold is no key: refused", () => {
+    const guard = committed(
+      plan({
+        held: [{ epoch: 2, generation: 2, check: checkOf(2) }],
+        senders: [
+          {
+            participantId: A,
+            keys: [
+              { slot: 1, epoch: 1, generation: 1 },
+              { slot: 2, epoch: 2, generation: 2 },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(receive(guard, frame(1, 100))).toBe(false);
+    expect(receive(guard, frame(2, 100))).toBe(true);
   });
 });
 

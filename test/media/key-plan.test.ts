@@ -11,6 +11,8 @@ import {
 } from "../../web/src/media/keyPlan";
 
 const SELF = "self-id";
+/** A stand-in for a key's public check (22 base64url characters), one per epoch. */
+const checkOf = (epoch: number) => `${epoch}`.padStart(22, "k");
 const A = "member-a";
 const B = "member-b";
 
@@ -19,9 +21,9 @@ function state(overrides: Partial<KeyState> = {}): KeyState {
     selfId: SELF,
     senders: [A, B],
     held: [
-      { epoch: 4, generation: 1 },
-      { epoch: 5, generation: 2 },
-      { epoch: 6, generation: 3 },
+      { epoch: 4, generation: 1, check: checkOf(4) },
+      { epoch: 5, generation: 2, check: checkOf(5) },
+      { epoch: 6, generation: 3, check: checkOf(6) },
     ],
     sendingEpoch: 5,
     ...overrides,
@@ -52,8 +54,8 @@ describe("planKeys", () => {
     const plan = planKeys(
       state({
         held: [
-          { epoch: 3, generation: 1 },
-          { epoch: 19, generation: 2 },
+          { epoch: 3, generation: 1, check: checkOf(3) },
+          { epoch: 19, generation: 2, check: checkOf(19) },
         ],
         sendingEpoch: 19,
       }),
@@ -66,11 +68,11 @@ describe("planKeys", () => {
     const plan = planKeys(
       state({
         held: [
-          { epoch: 0, generation: 1 },
-          { epoch: -1, generation: 1 },
-          { epoch: 1.5, generation: 1 },
-          { epoch: 2 ** 32, generation: 1 },
-          { epoch: 7, generation: 1 },
+          { epoch: 0, generation: 1, check: checkOf(0) },
+          { epoch: -1, generation: 1, check: checkOf(-1) },
+          { epoch: 1.5, generation: 1, check: checkOf(1.5) },
+          { epoch: 2 ** 32, generation: 1, check: checkOf(2 ** 32) },
+          { epoch: 7, generation: 1, check: checkOf(7) },
         ],
         sendingEpoch: 0,
       }),
@@ -138,7 +140,9 @@ describe("diffPlans", () => {
 
   it("reinstalls a slot whose epoch got a new key (fresh key over a look-ahead ratchet)", () => {
     const before = planKeys(state());
-    const held = state().held.map((h) => (h.epoch === 6 ? { epoch: 6, generation: 9 } : h));
+    const held = state().held.map((h) =>
+      h.epoch === 6 ? { epoch: 6, generation: 9, check: checkOf(6) } : h,
+    );
     const ops = diffPlans(before, planKeys(state({ held }))).operations;
     expect(ops).toEqual([
       {
@@ -157,8 +161,12 @@ describe("diffPlans", () => {
   });
 
   it("a slot taken over by an epoch 16 later is reinstalled, not left with the old key", () => {
-    const before = planKeys(state({ held: [{ epoch: 2, generation: 1 }], sendingEpoch: 0 }));
-    const after = planKeys(state({ held: [{ epoch: 18, generation: 2 }], sendingEpoch: 0 }));
+    const before = planKeys(
+      state({ held: [{ epoch: 2, generation: 1, check: checkOf(2) }], sendingEpoch: 0 }),
+    );
+    const after = planKeys(
+      state({ held: [{ epoch: 18, generation: 2, check: checkOf(18) }], sendingEpoch: 0 }),
+    );
     expect(diffPlans(before, after).operations).toEqual([
       {
         kind: "install",
@@ -184,10 +192,10 @@ describe("diffPlans", () => {
       return seed % n;
     };
     const randomState = (): KeyState => {
-      const held = Array.from({ length: random(6) }, () => ({
-        epoch: 1 + random(40),
-        generation: random(3),
-      }));
+      const held = Array.from({ length: random(6) }, () => {
+        const epoch = 1 + random(40);
+        return { epoch, generation: random(3), check: checkOf(epoch) };
+      });
       return {
         selfId: SELF,
         senders: [A, B, "member-c"].filter(() => random(2) === 0),
@@ -215,7 +223,7 @@ describe("diffPlans", () => {
 });
 
 describe("guardPlanOf", () => {
-  it("tells the worker slots, epochs and generations only, and send null for send nothing", () => {
+  it("tells the worker slots, epochs, generations and key checks only, and send null for send nothing", () => {
     const plan = guardPlanOf(planKeys(state({ sendingEpoch: 0 })));
     expect(plan.local).toBe(SELF);
     expect(plan.send).toBeNull();

@@ -1,7 +1,7 @@
 // A stand-in for the core's side of the key path (KeySource, web/src/media/keyPlan.ts): the tests
 // of the media layer and of the app's store set which epochs are held, who the verified senders
 // are and what we send with, and the sender keys are derived from the group keys as the core does.
-import { senderKeyOf } from "../../web/src/core";
+import { keyCheckOf, senderKeyOf, toBase64url } from "../../web/src/core";
 import type { KeySource, KeyState } from "../../web/src/media/keyPlan";
 
 /** The core as the media layer reads it: held epochs with their group keys, senders, sending epoch. */
@@ -19,9 +19,10 @@ export class FakeKeySource implements KeySource {
     return {
       selfId: this.selfId,
       senders: [...this.senders],
-      held: [...this.groupKeys.keys()].map((epoch) => ({
+      held: [...this.groupKeys].map(([epoch, groupKey]) => ({
         epoch,
         generation: this.generations.get(epoch) ?? 0,
+        check: toBase64url(keyCheckOf(groupKey)),
       })),
       sendingEpoch: this.sendingEpoch,
     };
@@ -38,7 +39,7 @@ export class FakeKeySource implements KeySource {
   }
 
   /** Adds (or replaces) the key of `epoch`. */
-  hold(epoch: number, groupKey = crypto.getRandomValues(new Uint8Array(32))) {
+  hold(epoch: number, groupKey: Uint8Array = crypto.getRandomValues(new Uint8Array(32))) {
     this.groupKeys.set(epoch, groupKey);
     this.generations.set(epoch, ++this.generation);
     this.changed();

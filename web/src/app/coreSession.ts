@@ -191,7 +191,10 @@ export function openCoreSession(
       return {
         selfId: state.participantId,
         senders: state.roster.filter((entry) => !entry.self).map((entry) => entry.participantId),
-        held: state.keys.map((epoch) => ({ epoch, generation: generations.get(epoch) ?? 0 })),
+        held: state.keys.flatMap((epoch) => {
+          const check = session.keyCheck(epoch);
+          return check ? [{ epoch, generation: generations.get(epoch) ?? 0, check }] : [];
+        }),
         sendingEpoch: state.sending.epoch,
       };
     },

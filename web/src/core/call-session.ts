@@ -10,7 +10,7 @@ import { toBase64url } from "./base64url.js";
 import { type CallContext, callContextOf, generateCallKeyPairs } from "./call-keys.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { Emitter, type Unsubscribe } from "./emitter.js";
-import { type CallSecret, participantIdOf, senderKeyOf } from "./identifiers.js";
+import { type CallSecret, keyCheckOf, participantIdOf, senderKeyOf } from "./identifiers.js";
 import { KeySchedule } from "./key-schedule.js";
 import { KeyTransport, type Unicast } from "./key-transport.js";
 import type { OwnIncarnation } from "./peer.js";
@@ -222,6 +222,16 @@ export class CallSession {
   senderKey(epoch: number, participantId: string): Uint8Array | undefined {
     const groupKey = this.installed.get(epoch);
     return groupKey ? senderKeyOf(groupKey, participantId) : undefined;
+  }
+
+  /**
+   * The public check of an installed epoch's key (keyCheckOf, as commits carry it), base64url; the
+   * media worker names its replay windows by it, so that the same key bytes always meet the same
+   * windows. Undefined when this client holds no key for `epoch`.
+   */
+  keyCheck(epoch: number): string | undefined {
+    const groupKey = this.installed.get(epoch);
+    return groupKey ? toBase64url(keyCheckOf(groupKey)) : undefined;
   }
 
   /** True when `participantId` is on the verified roster (LiveKit identities not on it are intruders). */

@@ -14,6 +14,7 @@ export {
   decodeCallSecret,
   encodeCallSecret,
   generateCallSecret,
+  keyCheckOf,
   participantIdOf,
   ratchetGroupKey,
   roomIdOf,

@@ -29,6 +29,8 @@ import {
 
 /** IVs remembered per stream; older ones are covered by the stream's timestamp floor. */
 export const REPLAY_WINDOW = 8192;
+/** (sender, key) pairs whose replay floors are kept after the core let go of the key. */
+export const RETIRED_WINDOWS_KEPT = 4096;
 /** Streams (SSRCs) tracked per sender key; frames of further streams are refused. */
 export const STREAMS_PER_KEY = 32;
 
@@ -55,7 +57,15 @@ function notAfter(a: number, b: number): boolean {
  */
 class ReplayWindow {
   private readonly seen = new Set<string>();
-  private floor: number | undefined;
+  /** The newest timestamp accepted, what the window shrinks to when its key is let go of. */
+  private newest: number | undefined;
+
+  constructor(private floor: number | undefined = undefined) {}
+
+  /** Everything at or before this timestamp is a replay: the window reduced to one number. */
+  retiredFloor(): number | undefined {
+    return this.newest ?? this.floor;
+  }
 
   has(iv: Uint8Array): boolean {
     if (this.seen.has(hex(iv))) return true;
@@ -64,13 +74,24 @@ class ReplayWindow {
 
   add(iv: Uint8Array) {
     this.seen.add(hex(iv));
+    const timestamp = timestampOf(iv);
+    if (this.newest === undefined || notAfter(this.newest, timestamp)) this.newest = timestamp;
     if (this.seen.size <= REPLAY_WINDOW) return;
     const oldest = this.seen.values().next().value as string;
     this.seen.delete(oldest);
-    const timestamp = Number.parseInt(oldest.slice(8, 16), 16);
-    this.floor =
-      this.floor === undefined || notAfter(this.floor, timestamp) ? timestamp : this.floor;
+    const evicted = Number.parseInt(oldest.slice(8, 16), 16);
+    this.floor = this.floor === undefined || notAfter(this.floor, evicted) ? evicted : this.floor;
   }
+}
+
+/** The public check of each key the core holds, by "epoch/generation". */
+function heldChecks(plan: GuardPlan): Map<string, string> {
+  return new Map(plan.held.map((h) => [`${h.epoch}/${h.generation}`, h.check]));
+}
+
+/** The check of the held key `key` stands for, or undefined when the core does not hold it. */
+function checkOf(checks: Map<string, string>, key: PlannedKey): string | undefined {
+  return checks.get(`${key.epoch}/${key.generation}`);
 }
 
 function timestampOf(iv: Uint8Array): number {
@@ -117,12 +138,19 @@ export class FrameGuard {
   private local = "";
   private readonly receive = new Map<string, Map<number, AllowedKey>>();
   /**
-   * Replay windows by sender and key (participant id, epoch, generation), kept for as long as the
-   * core holds that key, whether or not the sender is on the roster: a sender key depends only on
-   * the group key and the id, so a sender that drops off and comes back (a reconnect) must not get
-   * fresh windows the SFU could replay its recorded frames into.
+   * Replay windows by sender and key (participant id and the key's public check), kept for as long
+   * as the core holds that key, whether or not the sender is on the roster: a sender key depends
+   * only on the group key and the id, so a sender that drops off and comes back (a reconnect) must
+   * not get fresh windows the SFU could replay its recorded frames into.
    */
   private readonly windows = new Map<string, Map<number, ReplayWindow>>();
+  /**
+   * What is left of the windows of keys the core let go of: per stream, the newest timestamp
+   * accepted (the newest RETIRED_WINDOWS_KEPT pairs). Should the same key bytes be held again,
+   * under any epoch or generation, their streams go on from there: the core never gives an epoch
+   * back a key it lost, and this holds even if it did.
+   */
+  private readonly retiredFloors = new Map<string, Map<number, number>>();
   private send: PlannedKey[] = [];
   private pending: { id: number; plan: GuardPlan } | undefined;
   private readonly decrypting = new WeakMap<object, PendingDecrypt>();
@@ -159,30 +187,47 @@ export class FrameGuard {
       if (ring.size === 0) this.receive.delete(participantId);
     }
     // Our previous send key may finish the switch only while the core still holds it.
-    const held = plan.held;
+    const checks = heldChecks(plan);
     this.send =
       plan.send === null || plan.local !== this.local
         ? []
-        : this.send.filter((key) =>
-            held.some((h) => h.epoch === key.epoch && h.generation === key.generation),
-          );
-    for (const name of this.windows.keys()) {
-      const [, epoch, generation] = name.split("/");
-      if (!held.some((h) => `${h.epoch}` === epoch && `${h.generation}` === generation)) {
-        this.windows.delete(name);
-      }
+        : this.send.filter((key) => checkOf(checks, key) !== undefined);
+    const stillHeld = new Set(checks.values());
+    for (const [name, streams] of this.windows) {
+      if (stillHeld.has(name.slice(name.lastIndexOf("/") + 1))) continue;
+      this.windows.delete(name);
+      this.keepFloors(name, streams);
     }
     this.pending = { id, plan };
   }
 
-  private windowsOf(participantId: string, key: PlannedKey): Map<number, ReplayWindow> {
-    const name = `${participantId}/${key.epoch}/${key.generation}`;
+  /** The windows of `participantId` under the key with `check`, where its frames left off. */
+  private windowsOf(participantId: string, check: string): Map<number, ReplayWindow> {
+    const name = `${participantId}/${check}`;
     let streams = this.windows.get(name);
     if (!streams) {
-      streams = new Map();
+      const floors = this.retiredFloors.get(name);
+      this.retiredFloors.delete(name);
+      streams = new Map(
+        [...(floors ?? [])].map(([ssrc, floor]) => [ssrc, new ReplayWindow(floor)]),
+      );
       this.windows.set(name, streams);
     }
     return streams;
+  }
+
+  private keepFloors(name: string, streams: Map<number, ReplayWindow>) {
+    const floors = new Map<number, number>();
+    for (const [ssrc, window] of streams) {
+      const floor = window.retiredFloor();
+      if (floor !== undefined) floors.set(ssrc, floor);
+    }
+    if (floors.size === 0) return;
+    this.retiredFloors.set(name, floors);
+    if (this.retiredFloors.size > RETIRED_WINDOWS_KEPT) {
+      const oldest = this.retiredFloors.keys().next().value as string;
+      this.retiredFloors.delete(oldest);
+    }
   }
 
   /** livekit has processed every key message sent before plan `id`'s barrier: allow that plan. */
@@ -192,15 +237,19 @@ export class FrameGuard {
     this.pending = undefined;
     this.local = plan.local;
     this.send = plan.send ? [plan.send] : [];
+    const checks = heldChecks(plan);
     for (const { participantId, keys } of plan.senders) {
       const ring = this.receive.get(participantId) ?? new Map<number, AllowedKey>();
       for (const key of keys) {
+        // A key the core does not hold is no key: not allowed (fail closed).
+        const check = checkOf(checks, key);
+        if (check === undefined) continue;
         // A slot that now carries another epoch (or a new key for it) uses that key's windows.
         if (!sameKey(ring.get(key.slot)?.key, key)) {
-          ring.set(key.slot, { key, streams: this.windowsOf(participantId, key) });
+          ring.set(key.slot, { key, streams: this.windowsOf(participantId, check) });
         }
       }
-      this.receive.set(participantId, ring);
+      if (ring.size > 0) this.receive.set(participantId, ring);
     }
     return true;
   }

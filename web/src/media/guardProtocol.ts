@@ -2,7 +2,7 @@
 // page tells the worker's frame guard which keys each sender may use and which key our frames may
 // leave with; the worker reports how many frames it refused. The worker parses every message of
 // ours with these schemas and never hands one to livekit. No key bytes travel in them: only slots,
-// epochs and generations.
+// epochs, generations and the keys' public checks.
 import { z } from "zod";
 // The E2EE worker's first zod import: parse without eval under the worker's policy too.
 import "../noEval";
@@ -17,6 +17,8 @@ export const ENCRYPTION_OVERHEAD = IV_LENGTH + 2 + TAG_LENGTH;
 const Uint32 = z.number().int().min(0).max(0xffffffff);
 const Slot = z.number().int().min(0).max(255);
 const ParticipantId = z.string().max(256);
+/** A key's public 16-byte check (the core's keyCheckOf), base64url: never the key itself. */
+const KeyCheck = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 
 const PlannedKeySchema = z.object({
   slot: Slot,
@@ -30,8 +32,19 @@ const GuardPlanSchema = z.object({
   local: ParticipantId,
   /** The key our frames leave with; null: send nothing. */
   send: PlannedKeySchema.nullable(),
-  /** Every epoch the core still holds (decides whether the previous send key may finish). */
-  held: z.array(z.object({ epoch: Uint32, generation: z.number().int().min(0) })).max(256),
+  /**
+   * Every epoch the core still holds (decides whether the previous send key may finish), with its
+   * key's public check (names the replay windows: see frameGuard.ts).
+   */
+  held: z
+    .array(
+      z.object({
+        epoch: Uint32,
+        generation: z.number().int().min(0),
+        check: KeyCheck,
+      }),
+    )
+    .max(256),
   /** Per verified remote sender, the keys its frames may use. Anyone else: none. */
   senders: z
     .array(z.object({ participantId: ParticipantId, keys: z.array(PlannedKeySchema).max(256) }))

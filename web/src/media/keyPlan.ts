@@ -16,10 +16,14 @@ import { type GuardPlan, type PlannedKey, sameKey } from "./guardProtocol";
 
 export type { PlannedKey } from "./guardProtocol";
 
-/** An epoch the core holds; `generation` changes whenever that epoch's key changes. */
+/**
+ * An epoch the core holds; `generation` changes whenever that epoch's key changes, and `check` is
+ * the key's public check (the same bytes always have the same check, under any epoch or generation).
+ */
 export interface HeldKey {
   readonly epoch: number;
   readonly generation: number;
+  readonly check: string;
 }
 
 /** What the plan is computed from, in media terms (the app maps the session onto this). */
@@ -47,8 +51,8 @@ export interface MediaKeyPlan {
   readonly receive: ReadonlyMap<string, ReadonlyMap<number, PlannedKey>>;
   /** Our own sending key, or undefined: send nothing. */
   readonly send: PlannedKey | undefined;
-  /** Every held epoch with its generation (the diff needs it to judge the previous send key). */
-  readonly held: ReadonlyMap<number, number>;
+  /** Every held epoch with its generation and check (the guard judges send keys and windows by it). */
+  readonly held: ReadonlyMap<number, HeldKey>;
 }
 
 type KeyOperation =
@@ -74,10 +78,10 @@ function isEpoch(value: number): boolean {
 }
 
 export function planKeys(state: KeyState): MediaKeyPlan {
-  const held = new Map<number, number>();
-  for (const key of state.held) if (isEpoch(key.epoch)) held.set(key.epoch, key.generation);
+  const held = new Map<number, HeldKey>();
+  for (const key of state.held) if (isEpoch(key.epoch)) held.set(key.epoch, key);
   const ring = new Map<number, PlannedKey>();
-  for (const [epoch, generation] of [...held].sort((a, b) => a[0] - b[0])) {
+  for (const [epoch, { generation }] of [...held].sort((a, b) => a[0] - b[0])) {
     const slot = keyIndexOf(epoch, KEYRING_SIZE);
     ring.set(slot, { slot, epoch, generation });
   }
@@ -86,7 +90,7 @@ export function planKeys(state: KeyState): MediaKeyPlan {
     if (participantId === "" || participantId === state.selfId) continue;
     receive.set(participantId, new Map(ring));
   }
-  const sendGeneration = held.get(state.sendingEpoch);
+  const sendGeneration = held.get(state.sendingEpoch)?.generation;
   const send =
     state.selfId !== "" && isEpoch(state.sendingEpoch) && sendGeneration !== undefined
       ? {
@@ -129,12 +133,16 @@ export function diffPlans(previous: MediaKeyPlan, next: MediaKeyPlan): MediaKeyD
   return { operations: [...installs, ...retires] };
 }
 
-/** What the E2EE worker's guard is told: per sender the allowed keys, our send key, held epochs. */
+/** What the E2EE worker's guard is told: per sender the allowed keys, our send key, held keys. */
 export function guardPlanOf(plan: MediaKeyPlan): GuardPlan {
   return {
     local: plan.selfId,
     send: plan.send ?? null,
-    held: [...plan.held].map(([epoch, generation]) => ({ epoch, generation })),
+    held: [...plan.held.values()].map(({ epoch, generation, check }) => ({
+      epoch,
+      generation,
+      check,
+    })),
     senders: [...plan.receive].map(([participantId, ring]) => ({
       participantId,
       keys: [...ring.values()],
