@@ -17,6 +17,7 @@ import {
   openFrame,
   Pipe,
   settle,
+  settleUntil,
   toPage,
   toWorker,
   deliver,
@@ -343,6 +344,7 @@ describe("frames that arrive before their key", () => {
   it("a keyframe and what follows it wait, and are decrypted in order once the key is installed", async () => {
     const { a, incoming, early, install, more } = await ahead("KDD");
     await install();
+    await settleUntil(() => incoming.out.length >= early.length);
     expect(timestamps(incoming.out)).toEqual(timestamps(early));
     expect(incoming.out.map((f) => f.data.byteLength)).toEqual([200, 200, 200]);
     // Later frames under the key go straight through, and nothing was counted as refused.
@@ -364,6 +366,7 @@ describe("frames that arrive before their key", () => {
     const forged = await writer.encrypted(crypto.getRandomValues(new Uint8Array(32)), 3);
     expect(await deliver(incoming, [copyFrame(early[1] as FakeFrame), forged])).toBe(0);
     await install();
+    await settleUntil(() => incoming.out.length >= early.length);
     expect(timestamps(incoming.out)).toEqual(timestamps(early));
     // The forged frame still waits; the next frame that passes gives it up.
     expect(await deliver(incoming, await more("D"))).toBe(1);

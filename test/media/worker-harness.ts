@@ -79,6 +79,15 @@ export async function settle(ms = 30) {
 }
 
 /**
+ * Settles until `done()` holds, at most `maxMs`: for outcomes that take the worker's async key
+ * derivations, which a busy machine slows down. The caller still asserts the outcome.
+ */
+export async function settleUntil(done: () => boolean, maxMs = 3000) {
+  const deadline = Date.now() + maxMs;
+  while (!done() && Date.now() < deadline) await settle(10);
+}
+
+/**
  * The page: livekit's E2EEManager key and enable messages, driven by a key provider. With
  * `legacy`, keys come from a copy of the add-only wiring this repository had before (every held
  * epoch installed for every sender, never removed; getKeys() re-posts everything ever installed).
