@@ -6,7 +6,9 @@
 import type { LiveKitGrant, Member } from "../../../protocol/signalling.js";
 import { createAnnouncement } from "./announcement.js";
 import { assertNever } from "../../../protocol/guards.js";
-import { toBase64url } from "./base64url.js";
+import { fromBase64url, toBase64url } from "./base64url.js";
+import { ChatChannel } from "./chat.js";
+import { isChatMessage, type Reaction } from "./chat-message.js";
 import { type CallContext, callContextOf, generateCallKeyPairs } from "./call-keys.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { Emitter, type Unsubscribe } from "./emitter.js";
@@ -75,6 +77,7 @@ export class CallSession {
   private readonly signalling: SignallingClient;
   private readonly roster: VerifiedRoster;
   private readonly transport: KeyTransport;
+  private readonly chat: ChatChannel;
   private readonly emitter = new Emitter<CallSessionEvents>();
   /** Our key pairs and announcement on the current connection (renewed by each join request). */
   private readonly own: OwnIncarnation;
@@ -168,6 +171,24 @@ export class CallSession {
       send: (messages) => this.signalling.send(messages),
       broadcast: (payload) => this.signalling.broadcast(payload),
     });
+    this.chat = new ChatChannel({
+      parties: { roomId: this.roomId, senderId: this.participantId },
+      displayName: options.displayName,
+      clock: this.clock,
+      random: this.random,
+      own: this.own,
+      counters: this.counters,
+      roster: this.roster,
+      groupKey: (epoch) => this.installed.get(epoch),
+      installedEpochs: () => [...this.installed.keys()],
+      sendingEpoch: () => this.sending.epoch,
+      broadcast: (payload) => this.signalling.broadcast(payload),
+      changed: {
+        log: (entries) => this.emitter.emit("chat", entries),
+        reaction: (reaction) => this.emitter.emit("reaction", reaction),
+        hands: (raised) => this.emitter.emit("hands", raised),
+      },
+    });
   }
 
   // ---- public API ----
@@ -215,6 +236,8 @@ export class CallSession {
       sending: this.sending,
       keys: [...this.installed.keys()].sort((a, b) => a - b),
       securityCode: this.securityCode,
+      chat: this.chat.log(),
+      hands: this.chat.raisedHands(),
     };
   }
 
@@ -232,6 +255,24 @@ export class CallSession {
   keyCheck(epoch: number): string | undefined {
     const groupKey = this.installed.get(epoch);
     return groupKey ? toBase64url(keyCheckOf(groupKey)) : undefined;
+  }
+
+  /**
+   * Sends a chat line under the current sending epoch (docs/chat.md); queued until there is one.
+   * False when it is empty, longer than 2,000 characters, or the outbox is full.
+   */
+  sendChat(text: string): boolean {
+    return this.chat.sendText(text);
+  }
+
+  /** Sends a reaction to everyone; false when there is no key to send with right now. */
+  react(emoji: Reaction): boolean {
+    return this.chat.react(emoji);
+  }
+
+  /** Raises or lowers this member's hand. */
+  setHand(up: boolean): void {
+    this.chat.setHand(up);
   }
 
   /** True when `participantId` is on the verified roster (LiveKit identities not on it are intruders). */
@@ -299,8 +340,19 @@ export class CallSession {
     if (message) this.feed({ type: "key-message", from, message });
   }
 
+  /** A broadcast is a chat message (chat.ts) or one of the leader's (key-transport.ts). */
   private onBroadcast(from: string, payload: string): void {
-    const body = this.transport.receiveBroadcast(from, payload);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = fromBase64url(payload);
+    } catch {
+      bytes = undefined;
+    }
+    if (bytes && isChatMessage(bytes)) {
+      this.chat.receive(from, bytes);
+      return;
+    }
+    const body = this.transport.receiveBroadcast(from, bytes);
     if (body) this.feed({ type: "broadcast", from, body });
   }
 
@@ -328,6 +380,7 @@ export class CallSession {
       this.emitter.emit("sending", this.sending);
     }
     this.roster.lost();
+    this.chat.lost();
     this.grant = undefined;
     this.rosterChanged();
   }
@@ -424,11 +477,16 @@ export class CallSession {
         added: added.filter((epoch) => this.installed.has(epoch)),
         removed: removed.filter((epoch) => !this.installed.has(epoch)),
       });
+      this.chat.keysChanged();
     }
-    if (switched) this.emitter.emit("sending", this.sending);
+    if (switched) {
+      this.emitter.emit("sending", this.sending);
+      this.chat.sendingChanged(this.sending.epoch);
+    }
   }
 
   private rosterChanged(): void {
+    this.chat.rosterChanged();
     const roster = this.roster.entries(this.schedule.leaderId());
     this.emitter.emit("roster", {
       roster,

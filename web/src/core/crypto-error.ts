@@ -1,9 +1,9 @@
 // The one error the core's binary formats throw (docs/key-schedule.md: announcements, hellos,
-// envelopes, broadcasts). A refused payload is routine on a hostile relay, so the caller counts it
-// and moves on; the code says why in a word a counter, a test or a log can key on without parsing
-// prose. "Wrong room" or "wrong key" have no code of their own: they are indistinguishable from
+// envelopes, broadcasts; docs/chat.md: chat messages). A refused payload is routine on a hostile
+// relay, so the caller counts it and moves on; the code says why in a word a counter, a test or a
+// log can key on without parsing prose. "Wrong room" or "wrong key" have no code of their own: they are indistinguishable from
 // tampering by design (the room id and the keys are bound into the MAC, tag or signature).
-export type CryptoFormat = "announcement" | "hello" | "envelope" | "broadcast";
+export type CryptoFormat = "announcement" | "hello" | "envelope" | "broadcast" | "chat";
 
 export type CryptoErrorCode =
   /** An impossible size: truncated, padded, too short or over the protocol's limit. */
@@ -26,6 +26,8 @@ export type CryptoErrorCode =
   | "bad-signature"
   /** The sealed profile opened but is not a valid profile. */
   | "bad-profile"
+  /** A chat message opened but its content is not a valid chat body. */
+  | "bad-body"
   /** Valid, but made by another participant than the one the server attributes it to. */
   | "wrong-participant"
   /** An envelope counter at or below the last one accepted on its channel. */

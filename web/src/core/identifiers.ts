@@ -100,6 +100,11 @@ export function senderKeyOf(groupKey: Uint8Array, participantId: string): Uint8A
   return derive(groupKey, LABELS.sender + participantId, 32);
 }
 
+/** K_chat = HKDF(K_e, "hush/v1 chat key", 32): chat messages never use a media key. */
+export function chatKeyOf(groupKey: Uint8Array): Uint8Array {
+  return derive(groupKey, LABELS.chatKey, 32);
+}
+
 /** A public 16-byte commitment to a group key, so a member can tell it derived the leader's key. */
 export function keyCheckOf(groupKey: Uint8Array): Uint8Array {
   return derive(groupKey, LABELS.keyCheck, 16);

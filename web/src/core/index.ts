@@ -3,6 +3,8 @@
 export { DISPLAY_NAME_MAX } from "./announcement.js";
 export { fromBase64url, toBase64url } from "./base64url.js";
 export { CallSession, type CallSessionOptions, roomSocketUrl } from "./call-session.js";
+export { CHAT_OUTBOX_MAX, type ChatEntry, type ReactionEvent } from "./chat.js";
+export { CHAT_TEXT_MAX, REACTIONS, type Reaction } from "./chat-message.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
 export type { CurveOps } from "./curve-ops.js";
 export type { Unsubscribe } from "./emitter.js";
@@ -28,6 +30,7 @@ export {
 } from "./schedule-types.js";
 export type {
   CallSessionEvents,
+  ChatCounters,
   CallSessionState,
   ConnectionState,
   EnvelopeKind,

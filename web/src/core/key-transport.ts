@@ -95,16 +95,20 @@ export class KeyTransport {
     return message;
   }
 
-  /** A broadcast from `from`, if a verified member signed it; undefined when refused. */
-  receiveBroadcast(from: string, payload: string): BroadcastBody | undefined {
+  /**
+   * A leader's broadcast from `from` (its payload decoded, undefined when it was not base64url), if
+   * a verified member signed it; undefined when refused.
+   */
+  receiveBroadcast(from: string, bytes: Uint8Array | undefined): BroadcastBody | undefined {
     const member = this.options.roster.verifiedPeer(from);
     try {
       if (!member) throw new Error("broadcast from a participant not on the verified roster");
+      if (!bytes) throw new Error("broadcast payload is not base64url");
       return verifyBroadcast(
         this.options.roomId,
         from,
         member.announcement.ed25519PublicKey,
-        fromBase64url(payload),
+        bytes,
         this.options.counters.curveOps,
       );
     } catch {

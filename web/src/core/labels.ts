@@ -14,5 +14,9 @@ export const LABELS = {
   /** Liveness proof binding both announcements (liveness.ts). */
   hello: "hush/v1 hello",
   keyCheck: "hush/v1 key check",
+  /** K_chat of an epoch (chat-message.ts). */
+  chatKey: "hush/v1 chat key",
+  /** Prefix of a chat message's AAD and signature. */
+  chatMessage: "hush/v1 chat message",
   securityCode: "hush/v1 security code",
 } as const;

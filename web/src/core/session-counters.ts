@@ -23,6 +23,14 @@ export function createSessionCounters() {
     livenessTimeouts: 0,
     welcomesRefused: 0,
     scheduleErrors: 0,
+    chat: {
+      sent: 0,
+      received: 0,
+      rejected: 0,
+      replayed: 0,
+      undecryptable: 0,
+      beforeJoin: 0,
+    },
   };
 }
 

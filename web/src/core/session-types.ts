@@ -3,6 +3,7 @@
 // CallSession.senderKey on demand).
 import type { LiveKitGrant } from "../../../protocol/signalling.js";
 import type { BroadcastKind } from "./broadcast.js";
+import type { ChatEntry, ReactionEvent } from "./chat.js";
 import type { CurveOps } from "./curve-ops.js";
 import type { RotationReason } from "./schedule-types.js";
 import type { ConnectionError, ConnectionStatus } from "./signalling-client.js";
@@ -75,6 +76,22 @@ export interface SessionMetrics {
   readonly welcomesRefused: number;
   /** Exceptions contained while handling an event (the timers kept running). */
   readonly scheduleErrors: number;
+  readonly chat: Readonly<ChatCounters>;
+}
+
+export interface ChatCounters {
+  /** Messages (text, reactions, hands) this client sealed and sent. */
+  sent: number;
+  /** Messages from verified members opened and shown (or applied). */
+  received: number;
+  /** Refused: unknown or unverified sender, bad size, signature, body, or a sender that left. */
+  rejected: number;
+  /** A message id (sender, counter) seen before: a replay or a duplicate, shown once. */
+  replayed: number;
+  /** Verified, but for an epoch this client does not hold: shown as "could not be decrypted". */
+  undecryptable: number;
+  /** Verified, for an epoch before this client's first key: sent before it joined, not shown. */
+  beforeJoin: number;
 }
 
 export interface CallSessionState {
@@ -97,6 +114,10 @@ export interface CallSessionState {
   readonly keys: readonly number[];
   /** Call security code over the verified roster (empty before joining). */
   readonly securityCode: string;
+  /** The chat log in the order every member shows it (docs/chat.md). */
+  readonly chat: readonly ChatEntry[];
+  /** Participant ids whose hand is raised (ours included), sorted. */
+  readonly hands: readonly string[];
 }
 
 export interface CallSessionEvents {
@@ -112,4 +133,9 @@ export interface CallSessionEvents {
   sending: SendingState;
   securityCode: string;
   metric: MetricEvent;
+  /** The whole chat log after every change. */
+  chat: readonly ChatEntry[];
+  /** Someone (or we) reacted; shown for a moment over the sender's tile. */
+  reaction: ReactionEvent;
+  hands: readonly string[];
 }

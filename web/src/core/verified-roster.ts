@@ -187,6 +187,15 @@ export class VerifiedRoster {
     return peer?.proven ? peer : undefined;
   }
 
+  /**
+   * The incarnation of `participantId` as the room announced it, verified or still proving its
+   * liveness (its announcement verified, so its signing key is known); undefined once it expired.
+   */
+  announcedPeer(participantId: string): Peer | undefined {
+    const peer = this.peers.get(participantId);
+    return peer && !peer.expired && !peer.unusable ? peer : undefined;
+  }
+
   /** True when `participantId` is on the verified roster (we are, once joined). */
   isVerified(participantId: string): boolean {
     return participantId === this.options.participantId

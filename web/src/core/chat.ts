@@ -1,0 +1,441 @@
+// The call's chat: text lines, reactions and raised hands (docs/chat.md). Every message is sealed
+// under the sender's current sending epoch, so chat inherits the key schedule's rules: a joiner
+// reads only what was sent after its first key, a leaver nothing sent after its lock-out, and no
+// one sends while locked out (lines wait in the outbox until a key without the leaver arrives).
+// Receivers show a message only from a verified member whose signature verifies, once, in one
+// order every member computes alike (Lamport time, then sender id, then counter); a message for an
+// epoch they do not hold is shown as "could not be decrypted", never dropped unseen.
+import { toBase64url } from "./base64url.js";
+import {
+  CHAT_TEXT_MAX,
+  type ChatBody,
+  type ChatHeader,
+  type ChatParties,
+  openChat,
+  type Reaction,
+  type SignedChat,
+  sealChat,
+  verifyChat,
+} from "./chat-message.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import type { OwnIncarnation } from "./peer.js";
+import type { Random } from "./random.js";
+import type { SessionCounters } from "./session-counters.js";
+import type { VerifiedRoster } from "./verified-roster.js";
+
+/** Entries the log keeps (the oldest go first). */
+export const CHAT_LOG_MAX = 500;
+/** Lines typed while this client has no key to send with, kept until it has one. */
+export const CHAT_OUTBOX_MAX = 50;
+/** How long a message waits for its epoch's key (or its sender's liveness proof). */
+export const CHAT_HOLD_MS = 5_000;
+const HELD_MAX = 256;
+const SEEN_MAX = 8_192;
+/** How far one message may move a Lamport clock that has seen anything (see docs/chat.md). */
+const LAMPORT_STEP_MAX = 65_536;
+const LAMPORT_MAX = 0xffffffff;
+const FIRST_LAMPORT_MAX = 0x7fffffff;
+
+export interface ChatEntry {
+  /** `${sender id}/${counter}`: unique within the call. */
+  readonly id: string;
+  readonly from: string;
+  /** The sender's verified display name when the message arrived. */
+  readonly displayName: string;
+  readonly self: boolean;
+  readonly lamport: number;
+  readonly counter: number;
+  /** Clock time it was sent (own lines) or arrived. */
+  readonly at: number;
+  /** shown: `text` is set; undecryptable: a verified member's message we hold no key for; queued: ours, waiting for a key. */
+  readonly state: "shown" | "undecryptable" | "queued";
+  readonly text?: string;
+}
+
+export interface ReactionEvent {
+  readonly from: string;
+  readonly emoji: Reaction;
+  readonly self: boolean;
+  readonly at: number;
+}
+
+export interface ChatChannelOptions {
+  readonly parties: ChatParties;
+  readonly displayName: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly own: OwnIncarnation;
+  readonly counters: SessionCounters;
+  readonly roster: VerifiedRoster;
+  /** The group key installed for `epoch`, if this client holds one. */
+  readonly groupKey: (epoch: number) => Uint8Array | undefined;
+  /** Every epoch installed now, for "is it from the future, or from the past?". */
+  readonly installedEpochs: () => readonly number[];
+  readonly sendingEpoch: () => number;
+  readonly broadcast: (payload: string) => boolean;
+  readonly changed: {
+    readonly log: (entries: readonly ChatEntry[]) => void;
+    readonly reaction: (reaction: ReactionEvent) => void;
+    readonly hands: (raised: readonly string[]) => void;
+  };
+}
+
+interface Held {
+  readonly from: string;
+  readonly message: SignedChat;
+  readonly timer: TimerHandle;
+}
+
+interface Queued {
+  readonly counter: number;
+  readonly text: string;
+}
+
+export class ChatChannel {
+  private entries: ChatEntry[] = [];
+  private lamport = 0;
+  private counter = 0;
+  private readonly seen = new Set<string>();
+  private readonly held = new Map<string, Held>();
+  private readonly outbox: Queued[] = [];
+  private readonly hands = new Set<string>();
+  private handUp = false;
+  /** Members have joined since our hand was last announced under a key they hold. */
+  private handStale = false;
+  /** The lowest epoch this client held a key for in this call: anything older predates its join. */
+  private firstEpoch: number | undefined;
+
+  constructor(private readonly options: ChatChannelOptions) {}
+
+  log(): readonly ChatEntry[] {
+    return this.entries;
+  }
+
+  raisedHands(): readonly string[] {
+    return [...this.hands].sort();
+  }
+
+  /**
+   * Sends a line. Without a key to send with (joining, or locked out until a key without a leaver
+   * arrives) it is queued and sent under the next key; false when the outbox is full or the text
+   * is empty or too long.
+   */
+  sendText(text: string): boolean {
+    const trimmed = text.trim();
+    if (trimmed.length === 0 || trimmed.length > CHAT_TEXT_MAX) return false;
+    if (this.options.sendingEpoch() === 0) {
+      if (this.outbox.length >= CHAT_OUTBOX_MAX) return false;
+      const counter = this.nextCounter();
+      this.outbox.push({ counter, text: trimmed });
+      this.addEntry(this.ownEntry(counter, this.lamport, "queued", trimmed));
+      return true;
+    }
+    const counter = this.nextCounter();
+    const lamport = this.seal(counter, { type: "text", text: trimmed });
+    if (lamport === undefined) return false;
+    this.addEntry(this.ownEntry(counter, lamport, "shown", trimmed));
+    return true;
+  }
+
+  /** A reaction is of the moment: without a key to send with it is not sent (false). */
+  react(emoji: Reaction): boolean {
+    if (this.options.sendingEpoch() === 0) return false;
+    if (this.seal(this.nextCounter(), { type: "reaction", emoji }) === undefined) return false;
+    this.options.changed.reaction({
+      from: this.options.parties.senderId,
+      emoji,
+      self: true,
+      at: this.options.clock.now(),
+    });
+    return true;
+  }
+
+  /** Raises or lowers our hand; announced now, or as soon as there is a key to send with. */
+  setHand(up: boolean): void {
+    const self = this.options.parties.senderId;
+    this.handUp = up;
+    if (up) this.hands.add(self);
+    else this.hands.delete(self);
+    this.options.changed.hands(this.raisedHands());
+    this.handStale = true;
+    this.announceHand();
+  }
+
+  /** A broadcast payload in the chat format from `from` (as the server attributes it). */
+  receive(from: string, bytes: Uint8Array): void {
+    const { counters, roster, parties } = this.options;
+    const peer = roster.announcedPeer(from);
+    let message: SignedChat;
+    try {
+      if (!peer) throw new Error("chat from a participant that is not announced");
+      message = verifyChat(
+        { roomId: parties.roomId, senderId: from },
+        peer.announcement.ed25519PublicKey,
+        bytes,
+        counters.curveOps,
+      );
+    } catch {
+      counters.chat.rejected += 1;
+      return;
+    }
+    const id = `${from}/${message.counter}`;
+    if (this.seen.has(id) || this.held.has(id)) {
+      counters.chat.replayed += 1;
+      return;
+    }
+    if (!this.lamportAcceptable(message.lamport)) {
+      counters.chat.rejected += 1;
+      return;
+    }
+    if (!peer?.proven || this.isAhead(message.epoch)) {
+      this.hold(id, from, message);
+      return;
+    }
+    this.accept(id, from, message);
+  }
+
+  /** The installed keys changed: held messages may open now; note our first key. */
+  keysChanged(): void {
+    const epochs = this.options.installedEpochs();
+    if (this.firstEpoch === undefined && epochs.length > 0) this.firstEpoch = Math.min(...epochs);
+    this.retryHeld();
+  }
+
+  /** We switched sending epoch: flush the outbox, and announce a raised hand to new members. */
+  sendingChanged(epoch: number): void {
+    if (epoch === 0) return;
+    for (const queued of this.outbox.splice(0)) {
+      const lamport = this.seal(queued.counter, { type: "text", text: queued.text });
+      this.replaceEntry(
+        this.ownEntry(
+          queued.counter,
+          lamport ?? this.lamport,
+          lamport === undefined ? "queued" : "shown",
+          queued.text,
+        ),
+      );
+    }
+    this.announceHand();
+  }
+
+  /** The verified roster changed: retry held messages; forget hands of members who are gone. */
+  rosterChanged(): void {
+    const { roster, parties } = this.options;
+    const verified = new Set(roster.entries(undefined).map((entry) => entry.participantId));
+    let handsChanged = false;
+    for (const id of [...this.hands]) {
+      if (id !== parties.senderId && !verified.has(id)) {
+        this.hands.delete(id);
+        handsChanged = true;
+      }
+    }
+    if (handsChanged) this.options.changed.hands(this.raisedHands());
+    if (this.handUp && verified.size > 1) this.handStale = true;
+    this.retryHeld();
+  }
+
+  /** The connection is gone: what others said is kept; their hands and held messages are not. */
+  lost(): void {
+    for (const held of this.held.values()) this.options.clock.clearTimeout(held.timer);
+    this.held.clear();
+    const self = this.options.parties.senderId;
+    if ([...this.hands].some((id) => id !== self)) {
+      for (const id of [...this.hands]) if (id !== self) this.hands.delete(id);
+      this.options.changed.hands(this.raisedHands());
+    }
+    this.handStale = this.handUp;
+  }
+
+  // ---- internals ----
+
+  private nextCounter(): number {
+    this.counter += 1;
+    return this.counter;
+  }
+
+  /** Seals and broadcasts under the current sending epoch; the message's Lamport time, or undefined. */
+  private seal(counter: number, body: ChatBody): number | undefined {
+    const { parties, own, random, counters } = this.options;
+    const epoch = this.options.sendingEpoch();
+    const groupKey = epoch === 0 ? undefined : this.options.groupKey(epoch);
+    if (!groupKey) return undefined;
+    const lamport = Math.min(this.lamport + 1, LAMPORT_MAX);
+    const header: ChatHeader = { epoch, lamport, counter };
+    const bytes = sealChat(
+      parties,
+      own.keyPairs.ed25519.secretKey,
+      groupKey,
+      header,
+      body,
+      random,
+      counters.curveOps,
+    );
+    if (!this.options.broadcast(toBase64url(bytes))) return undefined;
+    this.lamport = lamport;
+    this.seen.add(`${parties.senderId}/${counter}`);
+    counters.chat.sent += 1;
+    return lamport;
+  }
+
+  private announceHand(): void {
+    if (!this.handStale || this.options.sendingEpoch() === 0) return;
+    if (this.seal(this.nextCounter(), { type: "hand", up: this.handUp }) !== undefined) {
+      this.handStale = false;
+    }
+  }
+
+  /** A Lamport time that a member cannot use to pin everyone's clock at the top of its range. */
+  private lamportAcceptable(lamport: number): boolean {
+    if (this.lamport === 0 && this.entries.length === 0) return lamport <= FIRST_LAMPORT_MAX;
+    return lamport <= this.lamport + LAMPORT_STEP_MAX;
+  }
+
+  /** True when `epoch` is above every key we hold: its key may still be on its way. */
+  private isAhead(epoch: number): boolean {
+    if (this.options.groupKey(epoch)) return false;
+    const epochs = this.options.installedEpochs();
+    return epochs.length === 0 || epoch > Math.max(...epochs);
+  }
+
+  private hold(id: string, from: string, message: SignedChat): void {
+    if (this.held.size >= HELD_MAX) {
+      this.options.counters.chat.rejected += 1;
+      return;
+    }
+    const timer = this.options.clock.setTimeout(() => {
+      this.held.delete(id);
+      this.settle(id, from, message);
+    }, CHAT_HOLD_MS);
+    this.held.set(id, { from, message, timer });
+  }
+
+  /** Processes the held messages that can be processed now. */
+  private retryHeld(): void {
+    for (const [id, held] of [...this.held]) {
+      const peer = this.options.roster.announcedPeer(held.from);
+      if (!peer) {
+        this.release(id, held);
+        this.options.counters.chat.rejected += 1;
+        continue;
+      }
+      if (peer.proven && !this.isAhead(held.message.epoch)) {
+        this.release(id, held);
+        this.settle(id, held.from, held.message);
+      }
+    }
+  }
+
+  private release(id: string, held: Held): void {
+    this.options.clock.clearTimeout(held.timer);
+    this.held.delete(id);
+  }
+
+  /** A held message's wait is over: shown if its sender is verified by now, refused if not. */
+  private settle(id: string, from: string, message: SignedChat): void {
+    if (!this.options.roster.verifiedPeer(from)) {
+      this.options.counters.chat.rejected += 1;
+      return;
+    }
+    this.accept(id, from, message);
+  }
+
+  /** A verified member's message, signature checked, not seen before. */
+  private accept(id: string, from: string, message: SignedChat): void {
+    const { counters, roster, parties } = this.options;
+    const peer = roster.verifiedPeer(from);
+    if (!peer) return;
+    const groupKey = this.options.groupKey(message.epoch);
+    if (!groupKey && this.firstEpoch !== undefined && message.epoch < this.firstEpoch) {
+      counters.chat.beforeJoin += 1;
+      return;
+    }
+    this.remember(id);
+    this.lamport = Math.max(this.lamport, message.lamport);
+    const base = {
+      id,
+      from,
+      displayName: peer.announcement.displayName,
+      self: false,
+      lamport: message.lamport,
+      counter: message.counter,
+      at: this.options.clock.now(),
+    };
+    let body: ChatBody | undefined;
+    if (groupKey) {
+      try {
+        body = openChat({ roomId: parties.roomId, senderId: from }, groupKey, message);
+      } catch {
+        body = undefined;
+      }
+    }
+    if (!body) {
+      counters.chat.undecryptable += 1;
+      this.addEntry({ ...base, state: "undecryptable" });
+      return;
+    }
+    counters.chat.received += 1;
+    switch (body.type) {
+      case "text":
+        this.addEntry({ ...base, state: "shown", text: body.text });
+        return;
+      case "reaction":
+        this.options.changed.reaction({ from, emoji: body.emoji, self: false, at: base.at });
+        return;
+      case "hand": {
+        const before = this.hands.has(from);
+        if (body.up) this.hands.add(from);
+        else this.hands.delete(from);
+        if (before !== body.up) this.options.changed.hands(this.raisedHands());
+        return;
+      }
+    }
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size <= SEEN_MAX) return;
+    const oldest = this.seen.values().next().value;
+    if (oldest !== undefined) this.seen.delete(oldest);
+  }
+
+  private ownEntry(
+    counter: number,
+    lamport: number,
+    state: ChatEntry["state"],
+    text: string,
+  ): ChatEntry {
+    const { parties, displayName, clock } = this.options;
+    return {
+      id: `${parties.senderId}/${counter}`,
+      from: parties.senderId,
+      displayName,
+      self: true,
+      lamport,
+      counter,
+      at: clock.now(),
+      state,
+      text,
+    };
+  }
+
+  private addEntry(entry: ChatEntry): void {
+    const next = [...this.entries, entry].sort(compareEntries);
+    this.entries = next.length > CHAT_LOG_MAX ? next.slice(next.length - CHAT_LOG_MAX) : next;
+    this.options.changed.log(this.entries);
+  }
+
+  private replaceEntry(entry: ChatEntry): void {
+    this.entries = this.entries.filter((e) => e.id !== entry.id);
+    this.addEntry(entry);
+  }
+}
+
+/** The one order every member computes: Lamport time, then sender id, then the sender's counter. */
+export function compareEntries(a: ChatEntry, b: ChatEntry): number {
+  if (a.state === "queued" || b.state === "queued") {
+    if (a.state !== b.state) return a.state === "queued" ? 1 : -1;
+  }
+  if (a.lamport !== b.lamport) return a.lamport - b.lamport;
+  if (a.from !== b.from) return a.from < b.from ? -1 : 1;
+  return a.counter - b.counter;
+}
