@@ -9,8 +9,9 @@ import {
   STREAMS_PER_KEY,
 } from "../../web/src/media/frameGuard";
 import type { GuardPlan } from "../../web/src/media/guardProtocol";
+import { frame, MEMBER_A, receive } from "./guard-frames";
 
-const A = "member-a";
+const A = MEMBER_A;
 const SELF = "self";
 /** A stand-in for a key's public check (22 base64url characters), one per epoch. */
 const checkOf = (epoch: number) => `${epoch}`.padStart(22, "k");
@@ -34,25 +35,6 @@ function plan(overrides: Partial<GuardPlan> = {}): GuardPlan {
     ],
     ...overrides,
   };
-}
-
-/** An encrypted-looking frame: 100 payload bytes, then IV (ssrc, timestamp, counter) and trailer. */
-function frame(slot: number, timestamp: number, ssrc = 7, counter = 0) {
-  const data = new Uint8Array(100 + 30);
-  const view = new DataView(data.buffer);
-  view.setUint32(data.length - 14, ssrc);
-  view.setUint32(data.length - 10, timestamp >>> 0);
-  view.setUint32(data.length - 6, (timestamp - counter) >>> 0);
-  data[data.length - 2] = 12;
-  data[data.length - 1] = slot;
-  return { data: data.buffer };
-}
-
-/** The frame through the guard with livekit decrypting it: true when it would be rendered. */
-function receive(guard: FrameGuard, f: { data: ArrayBuffer }, participantId = A) {
-  if (!guard.beforeDecrypt(participantId, f)) return false;
-  f.data = new ArrayBuffer(f.data.byteLength - 30);
-  return guard.afterDecrypt(f);
 }
 
 function committed(p = plan()) {

@@ -33,6 +33,14 @@ export const REPLAY_WINDOW = 8192;
 export const RETIRED_WINDOWS_KEPT = 4096;
 /** Streams (SSRCs) tracked per sender key; frames of further streams are refused. */
 export const STREAMS_PER_KEY = 32;
+/**
+ * (sender, epoch, generation) triples whose key check the guard remembers. Every plan renews the
+ * ones it names, so only triples no plan named for a long time are forgotten; a triple a plan names
+ * but whose binding did not fit is not allowed.
+ */
+export const BINDINGS_KEPT = 16_384;
+/** What a (sender, epoch, generation) is bound to once plans named two checks for it: no key. */
+const CONFLICTED = "";
 
 /** The part of RTCEncodedVideoFrame / RTCEncodedAudioFrame the guard reads. */
 export interface GuardedFrame {
@@ -89,9 +97,25 @@ function heldChecks(plan: GuardPlan): Map<string, string> {
   return new Map(plan.held.map((h) => [`${h.epoch}/${h.generation}`, h.check]));
 }
 
+/** The key check a window name `${participantId}/${check}` ends with (checks have no "/"). */
+function checkIn(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}
+
 /** The check of the held key `key` stands for, or undefined when the core does not hold it. */
 function checkOf(checks: Map<string, string>, key: PlannedKey): string | undefined {
   return checks.get(`${key.epoch}/${key.generation}`);
+}
+
+/** The name of a sender key's binding (epoch and generation first: ids may hold any text). */
+function bindingOf(participantId: string, key: PlannedKey): string {
+  return `${key.epoch}/${key.generation}/${participantId}`;
+}
+
+/** Our send key, with the check of the key bytes it was allowed with. */
+interface SendKey {
+  key: PlannedKey;
+  check: string;
 }
 
 function timestampOf(iv: Uint8Array): number {
@@ -122,6 +146,8 @@ function trailerOf(data: Uint8Array): Trailer | undefined {
 /** A sender's allowed keys by slot, each with the replay windows of its streams. */
 interface AllowedKey {
   key: PlannedKey;
+  /** The key's public check when it was allowed: it stays allowed only while held with it. */
+  check: string;
   streams: Map<number, ReplayWindow>;
 }
 
@@ -151,7 +177,19 @@ export class FrameGuard {
    * back a key it lost, and this holds even if it did.
    */
   private readonly retiredFloors = new Map<string, Map<number, number>>();
-  private send: PlannedKey[] = [];
+  /**
+   * The key check each (sender, epoch, generation) was first planned with, by
+   * "epoch/generation/participant", least recently planned first (the newest BINDINGS_KEPT; our own
+   * send key under our id). Bound at `restrict`, before livekit gets the plan's keys, so a plan
+   * superseded before its barrier binds too. livekit keeps the bytes it was given for a slot until
+   * the page installs another generation there, so a triple that a later plan names with another
+   * check may still decrypt with the first key's bytes: it becomes CONFLICTED and is never allowed
+   * again. Treating the new check as a new key instead would record frames livekit decrypted with
+   * the first bytes in the new key's windows, out of reach of the first key's floors, so the SFU
+   * could replay them once those bytes were held again.
+   */
+  private readonly bindings = new Map<string, string>();
+  private send: SendKey[] = [];
   private pending: { id: number; plan: GuardPlan } | undefined;
   private readonly decrypting = new WeakMap<object, PendingDecrypt>();
   private readonly encrypting = new WeakMap<object, number>();
@@ -178,32 +216,86 @@ export class FrameGuard {
 
   /** A new plan: from now on only what it still allows passes (retirements act at once). */
   restrict(id: number, plan: GuardPlan) {
+    this.bind(plan);
+    const checks = heldChecks(plan);
     const next = new Map(plan.senders.map((s) => [s.participantId, s.keys] as const));
     for (const [participantId, ring] of this.receive) {
       const keys = next.get(participantId) ?? [];
       for (const [slot, allowed] of ring) {
-        if (!keys.some((key) => sameKey(key, allowed.key))) ring.delete(slot);
+        // Still planned, and still held with the same key bytes.
+        const kept =
+          keys.some((key) => sameKey(key, allowed.key)) &&
+          this.trusted(checks, participantId, allowed.key) === allowed.check;
+        if (!kept) ring.delete(slot);
       }
       if (ring.size === 0) this.receive.delete(participantId);
     }
-    // Our previous send key may finish the switch only while the core still holds it.
-    const checks = heldChecks(plan);
+    // Our previous send key may finish the switch only while the core still holds its bytes.
     this.send =
       plan.send === null || plan.local !== this.local
         ? []
-        : this.send.filter((key) => checkOf(checks, key) !== undefined);
+        : this.send.filter(({ key, check }) => this.trusted(checks, plan.local, key) === check);
     const stillHeld = new Set(checks.values());
     for (const [name, streams] of this.windows) {
-      if (stillHeld.has(name.slice(name.lastIndexOf("/") + 1))) continue;
+      if (stillHeld.has(checkIn(name))) continue;
       this.windows.delete(name);
       this.keepFloors(name, streams);
+    }
+    // A key held again keeps its floors live (and out of eviction) whether or not its sender is
+    // on the roster now, as windows of held keys are.
+    for (const name of [...this.retiredFloors.keys()]) {
+      if (stillHeld.has(checkIn(name))) this.liveWindows(name);
     }
     this.pending = { id, plan };
   }
 
+  /** Binds every key the plan names to its check; a second check for a triple conflicts. */
+  private bind(plan: GuardPlan) {
+    const checks = heldChecks(plan);
+    // A held entry listed twice with two checks conflicts at once.
+    for (const { epoch, generation, check } of plan.held) {
+      if (checks.get(`${epoch}/${generation}`) !== check) {
+        checks.set(`${epoch}/${generation}`, CONFLICTED);
+      }
+    }
+    const named = plan.senders.flatMap(({ participantId, keys }) =>
+      keys.map((key) => ({ participantId, key })),
+    );
+    if (plan.send) named.push({ participantId: plan.local, key: plan.send });
+    for (const { participantId, key } of named) {
+      const check = checkOf(checks, key);
+      if (check === undefined) continue;
+      const name = bindingOf(participantId, key);
+      const bound = this.bindings.get(name);
+      // Renewed as the newest: what a plan names is the last to be forgotten.
+      this.bindings.delete(name);
+      this.bindings.set(name, bound === undefined || bound === check ? check : CONFLICTED);
+    }
+    while (this.bindings.size > BINDINGS_KEPT) {
+      this.bindings.delete(this.bindings.keys().next().value as string);
+    }
+  }
+
+  /**
+   * The check of `participantId`'s `key` when the core holds it and every plan that named this
+   * sender, epoch and generation named this check; otherwise undefined (not a key to allow).
+   */
+  private trusted(
+    checks: Map<string, string>,
+    participantId: string,
+    key: PlannedKey,
+  ): string | undefined {
+    const check = checkOf(checks, key);
+    if (check === undefined || check === CONFLICTED) return undefined;
+    return this.bindings.get(bindingOf(participantId, key)) === check ? check : undefined;
+  }
+
   /** The windows of `participantId` under the key with `check`, where its frames left off. */
   private windowsOf(participantId: string, check: string): Map<number, ReplayWindow> {
-    const name = `${participantId}/${check}`;
+    return this.liveWindows(`${participantId}/${check}`);
+  }
+
+  private liveWindows(name: string): Map<number, ReplayWindow> {
     let streams = this.windows.get(name);
     if (!streams) {
       const floors = this.retiredFloors.get(name);
@@ -236,17 +328,27 @@ export class FrameGuard {
     const { plan } = this.pending;
     this.pending = undefined;
     this.local = plan.local;
-    this.send = plan.send ? [plan.send] : [];
     const checks = heldChecks(plan);
+    // Our send key too must be one the core holds (fail closed: send nothing).
+    const sendCheck = plan.send ? this.trusted(checks, plan.local, plan.send) : undefined;
+    this.send = plan.send && sendCheck !== undefined ? [{ key: plan.send, check: sendCheck }] : [];
     for (const { participantId, keys } of plan.senders) {
       const ring = this.receive.get(participantId) ?? new Map<number, AllowedKey>();
       for (const key of keys) {
-        // A key the core does not hold is no key: not allowed (fail closed).
-        const check = checkOf(checks, key);
-        if (check === undefined) continue;
-        // A slot that now carries another epoch (or a new key for it) uses that key's windows.
-        if (!sameKey(ring.get(key.slot)?.key, key)) {
-          ring.set(key.slot, { key, streams: this.windowsOf(participantId, check) });
+        const current = ring.get(key.slot);
+        // A key the core does not hold, or whose epoch and generation were named with another
+        // check, is no key: not allowed (fail closed).
+        const check = this.trusted(checks, participantId, key);
+        if (check === undefined) {
+          if (sameKey(current?.key, key)) ring.delete(key.slot);
+          continue;
+        }
+        if (!sameKey(current?.key, key)) {
+          // A slot that now carries another epoch (or a new key for it) uses that key's windows.
+          ring.set(key.slot, { key, check, streams: this.windowsOf(participantId, check) });
+        } else if (current?.check !== check) {
+          // Cannot happen (a binding never changes to another check); fail closed all the same.
+          ring.delete(key.slot);
         }
       }
       if (ring.size > 0) this.receive.set(participantId, ring);
@@ -343,7 +445,7 @@ export class FrameGuard {
       return this.block();
     }
     const trailer = trailerOf(data);
-    if (!trailer || !this.send.some((key) => key.slot === trailer.slot)) return this.block();
+    if (!trailer || !this.send.some(({ key }) => key.slot === trailer.slot)) return this.block();
     return true;
   }
 
