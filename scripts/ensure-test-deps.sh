@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs before `npm test`: the suites use real parts, so make sure they are on this machine. The
 # pinned livekit-server is built into the project's cache; Debian's Chromium, Firefox ESR and Xvfb
-# (browser suite: Firefox shares its screen headed on a virtual display) and redis-server (multi-node
-# SFU suite) are installed with apt-get when we are root on Debian, and otherwise named in a clear
-# error.
+# (browser suite: Firefox shares its screen headed on a virtual display), a colour emoji font (the
+# reactions in the screenshots) and redis-server (multi-node SFU suite) are installed with apt-get
+# when we are root on Debian, and otherwise named in a clear error.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -18,6 +18,8 @@ missing=()
 [[ -x /usr/bin/firefox-esr ]] || missing+=(firefox-esr)
 [[ -x /usr/bin/Xvfb ]] || missing+=(xvfb)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+# Reactions are emoji: without a colour emoji font the screenshots show empty boxes.
+[[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || missing+=(fonts-noto-color-emoji)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -11,7 +11,8 @@ import { createCallStore } from "../../web/src/app/callStore";
 import type { Problem } from "../../web/src/app/problems";
 import { readPageOptions } from "../../web/src/app/settings";
 import { bannerText } from "../../web/src/ui/connectionBanner";
-import type { RosterEntry } from "../../web/src/core";
+import type { ChatEntry, RosterEntry } from "../../web/src/core";
+import { REACTION_SHOWN_MS } from "../../web/src/app/chatView";
 import { randomId } from "../support/ids";
 import { FakeCallMedia, participant } from "./fake-call-media";
 import { FakeSessionPort } from "./fake-session-port";
@@ -231,6 +232,59 @@ describe("call store", () => {
       await vi.advanceTimersByTimeAsync(1_000);
     }
     expect(session.keyRequests).toBe(1);
+    dispose();
+  });
+
+  it("chat: counts others' unread lines until the panel shows them, and passes what is typed to the core", () => {
+    const { store, session, dispose } = setup();
+    const self = session.selfId;
+    const bob = randomId();
+    const line = (from: string, counter: number, extra: Partial<ChatEntry> = {}): ChatEntry => ({
+      id: `${from}/${counter}`,
+      from,
+      displayName: from === self ? "Me" : "Bob",
+      self: from === self,
+      lamport: counter,
+      counter,
+      at: 0,
+      state: "shown",
+      text: `line ${counter}`,
+      ...extra,
+    });
+    session.report({ chat: [line(bob, 1), line(self, 2)] });
+    expect(store.unreadChat()).toBe(1);
+    store.markChatRead();
+    expect(store.unreadChat()).toBe(0);
+    // A line that could not be decrypted is unread too: the reader should see that it was there.
+    session.report({
+      chat: [
+        line(bob, 1),
+        line(self, 2),
+        line(bob, 3, { state: "undecryptable", text: undefined }),
+      ],
+    });
+    expect(store.unreadChat()).toBe(1);
+    expect(store.sendChat("hello")).toBe(true);
+    expect(session.sent).toEqual(["chat:hello"]);
+    dispose();
+  });
+
+  it("hands and reactions: the raised hand toggles through the core, a reaction floats for its time", async () => {
+    const { store, session, dispose } = setup();
+    const self = session.selfId;
+    const bob = randomId();
+    expect(store.handRaised()).toBe(false);
+    store.toggleHand();
+    expect(session.sent).toEqual(["hand:true"]);
+    session.report({ hands: [self, bob] });
+    expect(store.handRaised()).toBe(true);
+    store.toggleHand();
+    expect(session.sent).toEqual(["hand:true", "hand:false"]);
+
+    session.reportReaction({ from: bob, emoji: "🎉", self: false, at: 0 });
+    expect(store.reactions().map((r) => [r.from, r.emoji])).toEqual([[bob, "🎉"]]);
+    await vi.advanceTimersByTimeAsync(REACTION_SHOWN_MS + 1);
+    expect(store.reactions()).toEqual([]);
     dispose();
   });
 });

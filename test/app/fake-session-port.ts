@@ -2,6 +2,7 @@
 // it: the test sets the snapshot the core would report and the keys it would hold, and reads back
 // what the store did to the session (joined, left, asked for keys).
 import type { SessionPort, SessionSnapshot } from "../../web/src/app/sessionPort";
+import type { Reaction, ReactionEvent } from "../../web/src/core";
 import { FakeKeySource } from "../support/fake-key-source";
 
 const EMPTY: SessionSnapshot = {
@@ -20,6 +21,8 @@ const EMPTY: SessionSnapshot = {
   rotations: [],
   failure: undefined,
   connectionLog: [],
+  chat: [],
+  hands: [],
 };
 
 export class FakeSessionPort extends FakeKeySource implements SessionPort {
@@ -28,6 +31,9 @@ export class FakeSessionPort extends FakeKeySource implements SessionPort {
   left = false;
   /** How often the store asked the leader for the key (decrypt failures lasting a second). */
   keyRequests = 0;
+  /** What the store asked the core to send: chat lines, reactions, hands. */
+  readonly sent: string[] = [];
+  private readonly reactionListeners = new Set<(reaction: ReactionEvent) => void>();
 
   constructor(selfId: string) {
     super(selfId);
@@ -55,5 +61,29 @@ export class FakeSessionPort extends FakeKeySource implements SessionPort {
 
   leave(): void {
     this.left = true;
+  }
+
+  sendChat(text: string): boolean {
+    this.sent.push(`chat:${text}`);
+    return true;
+  }
+
+  react(emoji: Reaction): boolean {
+    this.sent.push(`reaction:${emoji}`);
+    return true;
+  }
+
+  setHand(up: boolean): void {
+    this.sent.push(`hand:${up}`);
+  }
+
+  onReaction(listener: (reaction: ReactionEvent) => void): () => void {
+    this.reactionListeners.add(listener);
+    return () => this.reactionListeners.delete(listener);
+  }
+
+  /** A reaction as the core reports it. */
+  reportReaction(reaction: ReactionEvent): void {
+    for (const listener of this.reactionListeners) listener(reaction);
   }
 }

@@ -174,6 +174,34 @@ describe("accessibility", () => {
     await ben.page.getByRole("button", { name: "People & security" }).click();
   });
 
+  it("call screen with the chat open, a line in it, the reaction menu open and a hand raised", async () => {
+    await ada.page.locator("#chat-button").click();
+    await ada.page.locator("#chat-input").fill("Can you hear me?");
+    await ada.page.locator("#chat-input").press("Enter");
+    await ada.page.getByRole("button", { name: "Raise hand" }).click();
+    await waitFor(
+      "Ben's Chat button to count Ada's line",
+      async () => (await ben.page.getByRole("button", { name: "Chat 1 unread" }).count()) === 1,
+    );
+    await waitFor(
+      "Ben to see Ada's hand",
+      async () => (await ben.page.locator("#call-panel [data-hand]").count()) === 1,
+    );
+    await expectAccessible(ben.page, "call screen with an unread line and a raised hand");
+    await ben.page.locator("#chat-button").click();
+    await ben.page.locator('[data-chat-entry][data-state="shown"]').waitFor();
+    await ben.page.getByRole("button", { name: "React", exact: true }).click();
+    await ben.page.locator("#reaction-menu").waitFor();
+    await expectAccessible(ben.page, "call screen with the chat and the reaction menu open");
+    await ben.page.keyboard.press("Escape");
+    await ben.page.locator("#reaction-menu").waitFor({ state: "detached" });
+    expect(await ben.page.evaluate(() => document.activeElement?.textContent?.trim())).toBe(
+      "React",
+    );
+    await ben.page.locator("#chat-button").click();
+    await ben.page.locator("#chat-panel").waitFor({ state: "detached" });
+  });
+
   it("left screen", async () => {
     await ben.page.getByRole("button", { name: "Leave" }).click();
     await ben.page.getByRole("heading", { name: "You left the call" }).waitFor();

@@ -4,10 +4,11 @@
 
 import type { LocalTrack } from "livekit-client";
 import { type Accessor, batch, createMemo, createSignal } from "solid-js";
-import type { CallSecret, RosterEntry } from "../core";
+import type { CallSecret, ChatEntry, Reaction, RosterEntry } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
 import { assertNever } from "../../../protocol/guards";
+import { type FloatingReaction, floatingAt, REACTION_SHOWN_MS, unreadCount } from "./chatView";
 import type { Problem } from "./problems";
 import type { CallConnection, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
@@ -52,6 +53,21 @@ export interface CallStore {
   receiveStats: Accessor<ReadonlyMap<string, ReceiveStats>>;
   decryptErrorCount: Accessor<number>;
   media: CallMedia;
+  /** The end-to-end encrypted chat, in the order every member shows it. */
+  chat: Accessor<readonly ChatEntry[]>;
+  /** Lines from others not yet seen in the open chat panel. */
+  unreadChat: Accessor<number>;
+  /** The chat panel shows every line there is now. */
+  markChatRead(): void;
+  /** False when the line is empty, too long, or too many wait for a key already. */
+  sendChat(text: string): boolean;
+  react(emoji: Reaction): boolean;
+  /** Participant ids with a raised hand (ours included). */
+  hands: Accessor<readonly string[]>;
+  handRaised: Accessor<boolean>;
+  toggleHand(): void;
+  /** Reactions in the air, each over its sender's tile for a few seconds. */
+  reactions: Accessor<FloatingReaction[]>;
   /** Test hook (?test=1): leave the signalling but keep the SFU connection and held keys. */
   leaveSignallingOnly(): void;
   toggleMic(): Promise<void>;
@@ -103,6 +119,16 @@ export function createCallStore(input: CallStoreInput): CallStore {
   const [devices, setDevices] = createSignal<MediaDeviceInfo[]>([]);
   let leaving = false;
   let mediaStarted = false;
+  const [read, setRead] = createSignal<ReadonlySet<string>>(new Set());
+  const [reactionsInAir, setReactionsInAir] = createSignal<FloatingReaction[]>([]);
+  let reactionKey = 0;
+  const offReaction = session.onReaction((reaction) => {
+    const now = Date.now();
+    setReactionsInAir((list) =>
+      floatingAt([...list, { ...reaction, at: now, key: ++reactionKey }], now),
+    );
+    setTimeout(() => setReactionsInAir((list) => floatingAt(list, Date.now())), REACTION_SHOWN_MS);
+  });
 
   async function refreshDevices() {
     setDevices(await navigator.mediaDevices.enumerateDevices().catch(() => []));
@@ -202,6 +228,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     navigator.mediaDevices?.removeEventListener("devicechange", refreshDevices);
     offSession();
     offMedia();
+    offReaction();
     unwire();
     session.leave();
     for (const track of input.tracks) track.stop();
@@ -304,6 +331,21 @@ export function createCallStore(input: CallStoreInput): CallStore {
       return total;
     },
     media,
+    chat: () => snapshot().chat,
+    unreadChat: () => unreadCount(snapshot().chat, read()),
+    markChatRead() {
+      const entries = snapshot().chat;
+      if (unreadCount(entries, read()) > 0) setRead(new Set(entries.map((entry) => entry.id)));
+    },
+    sendChat: (text) => session.sendChat(text),
+    react: (emoji) => session.react(emoji),
+    hands: () => snapshot().hands,
+    handRaised: () => snapshot().hands.includes(snapshot().selfId),
+    toggleHand() {
+      const s = snapshot();
+      session.setHand(!s.hands.includes(s.selfId));
+    },
+    reactions: reactionsInAir,
     leaveSignallingOnly() {
       if (!input.options.testHooks) return;
       offSession();

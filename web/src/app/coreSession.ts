@@ -122,6 +122,13 @@ export function openCoreSession(
    * a look-ahead ratchet): the media plan reinstalls a slot when its generation moves.
    */
   const generations = new Map<number, number>();
+  /**
+   * The key check each held epoch's generation was given for: a read of the state that finds
+   * another check (the core installed a key and has not sent its `keys` event yet) moves the
+   * generation at once, so the media plan never names one generation with two keys (the frame
+   * guard refuses such a generation for good).
+   */
+  const checks = new Map<number, string>();
   let generation = 0;
   let everSent = false;
   const rotations: SessionSnapshot["rotations"] = [];
@@ -142,9 +149,19 @@ export function openCoreSession(
   session.on("roster", changed);
   session.on("grant", changed);
   session.on("securityCode", changed);
+  session.on("chat", changed);
+  session.on("hands", changed);
   session.on("keys", (keys) => {
-    for (const epoch of keys.removed) generations.delete(epoch);
-    for (const epoch of keys.added) generations.set(epoch, ++generation);
+    for (const epoch of keys.removed) {
+      generations.delete(epoch);
+      checks.delete(epoch);
+    }
+    for (const epoch of keys.added) {
+      generations.set(epoch, ++generation);
+      const check = session.keyCheck(epoch);
+      if (check) checks.set(epoch, check);
+      else checks.delete(epoch);
+    }
     changed();
   });
   // Every switch reaches the media layer, "send nothing" (epoch 0) included: the key plan reads
@@ -180,6 +197,8 @@ export function openCoreSession(
         rotations: [...rotations],
         failure: failureOf(state, everJoined, leaving),
         connectionLog: [...connectionLog],
+        chat: state.chat,
+        hands: state.hands,
       };
     },
     onChange(listener) {
@@ -193,7 +212,13 @@ export function openCoreSession(
         senders: state.roster.filter((entry) => !entry.self).map((entry) => entry.participantId),
         held: state.keys.flatMap((epoch) => {
           const check = session.keyCheck(epoch);
-          return check ? [{ epoch, generation: generations.get(epoch) ?? 0, check }] : [];
+          if (!check) return [];
+          // The generation follows the key bytes, even between an install and its `keys` event.
+          if (checks.get(epoch) !== check) {
+            checks.set(epoch, check);
+            generations.set(epoch, ++generation);
+          }
+          return [{ epoch, generation: generations.get(epoch) ?? 0, check }];
         }),
         sendingEpoch: state.sending.epoch,
       };
@@ -201,6 +226,10 @@ export function openCoreSession(
     senderKey: (epoch, participantId) => session.senderKey(epoch, participantId),
     reportDecryptFailures: () => session.reportDecryptFailures(),
     join: () => session.join(),
+    sendChat: (text) => session.sendChat(text),
+    react: (emoji) => session.react(emoji),
+    setHand: (up) => session.setHand(up),
+    onReaction: (listener) => session.on("reaction", listener),
     leave() {
       leaving = true;
       session.leave();

@@ -1,7 +1,7 @@
 // What the app needs from the crypto core's CallSession, in the app's own words. The adapter in
 // coreSession.ts maps the core onto this; the store depends only on this file, and the media layer
 // only on the KeySource part (media terms, defined in media/keyPlan.ts).
-import type { RosterEntry } from "../core";
+import type { ChatEntry, Reaction, ReactionEvent, RosterEntry } from "../core";
 import type { MediaConnection } from "../media/callMedia";
 import type { KeySource } from "../media/keyPlan";
 
@@ -46,6 +46,10 @@ export interface SessionSnapshot {
   failure: SessionFailure | undefined;
   /** Signalling status changes, newest last: time, status and error code (tests). */
   connectionLog: string[];
+  /** The chat log in the order every member shows it (end-to-end encrypted, docs/chat.md). */
+  chat: readonly ChatEntry[];
+  /** Participant ids with a raised hand, ours included. */
+  hands: readonly string[];
 }
 
 /** keyState(), senderKey() and onChange() are what the media layer reads to plan livekit's keys. */
@@ -56,4 +60,11 @@ export interface SessionPort extends KeySource {
   reportDecryptFailures(): void;
   join(): Promise<void>;
   leave(): void;
+  /** Sends a chat line (queued while there is no key to send with); false when refused. */
+  sendChat(text: string): boolean;
+  /** Sends a reaction; false when there is no key to send with right now. */
+  react(emoji: Reaction): boolean;
+  setHand(up: boolean): void;
+  /** Reactions as they happen (ours included); they are not part of the snapshot. */
+  onReaction(listener: (reaction: ReactionEvent) => void): () => void;
 }

@@ -1,8 +1,9 @@
-// The call: security at a glance in the header, the stage of video tiles, the people & security panel and the
-// control bar. Everything shown comes from the CallStore.
+// The call: security at a glance in the header, the stage of video tiles, one side panel (people
+// & security, or the chat) and the control bar. Everything shown comes from the CallStore.
 import { createSignal, Show } from "solid-js";
 import type { CallStore } from "../app/callStore";
 import { CallStage } from "./CallStage";
+import { ChatPanel } from "./ChatPanel";
 import { bannerText } from "./connectionBanner";
 import { Controls } from "./Controls";
 import { InviteLink } from "./InviteLink";
@@ -15,9 +16,24 @@ const canShareScreen =
 
 export function CallScreen(props: { store: CallStore; inviteLink: string }) {
   const store = props.store;
-  const [panelOpen, setPanelOpen] = createSignal(
-    typeof window === "undefined" || window.innerWidth > 720,
+  const [panel, setPanel] = createSignal<"people" | "chat" | undefined>(
+    typeof window === "undefined" || window.innerWidth > 720 ? "people" : undefined,
   );
+  const toggle = (which: "people" | "chat") => setPanel(panel() === which ? undefined : which);
+  // The floating reactions are decoration (aria-hidden); this says the newest one in words.
+  const reactionSaid = () => {
+    const latest = store.reactions().at(-1);
+    if (!latest) return "";
+    const name = latest.self
+      ? "You"
+      : (store.roster().find((entry) => entry.participantId === latest.from)?.displayName ??
+        "Someone");
+    return `${name} reacted ${latest.emoji}`;
+  };
+  const closeChat = () => {
+    setPanel(undefined);
+    document.getElementById("chat-button")?.focus();
+  };
   return (
     <div class="call" data-connection={store.connection()}>
       <header class="call-header">
@@ -41,14 +57,26 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
             {bannerText(store.connection(), store.restoring())}
           </div>
         </Show>
-        <div class="call-body" classList={{ "no-panel": !panelOpen() }}>
-          <CallStage tiles={store.tiles()} />
-          <Show when={panelOpen()}>
+        <div class="call-body" classList={{ "no-panel": panel() === undefined }}>
+          <CallStage tiles={store.tiles()} reactions={store.reactions()} hands={store.hands()} />
+          <p class="sr-only" aria-live="polite">
+            {reactionSaid()}
+          </p>
+          <Show when={panel() === "chat"}>
+            <ChatPanel
+              entries={store.chat()}
+              onSend={(text) => store.sendChat(text)}
+              onSeen={() => store.markChatRead()}
+              onClose={closeChat}
+            />
+          </Show>
+          <Show when={panel() === "people"}>
             <aside id="call-panel" class="panel" aria-label="People and security">
               <ParticipantList
                 roster={store.roster()}
                 intruders={store.intruders()}
                 conflicts={store.conflicts()}
+                hands={store.hands()}
               />
               <SecurityCode code={store.securityCode()} />
               <InviteLink link={props.inviteLink} />
@@ -61,7 +89,10 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
         cameraOn={store.cameraOn()}
         screenSharing={store.screenSharing()}
         canShareScreen={canShareScreen}
-        panelOpen={panelOpen()}
+        panelOpen={panel() === "people"}
+        chatOpen={panel() === "chat"}
+        unreadChat={store.unreadChat()}
+        handRaised={store.handRaised()}
         cameras={store.cameras()}
         microphones={store.microphones()}
         activeCamera={store.activeCamera()}
@@ -69,7 +100,10 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
         onToggleMic={() => void store.toggleMic()}
         onToggleCamera={() => void store.toggleCamera()}
         onToggleScreen={() => void store.toggleScreen().catch(() => {})}
-        onTogglePanel={() => setPanelOpen(!panelOpen())}
+        onTogglePanel={() => toggle("people")}
+        onToggleChat={() => toggle("chat")}
+        onToggleHand={() => store.toggleHand()}
+        onReact={(emoji) => store.react(emoji)}
         onSwitchDevice={(kind, deviceId) => void store.switchDevice(kind, deviceId)}
         onLeave={() => void store.leave()}
       />

@@ -4,10 +4,15 @@
 import { createMemo, createSignal, For, onCleanup, onMount, Show } from "solid-js";
 import { featuredTile } from "../app/activeSpeaker";
 import { type LayoutMode, layoutTiles, type Size } from "../app/gridLayout";
+import type { FloatingReaction } from "../app/chatView";
 import type { TileModel } from "../app/tiles";
 import { VideoTile } from "./VideoTile";
 
-export function CallStage(props: { tiles: TileModel[] }) {
+export function CallStage(props: {
+  tiles: TileModel[];
+  reactions: FloatingReaction[];
+  hands: readonly string[];
+}) {
   let stage: HTMLDivElement | undefined;
   const [size, setSize] = createSignal<Size>({ width: 0, height: 0 });
   const [mode, setMode] = createSignal<LayoutMode>("grid");
@@ -106,6 +111,12 @@ export function CallStage(props: { tiles: TileModel[] }) {
                   tile={tile()}
                   frame={layout().frames.get(key)}
                   featured={layout().featured === key}
+                  reactions={
+                    tile().screen
+                      ? []
+                      : props.reactions.filter((r) => r.from === tile().participantId)
+                  }
+                  handRaised={!tile().screen && props.hands.includes(tile().participantId)}
                 />
               )}
             </Show>

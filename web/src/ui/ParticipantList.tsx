@@ -7,6 +7,7 @@ export function ParticipantList(props: {
   roster: RosterEntry[];
   intruders: string[];
   conflicts: string[];
+  hands: readonly string[];
 }) {
   return (
     <section class="stack" aria-labelledby="people">
@@ -18,6 +19,12 @@ export function ParticipantList(props: {
               <span>
                 {entry.displayName}
                 {entry.self ? " (you)" : ""}
+                <Show when={props.hands.includes(entry.participantId)}>
+                  <span class="hand" role="img" aria-label="hand raised" data-hand="">
+                    {" "}
+                    ✋
+                  </span>
+                </Show>
               </span>
               <span class="muted">
                 {props.conflicts.includes(entry.participantId)

@@ -1,8 +1,9 @@
 // One participant's tile: video (or a placeholder that says why there is none), name, mute and
 // speaking state, and the tile's crypto state. An unverified intruder gets a red tile with no media
 // and no name, never a silent black one.
-import { createEffect, Match, Show, Switch } from "solid-js";
+import { createEffect, For, Match, Show, Switch } from "solid-js";
 import { assertNever } from "../../../protocol/guards";
+import type { FloatingReaction } from "../app/chatView";
 import type { Rect } from "../app/gridLayout";
 import type { CryptoState, TileModel } from "../app/tiles";
 import { AudioView, VideoView } from "./TrackView";
@@ -67,7 +68,13 @@ function placeTile(element: HTMLElement, frame: Rect | undefined) {
   element.style.setProperty("--tile-height", `${frame.height}px`);
 }
 
-export function VideoTile(props: { tile: TileModel; frame?: Rect; featured?: boolean }) {
+export function VideoTile(props: {
+  tile: TileModel;
+  frame?: Rect;
+  featured?: boolean;
+  reactions?: FloatingReaction[];
+  handRaised?: boolean;
+}) {
   let element: HTMLElement | undefined;
   createEffect(() => {
     const frame = props.frame;
@@ -108,11 +115,26 @@ export function VideoTile(props: { tile: TileModel; frame?: Rect; featured?: boo
         <div class="placeholder">{placeholderText(props.tile)}</div>
       </Show>
       <Show when={props.tile.audio}>{(track) => <AudioView track={track()} />}</Show>
+      {/* Reactions float up over the sender's tile; only verified members' ever arrive here. */}
+      <div class="reactions" aria-hidden="true">
+        <For each={props.reactions ?? []}>
+          {(reaction) => (
+            <span class="reaction" data-reaction={reaction.emoji}>
+              {reaction.emoji}
+            </span>
+          )}
+        </For>
+      </div>
       <figcaption class="label">
         <span class="chip">
           {title()}
           {props.tile.leader ? " · key leader" : ""}
         </span>
+        <Show when={props.handRaised}>
+          <span class="chip wait" data-hand="">
+            ✋ hand raised
+          </span>
+        </Show>
         <Show when={!props.tile.screen && props.tile.crypto.kind !== "intruder"}>
           <Switch>
             <Match when={props.tile.micMuted}>
