@@ -158,6 +158,64 @@ describe("chat between members", () => {
   });
 });
 
+describe("chat across incarnations and reordering", () => {
+  it("a member who reloads the page (same participant id, a new session) is heard from its first line", () => {
+    // On a wall-clock date: the reloaded session saw none of the earlier lines, and its Lamport
+    // times come from the clock, so its lines still sort after them.
+    const world = new World({ seed: 17, startAt: Date.UTC(2026, 11, 3, 9) });
+    const [a, b] = joinAll(world, 2) as [SimClient, SimClient];
+    for (let i = 0; i < 3; i++) {
+      expect(b.session.sendChat(`before the reload ${i}`)).toBe(true);
+      world.run(200);
+    }
+    world.leave(b);
+    world.run(3_000);
+    const reloaded = world.addClient(undefined, b);
+    expect(reloaded.session.participantId).toBe(b.session.participantId);
+    world.run(4_000);
+    for (let i = 0; i < 3; i++) {
+      expect(reloaded.session.sendChat(`after the reload ${i}`)).toBe(true);
+      world.run(200);
+    }
+    world.run(1_000);
+    const shown = a.session.snapshot().chat.filter((entry) => entry.state === "shown");
+    expect(shown.map((entry) => entry.text)).toEqual([
+      "before the reload 0",
+      "before the reload 1",
+      "before the reload 2",
+      "after the reload 0",
+      "after the reload 1",
+      "after the reload 2",
+    ]);
+    expect(new Set(shown.map((entry) => entry.id)).size).toBe(6);
+    expect(a.session.metrics().chat.replayed).toBe(0);
+  });
+
+  it("a hand lowered after it was raised stays down when the relay delivers the two the other way round", () => {
+    const world = new World({ seed: 18 });
+    const [a, b] = joinAll(world, 2) as [SimClient, SimClient];
+    const target = b.current?.connection;
+    if (!target) throw new Error("setup");
+    const sent = recordChats(world);
+    // The relay keeps a's hand messages from b, then delivers them newest first.
+    let dropping = true;
+    world.relay.rules.push((to, frame: ServerFrame) =>
+      dropping && to === target && frame.type === "broadcast" ? "drop" : undefined,
+    );
+    a.session.setHand(true);
+    world.run(100);
+    a.session.setHand(false);
+    world.run(100);
+    expect(sent).toHaveLength(2);
+    dropping = false;
+    for (const { payload } of [...sent].reverse()) {
+      world.relay.dispatch(target, { type: "broadcast", from: a.session.participantId, payload });
+    }
+    world.run(1_000);
+    expect(b.session.snapshot().hands).toEqual([]);
+  });
+});
+
 describe("chat against a lying server", () => {
   it("never shows a message as someone's when the server attributes it to them, replays it under their name, or makes it up", () => {
     const world = new World({ seed: 13 });

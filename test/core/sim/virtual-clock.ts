@@ -10,7 +10,7 @@ interface Timer {
 }
 
 export class VirtualClock implements Clock {
-  private time = 0;
+  private time: number;
   private order = 0;
   private timers: Timer[] = [];
   private readonly cancelled = new Set<number>();
@@ -20,6 +20,11 @@ export class VirtualClock implements Clock {
    * the next task, so a test can see whether the code that threw still keeps its own timers.
    */
   onError: ((error: unknown) => void) | undefined;
+
+  /** `start`: the time the run begins at (0 unless a test needs a wall-clock date). */
+  constructor(start = 0) {
+    this.time = start;
+  }
 
   now(): number {
     return this.time;

@@ -82,10 +82,12 @@ export interface WorldOptions {
   readonly checkGlitches?: boolean;
   /** Turns on issue 9's checks of what every honest member does (see the file header). */
   readonly adversarial?: boolean;
+  /** The virtual clock's start, in ms since 1970 (0 unless a test needs a wall-clock date). */
+  readonly startAt?: number;
 }
 
 export class World {
-  readonly clock = new VirtualClock();
+  readonly clock: VirtualClock;
   readonly random;
   readonly relay: Relay;
   readonly secret;
@@ -117,6 +119,7 @@ export class World {
     [];
 
   constructor(private readonly options: WorldOptions) {
+    this.clock = new VirtualClock(options.startAt);
     this.random = seededRandom(options.seed);
     this.secret = generateCallSecret(this.random);
     this.checkGlitches = options.checkGlitches ?? false;
@@ -179,11 +182,15 @@ export class World {
     return "ws://relay.invalid/v1/rooms/sim/ws";
   }
 
-  addClient(malicious?: MaliciousMember): SimClient {
+  /**
+   * A new client in the call. `sameUserAs` gives it the user and device of an earlier client, as a
+   * page reloaded on the same device would have: the same participant id, a new session.
+   */
+  addClient(malicious?: MaliciousMember, sameUserAs?: SimClient): SimClient {
     const index = this.clients.length;
     const session = new CallSession({
       secret: this.secret,
-      userId: `user-${index}`,
+      userId: `user-${sameUserAs?.index ?? index}`,
       deviceId: "sim",
       displayName: `Client ${index}`,
       socketUrl: (roomId) => `ws://relay.invalid/v1/rooms/${roomId}/ws`,

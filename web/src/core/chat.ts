@@ -17,8 +17,9 @@ import {
   sealChat,
   verifyChat,
 } from "./chat-message.js";
+import { ChatWindow, firstChatCounter } from "./chat-window.js";
 import type { Clock, TimerHandle } from "./clock.js";
-import type { OwnIncarnation } from "./peer.js";
+import type { OwnIncarnation, Peer } from "./peer.js";
 import type { Random } from "./random.js";
 import type { SessionCounters } from "./session-counters.js";
 import type { VerifiedRoster } from "./verified-roster.js";
@@ -30,11 +31,27 @@ export const CHAT_OUTBOX_MAX = 50;
 /** How long a message waits for its epoch's key (or its sender's liveness proof). */
 export const CHAT_HOLD_MS = 5_000;
 const HELD_MAX = 256;
-const SEEN_MAX = 8_192;
-/** How far one message may move a Lamport clock that has seen anything (see docs/chat.md). */
-const LAMPORT_STEP_MAX = 65_536;
+/** Held messages per sender: one member cannot fill the hold and crowd out everyone else's. */
+const HELD_PER_SENDER = 32;
+/**
+ * A message may be at most this far (seconds) ahead of the receiver's wall clock; later ones are
+ * refused. Honest clocks stay well inside it (see LAMPORT_PULL_MAX), so only a modified client or
+ * a device clock an hour off meets it.
+ */
+const LAMPORT_AHEAD_MAX = 3_600;
+/**
+ * A message moves the receiver's Lamport clock to at most this far (seconds) ahead of its wall
+ * clock. The message still sorts by its own time, the same on every member, but a member sending
+ * times far ahead cannot drag everyone's clock along and push honest lines past the limit above.
+ */
+const LAMPORT_PULL_MAX = 60;
 const LAMPORT_MAX = 0xffffffff;
-const FIRST_LAMPORT_MAX = 0x7fffffff;
+/**
+ * Lamport times never run behind the wall clock, in seconds since 2026-01-01 UTC (a u32 of them
+ * lasts past the year 2150): a joiner, who saw nothing said before it came, still sorts its first
+ * line after those lines rather than among them.
+ */
+const LAMPORT_EPOCH_MS = Date.UTC(2026, 0, 1);
 
 export interface ChatEntry {
   /** `${sender id}/${counter}`: unique within the call. */
@@ -94,8 +111,10 @@ interface Queued {
 export class ChatChannel {
   private entries: ChatEntry[] = [];
   private lamport = 0;
-  private counter = 0;
-  private readonly seen = new Set<string>();
+  /** Our last counter; the first is random, so ids stay unique across reloads of the page. */
+  private counter: number;
+  /** What each sender's current incarnation has had taken, by participant id. */
+  private readonly windows = new Map<string, ChatWindow>();
   private readonly held = new Map<string, Held>();
   private readonly outbox: Queued[] = [];
   private readonly hands = new Set<string>();
@@ -105,7 +124,9 @@ export class ChatChannel {
   /** The lowest epoch this client held a key for in this call: anything older predates its join. */
   private firstEpoch: number | undefined;
 
-  constructor(private readonly options: ChatChannelOptions) {}
+  constructor(private readonly options: ChatChannelOptions) {
+    this.counter = firstChatCounter(options.random) - 1;
+  }
 
   log(): readonly ChatEntry[] {
     return this.entries;
@@ -165,9 +186,12 @@ export class ChatChannel {
   receive(from: string, bytes: Uint8Array): void {
     const { counters, roster, parties } = this.options;
     const peer = roster.announcedPeer(from);
+    if (!peer) {
+      counters.chat.rejected += 1;
+      return;
+    }
     let message: SignedChat;
     try {
-      if (!peer) throw new Error("chat from a participant that is not announced");
       message = verifyChat(
         { roomId: parties.roomId, senderId: from },
         peer.announcement.ed25519PublicKey,
@@ -179,7 +203,7 @@ export class ChatChannel {
       return;
     }
     const id = `${from}/${message.counter}`;
-    if (this.seen.has(id) || this.held.has(id)) {
+    if (this.windowOf(from, peer).has(message.counter) || this.held.has(id)) {
       counters.chat.replayed += 1;
       return;
     }
@@ -187,7 +211,7 @@ export class ChatChannel {
       counters.chat.rejected += 1;
       return;
     }
-    if (!peer?.proven || this.isAhead(message.epoch)) {
+    if (!peer.proven || this.isAhead(message.epoch)) {
       this.hold(id, from, message);
       return;
     }
@@ -204,16 +228,14 @@ export class ChatChannel {
   /** We switched sending epoch: flush the outbox, and announce a raised hand to new members. */
   sendingChanged(epoch: number): void {
     if (epoch === 0) return;
-    for (const queued of this.outbox.splice(0)) {
+    // In order; a line leaves the outbox only once it went out, so one the relay refused now
+    // (a full send buffer) waits for the next switch instead of staying "queued" for ever.
+    while (this.outbox.length > 0) {
+      const queued = this.outbox[0] as Queued;
       const lamport = this.seal(queued.counter, { type: "text", text: queued.text });
-      this.replaceEntry(
-        this.ownEntry(
-          queued.counter,
-          lamport ?? this.lamport,
-          lamport === undefined ? "queued" : "shown",
-          queued.text,
-        ),
-      );
+      if (lamport === undefined) break;
+      this.outbox.shift();
+      this.replaceEntry(this.ownEntry(queued.counter, lamport, "shown", queued.text));
     }
     this.announceHand();
   }
@@ -230,6 +252,9 @@ export class ChatChannel {
       }
     }
     if (handsChanged) this.options.changed.hands(this.raisedHands());
+    for (const from of [...this.windows.keys()]) {
+      if (!roster.announcedPeer(from)) this.windows.delete(from);
+    }
     if (this.handUp && verified.size > 1) this.handStale = true;
     this.retryHeld();
   }
@@ -259,7 +284,7 @@ export class ChatChannel {
     const epoch = this.options.sendingEpoch();
     const groupKey = epoch === 0 ? undefined : this.options.groupKey(epoch);
     if (!groupKey) return undefined;
-    const lamport = Math.min(this.lamport + 1, LAMPORT_MAX);
+    const lamport = Math.min(Math.max(this.lamport + 1, this.wallTime()), LAMPORT_MAX);
     const header: ChatHeader = { epoch, lamport, counter };
     const bytes = sealChat(
       parties,
@@ -272,7 +297,6 @@ export class ChatChannel {
     );
     if (!this.options.broadcast(toBase64url(bytes))) return undefined;
     this.lamport = lamport;
-    this.seen.add(`${parties.senderId}/${counter}`);
     counters.chat.sent += 1;
     return lamport;
   }
@@ -284,10 +308,14 @@ export class ChatChannel {
     }
   }
 
-  /** A Lamport time that a member cannot use to pin everyone's clock at the top of its range. */
+  /** Not so far ahead of our wall clock that it could only come from a modified client. */
   private lamportAcceptable(lamport: number): boolean {
-    if (this.lamport === 0 && this.entries.length === 0) return lamport <= FIRST_LAMPORT_MAX;
-    return lamport <= this.lamport + LAMPORT_STEP_MAX;
+    return lamport <= this.wallTime() + LAMPORT_AHEAD_MAX;
+  }
+
+  /** The wall clock in Lamport units: whole seconds since LAMPORT_EPOCH_MS. */
+  private wallTime(): number {
+    return Math.max(0, Math.floor((this.options.clock.now() - LAMPORT_EPOCH_MS) / 1000));
   }
 
   /** True when `epoch` is above every key we hold: its key may still be on its way. */
@@ -297,10 +325,23 @@ export class ChatChannel {
     return epochs.length === 0 || epoch > Math.max(...epochs);
   }
 
+  /**
+   * Waits for the message's key or its sender's proof. When the sender already has its share
+   * waiting, or the hold is full, the oldest waiting message (the sender's own first) settles now:
+   * shown, or as could-not-be-decrypted, never dropped unseen to make room.
+   */
   private hold(id: string, from: string, message: SignedChat): void {
-    if (this.held.size >= HELD_MAX) {
-      this.options.counters.chat.rejected += 1;
-      return;
+    const waiting = [...this.held].filter(([, held]) => held.from === from);
+    const oldest =
+      waiting.length >= HELD_PER_SENDER
+        ? waiting[0]
+        : this.held.size >= HELD_MAX
+          ? [...this.held][0]
+          : undefined;
+    if (oldest) {
+      const [oldestId, held] = oldest;
+      this.release(oldestId, held);
+      this.settle(oldestId, held.from, held.message);
     }
     const timer = this.options.clock.setTimeout(() => {
       this.held.delete(id);
@@ -349,8 +390,11 @@ export class ChatChannel {
       counters.chat.beforeJoin += 1;
       return;
     }
-    this.remember(id);
-    this.lamport = Math.max(this.lamport, message.lamport);
+    this.windowOf(from, peer).add(message.counter);
+    this.lamport = Math.max(
+      this.lamport,
+      Math.min(message.lamport, this.wallTime() + LAMPORT_PULL_MAX),
+    );
     const base = {
       id,
       from,
@@ -382,6 +426,10 @@ export class ChatChannel {
         this.options.changed.reaction({ from, emoji: body.emoji, self: false, at: base.at });
         return;
       case "hand": {
+        // The relay may reorder: a hand lowered after it was raised must not go up again.
+        const window = this.windowOf(from, peer);
+        if (message.counter < window.handCounter) return;
+        window.handCounter = message.counter;
         const before = this.hands.has(from);
         if (body.up) this.hands.add(from);
         else this.hands.delete(from);
@@ -391,11 +439,13 @@ export class ChatChannel {
     }
   }
 
-  private remember(id: string): void {
-    this.seen.add(id);
-    if (this.seen.size <= SEEN_MAX) return;
-    const oldest = this.seen.values().next().value;
-    if (oldest !== undefined) this.seen.delete(oldest);
+  /** The window of `from`'s incarnation `peer`; a new incarnation starts a new one. */
+  private windowOf(from: string, peer: Peer): ChatWindow {
+    const current = this.windows.get(from);
+    if (current?.peer === peer) return current;
+    const window = new ChatWindow(peer);
+    this.windows.set(from, window);
+    return window;
   }
 
   private ownEntry(
@@ -418,9 +468,20 @@ export class ChatChannel {
     };
   }
 
+  /**
+   * Adds an entry in its place in the order. A full log lets go of the entry that arrived first,
+   * never the one arriving: a line that sorts low (its sender's clock is behind) is still seen.
+   */
   private addEntry(entry: ChatEntry): void {
     const next = [...this.entries, entry].sort(compareEntries);
-    this.entries = next.length > CHAT_LOG_MAX ? next.slice(next.length - CHAT_LOG_MAX) : next;
+    while (next.length > CHAT_LOG_MAX) {
+      let first = next[0] === entry ? 1 : 0;
+      next.forEach((candidate, index) => {
+        if (candidate !== entry && candidate.at < (next[first] as ChatEntry).at) first = index;
+      });
+      next.splice(first, 1);
+    }
+    this.entries = next;
     this.options.changed.log(this.entries);
   }
 

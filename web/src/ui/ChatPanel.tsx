@@ -63,12 +63,14 @@ export function ChatPanel(props: {
                 classList={{ self: entry.self }}
               >
                 <div class="chat-meta">
-                  <span class="chat-name">{entry.self ? "You" : entry.displayName}</span>
+                  <bdi class="chat-name">{entry.self ? "You" : entry.displayName}</bdi>
                   <span class="muted">{timeOf(entry.at)}</span>
                 </div>
                 <Switch>
                   <Match when={entry.state === "shown"}>
-                    <p class="chat-text">{entry.text}</p>
+                    <p class="chat-text" dir="auto">
+                      {entry.text}
+                    </p>
                   </Match>
                   <Match when={entry.state === "undecryptable"}>
                     <p class="chat-text undecryptable">
@@ -77,7 +79,9 @@ export function ChatPanel(props: {
                     </p>
                   </Match>
                   <Match when={entry.state === "queued"}>
-                    <p class="chat-text">{entry.text}</p>
+                    <p class="chat-text" dir="auto">
+                      {entry.text}
+                    </p>
                     <p class="muted">Waiting for a new key to send…</p>
                   </Match>
                 </Switch>

@@ -1,0 +1,39 @@
+// Which of one sender incarnation's chat messages a receiver has taken (docs/chat.md, Receiving):
+// a message is known by its counter, and a copy of one taken is a replay. A message verifies only
+// under the signing key of the incarnation that sent it, so a window per incarnation is enough: a
+// recording from an earlier incarnation (a reload, a reconnect) fails its signature first. The
+// window keeps the newest CHAT_WINDOW counters; anything older counts as taken, so memory stays
+// bounded however long the call runs and a replay of a very old message is still refused.
+import type { Peer } from "./peer.js";
+
+/** Counters remembered per incarnation: a message this far behind its sender's newest is refused. */
+export const CHAT_WINDOW = 4_096;
+
+export class ChatWindow {
+  private highest = 0;
+  private readonly taken = new Set<number>();
+  /** The counter of the newest hand message applied: an older one arriving late changes nothing. */
+  handCounter = 0;
+
+  constructor(readonly peer: Peer) {}
+
+  has(counter: number): boolean {
+    return counter + CHAT_WINDOW <= this.highest || this.taken.has(counter);
+  }
+
+  add(counter: number): void {
+    this.taken.add(counter);
+    if (counter <= this.highest) return;
+    this.highest = counter;
+    if (this.taken.size <= 2 * CHAT_WINDOW) return;
+    for (const old of this.taken) if (old + CHAT_WINDOW <= this.highest) this.taken.delete(old);
+  }
+}
+
+/** A first counter for this session: a reloaded page (same participant id) does not reuse ids. */
+export function firstChatCounter(random: (length: number) => Uint8Array): number {
+  const bytes = random(4);
+  const value = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  // Below 2^30, so 3 * 2^30 messages fit before the u32 runs out.
+  return (value >>> 2) + 1;
+}
