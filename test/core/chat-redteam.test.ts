@@ -417,6 +417,45 @@ describe("chat red team: held messages", () => {
   });
 });
 
+describe("chat red team: missing messages", () => {
+  it("a message that could not go out is not reported as one the server dropped", () => {
+    const {
+      bench,
+      members: [alice, bob],
+    } = meshed("alice", "bob");
+    alice.channel.sendText("one");
+    relayAll(bench, alice);
+    alice.broadcastWorks = false;
+    expect(alice.channel.react("👍")).toBe(false);
+    alice.channel.setHand(true);
+    alice.broadcastWorks = true;
+    const from = alice.sent.length;
+    alice.channel.sendText("two");
+    relayAll(bench, alice, from);
+    bench.clock.runUntil(bench.clock.now() + 10_000);
+    expect(bob.channel.log().map((e) => e.state)).toEqual(["shown", "shown"]);
+    expect(bob.counters.chat.missing).toBe(0);
+  });
+
+  it("a member jumping its counters gets one bounded notice, not a flood", () => {
+    const {
+      bench,
+      members: [bob, mallory],
+    } = meshed("bob", "mallory");
+    const lamport = Math.floor((bench.clock.now() - Date.UTC(2026, 0, 1)) / 1000);
+    for (const [i, counter] of [1, 2 ** 31, 2 ** 32 - 1].entries()) {
+      bob.receive(
+        mallory,
+        mallory.forge({ epoch: 1, lamport: lamport + i, counter }, { type: "text", text: `${i}` }),
+      );
+    }
+    bench.clock.runUntil(bench.clock.now() + 10_000);
+    const missing = bob.channel.log().filter((e) => e.state === "missing");
+    expect(missing).toHaveLength(2);
+    expect(bob.channel.log()).toHaveLength(5);
+  });
+});
+
 describe("chat red team: the outbox", () => {
   it("sends a queued line later when the first flush after a key switch could not broadcast", () => {
     const bench = new Bench();

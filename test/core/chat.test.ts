@@ -216,6 +216,65 @@ describe("chat across incarnations and reordering", () => {
   });
 });
 
+describe("chat when a server drops lines", () => {
+  it("says how many of a sender's messages never arrived, where they would have been, and nothing for a line only delayed", () => {
+    const world = new World({ seed: 19 });
+    const [a, b, c] = joinAll(world, 3) as [SimClient, SimClient, SimClient];
+    const toC = c.current?.connection;
+    const toA = a.current?.connection;
+    if (!toC || !toA) throw new Error("setup");
+    expect(b.session.sendChat("one")).toBe(true);
+    world.run(300);
+    // The server drops b's next two messages (a line and a reaction) to c, and delays the one
+    // after them to a by two seconds (less than the wait for a gap to fill).
+    let dropping = 2;
+    let delaying = false;
+    world.relay.rules.push((to, frame: ServerFrame) => {
+      if (frame.type !== "broadcast" || frame.from !== b.session.participantId) return undefined;
+      if (to === toC && dropping > 0) {
+        dropping -= 1;
+        return "drop";
+      }
+      return to === toA && delaying ? "hold" : undefined;
+    });
+    expect(b.session.sendChat("two")).toBe(true);
+    world.run(100);
+    expect(b.session.react("👍")).toBe(true);
+    world.run(100);
+    delaying = true;
+    expect(b.session.sendChat("three")).toBe(true);
+    world.run(100);
+    delaying = false;
+    expect(b.session.sendChat("four")).toBe(true);
+    world.run(2_000);
+    world.relay.heal();
+    world.run(8_000);
+    const seenByC = c.session
+      .snapshot()
+      .chat.map((e) =>
+        e.state === "missing" ? `missing ${e.missed} from ${e.displayName}` : e.text,
+      );
+    expect(seenByC).toEqual(["one", "missing 2 from Client 1", "three", "four"]);
+    expect(c.session.metrics().chat.missing).toBe(2);
+    // a got every message, one of them late: no notice.
+    expect(a.session.snapshot().chat.map((e) => e.text)).toEqual(["one", "two", "three", "four"]);
+    expect(a.session.metrics().chat.missing).toBe(0);
+  });
+
+  it("counts nothing as missing when a line was refused before it was sent", () => {
+    const world = new World({ seed: 20 });
+    const [a, b] = joinAll(world, 2) as [SimClient, SimClient];
+    expect(b.session.sendChat("one")).toBe(true);
+    world.run(300);
+    // A line too long is refused before it takes a counter.
+    expect(b.session.sendChat("x".repeat(2_001))).toBe(false);
+    expect(b.session.sendChat("two")).toBe(true);
+    world.run(8_000);
+    expect(a.session.snapshot().chat.map((e) => e.state)).toEqual(["shown", "shown"]);
+    expect(a.session.metrics().chat.missing).toBe(0);
+  });
+});
+
 describe("chat against a lying server", () => {
   it("never shows a message as someone's when the server attributes it to them, replays it under their name, or makes it up", () => {
     const world = new World({ seed: 13 });

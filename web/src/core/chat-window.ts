@@ -9,6 +9,12 @@ import type { Peer } from "./peer.js";
 /** Counters remembered per incarnation: a message this far behind its sender's newest is refused. */
 export const CHAT_WINDOW = 4_096;
 
+/** Counters a sender skipped, as far as we know yet: every one strictly between the two. */
+export interface ChatGap {
+  readonly after: number;
+  readonly before: number;
+}
+
 export class ChatWindow {
   private highest = 0;
   private readonly taken = new Set<number>();
@@ -21,10 +27,30 @@ export class ChatWindow {
     return counter + CHAT_WINDOW <= this.highest || this.taken.has(counter);
   }
 
-  add(counter: number): void {
+  /**
+   * Takes `counter`. Returns the counters it shows were skipped (between the newest taken before
+   * and it), or undefined: none, or this is the first message we have of the incarnation (what
+   * came before it was sent before we could read it).
+   */
+  add(counter: number): ChatGap | undefined {
+    const previous = this.highest;
     this.taken.add(counter);
-    if (counter <= this.highest) return;
+    if (counter <= this.highest) return undefined;
     this.highest = counter;
+    this.prune();
+    return previous === 0 || counter === previous + 1
+      ? undefined
+      : { after: previous, before: counter };
+  }
+
+  /** How many counters strictly between `gap.after` and `gap.before` were never taken. */
+  untaken(gap: ChatGap): number {
+    let taken = 0;
+    for (const counter of this.taken) if (counter > gap.after && counter < gap.before) taken += 1;
+    return gap.before - gap.after - 1 - taken;
+  }
+
+  private prune(): void {
     if (this.taken.size <= 2 * CHAT_WINDOW) return;
     for (const old of this.taken) if (old + CHAT_WINDOW <= this.highest) this.taken.delete(old);
   }

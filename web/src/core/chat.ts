@@ -17,7 +17,7 @@ import {
   sealChat,
   verifyChat,
 } from "./chat-message.js";
-import { ChatWindow, firstChatCounter } from "./chat-window.js";
+import { type ChatGap, ChatWindow, firstChatCounter } from "./chat-window.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { OwnIncarnation, Peer } from "./peer.js";
 import type { Random } from "./random.js";
@@ -31,6 +31,10 @@ export const CHAT_OUTBOX_MAX = 50;
 /** How long a message waits for its epoch's key (or its sender's liveness proof). */
 export const CHAT_HOLD_MS = 5_000;
 const HELD_MAX = 256;
+/** How long a gap in a sender's counters may take to fill (a held message settles by then). */
+const GAP_WAIT_MS = CHAT_HOLD_MS + 1_000;
+/** Gaps waiting to be checked at once; a flood of them beyond this is not reported. */
+const GAPS_PENDING_MAX = 64;
 /** Held messages per sender: one member cannot fill the hold and crowd out everyone else's. */
 const HELD_PER_SENDER = 32;
 /**
@@ -64,9 +68,14 @@ export interface ChatEntry {
   readonly counter: number;
   /** Clock time it was sent (own lines) or arrived. */
   readonly at: number;
-  /** shown: `text` is set; undecryptable: a verified member's message we hold no key for; queued: ours, waiting for a key. */
-  readonly state: "shown" | "undecryptable" | "queued";
+  /**
+   * shown: `text` is set; undecryptable: a verified member's message we hold no key for; queued:
+   * ours, waiting for a key; missing: `missed` messages the sender's counters show it sent after
+   * the one before this entry never arrived (a relay dropped them).
+   */
+  readonly state: "shown" | "undecryptable" | "queued" | "missing";
   readonly text?: string;
+  readonly missed?: number;
 }
 
 export interface ReactionEvent {
@@ -115,6 +124,7 @@ export class ChatChannel {
   private counter: number;
   /** What each sender's current incarnation has had taken, by participant id. */
   private readonly windows = new Map<string, ChatWindow>();
+  private readonly gapTimers = new Set<TimerHandle>();
   private readonly held = new Map<string, Held>();
   private readonly outbox: Queued[] = [];
   private readonly hands = new Set<string>();
@@ -144,7 +154,9 @@ export class ChatChannel {
   sendText(text: string): boolean {
     const trimmed = text.trim();
     if (trimmed.length === 0 || trimmed.length > CHAT_TEXT_MAX) return false;
-    if (this.options.sendingEpoch() === 0) {
+    if (this.options.sendingEpoch() !== 0) this.flushOutbox();
+    // Behind lines still waiting, a new one waits too: lines go out in the order they were typed.
+    if (this.options.sendingEpoch() === 0 || this.outbox.length > 0) {
       if (this.outbox.length >= CHAT_OUTBOX_MAX) return false;
       const counter = this.nextCounter();
       this.outbox.push({ counter, text: trimmed });
@@ -152,7 +164,7 @@ export class ChatChannel {
       return true;
     }
     const counter = this.nextCounter();
-    const lamport = this.seal(counter, { type: "text", text: trimmed });
+    const lamport = this.sealOrGiveBack(counter, { type: "text", text: trimmed });
     if (lamport === undefined) return false;
     this.addEntry(this.ownEntry(counter, lamport, "shown", trimmed));
     return true;
@@ -161,7 +173,8 @@ export class ChatChannel {
   /** A reaction is of the moment: without a key to send with it is not sent (false). */
   react(emoji: Reaction): boolean {
     if (this.options.sendingEpoch() === 0) return false;
-    if (this.seal(this.nextCounter(), { type: "reaction", emoji }) === undefined) return false;
+    const counter = this.nextCounter();
+    if (this.sealOrGiveBack(counter, { type: "reaction", emoji }) === undefined) return false;
     this.options.changed.reaction({
       from: this.options.parties.senderId,
       emoji,
@@ -228,8 +241,15 @@ export class ChatChannel {
   /** We switched sending epoch: flush the outbox, and announce a raised hand to new members. */
   sendingChanged(epoch: number): void {
     if (epoch === 0) return;
-    // In order; a line leaves the outbox only once it went out, so one the relay refused now
-    // (a full send buffer) waits for the next switch instead of staying "queued" for ever.
+    this.flushOutbox();
+    this.announceHand();
+  }
+
+  /**
+   * Sends the queued lines in order. A line leaves the outbox only once it went out, so one the
+   * relay refused now (a full send buffer) goes with the next send or switch.
+   */
+  private flushOutbox(): void {
     while (this.outbox.length > 0) {
       const queued = this.outbox[0] as Queued;
       const lamport = this.seal(queued.counter, { type: "text", text: queued.text });
@@ -237,7 +257,6 @@ export class ChatChannel {
       this.outbox.shift();
       this.replaceEntry(this.ownEntry(queued.counter, lamport, "shown", queued.text));
     }
-    this.announceHand();
   }
 
   /** The verified roster changed: retry held messages; forget hands of members who are gone. */
@@ -263,6 +282,8 @@ export class ChatChannel {
   lost(): void {
     for (const held of this.held.values()) this.options.clock.clearTimeout(held.timer);
     this.held.clear();
+    for (const timer of this.gapTimers) this.options.clock.clearTimeout(timer);
+    this.gapTimers.clear();
     const self = this.options.parties.senderId;
     if ([...this.hands].some((id) => id !== self)) {
       for (const id of [...this.hands]) if (id !== self) this.hands.delete(id);
@@ -301,9 +322,20 @@ export class ChatChannel {
     return lamport;
   }
 
+  /**
+   * Seals a new message under `counter`, just taken. If it could not go out, the counter is given
+   * back: receivers would otherwise count a message that never left as one a relay dropped.
+   */
+  private sealOrGiveBack(counter: number, body: ChatBody): number | undefined {
+    const lamport = this.seal(counter, body);
+    if (lamport === undefined && counter === this.counter) this.counter -= 1;
+    return lamport;
+  }
+
   private announceHand(): void {
     if (!this.handStale || this.options.sendingEpoch() === 0) return;
-    if (this.seal(this.nextCounter(), { type: "hand", up: this.handUp }) !== undefined) {
+    const counter = this.nextCounter();
+    if (this.sealOrGiveBack(counter, { type: "hand", up: this.handUp }) !== undefined) {
       this.handStale = false;
     }
   }
@@ -390,7 +422,8 @@ export class ChatChannel {
       counters.chat.beforeJoin += 1;
       return;
     }
-    this.windowOf(from, peer).add(message.counter);
+    const gap = this.windowOf(from, peer).add(message.counter);
+    if (gap) this.watchGap(from, peer, gap, message);
     this.lamport = Math.max(
       this.lamport,
       Math.min(message.lamport, this.wallTime() + LAMPORT_PULL_MAX),
@@ -437,6 +470,34 @@ export class ChatChannel {
         return;
       }
     }
+  }
+
+  /**
+   * `message` skipped counters of its sender: unless they arrive in time (reordered, or held for
+   * a key), the log says how many messages never came, in the place they would have been.
+   */
+  private watchGap(from: string, peer: Peer, gap: ChatGap, message: SignedChat): void {
+    if (this.gapTimers.size >= GAPS_PENDING_MAX) return;
+    const timer = this.options.clock.setTimeout(() => {
+      this.gapTimers.delete(timer);
+      const window = this.windows.get(from);
+      if (window?.peer !== peer) return;
+      const missed = window.untaken(gap);
+      if (missed <= 0) return;
+      this.options.counters.chat.missing += missed;
+      this.addEntry({
+        id: `${from}/missing/${gap.after}-${gap.before}`,
+        from,
+        displayName: peer.announcement.displayName,
+        self: false,
+        lamport: message.lamport,
+        counter: gap.before - 1,
+        at: this.options.clock.now(),
+        state: "missing",
+        missed,
+      });
+    }, GAP_WAIT_MS);
+    this.gapTimers.add(timer);
   }
 
   /** The window of `from`'s incarnation `peer`; a new incarnation starts a new one. */

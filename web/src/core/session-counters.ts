@@ -30,6 +30,7 @@ export function createSessionCounters() {
       replayed: 0,
       undecryptable: 0,
       beforeJoin: 0,
+      missing: 0,
     },
   };
 }

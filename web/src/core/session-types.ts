@@ -92,6 +92,8 @@ export interface ChatCounters {
   undecryptable: number;
   /** Verified, for an epoch before this client's first key: sent before it joined, not shown. */
   beforeJoin: number;
+  /** Messages a sender's counters show were sent to us but never arrived (shown as missing). */
+  missing: number;
 }
 
 export interface CallSessionState {

@@ -9,6 +9,14 @@ function timeOf(at: number): string {
   return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+/** A relay dropped messages that the sender's counters show it sent (docs/chat.md, Receiving). */
+function missedText(missed: number): string {
+  if (missed > 999) return "Many messages from this person did not arrive.";
+  return missed === 1
+    ? "1 message from this person did not arrive."
+    : `${missed} messages from this person did not arrive.`;
+}
+
 export function ChatPanel(props: {
   entries: readonly ChatEntry[];
   onSend: (text: string) => boolean;
@@ -77,6 +85,9 @@ export function ChatPanel(props: {
                       This message could not be decrypted: it was sent under a key this device no
                       longer holds.
                     </p>
+                  </Match>
+                  <Match when={entry.state === "missing"}>
+                    <p class="chat-text undecryptable">{missedText(entry.missed ?? 0)}</p>
                   </Match>
                   <Match when={entry.state === "queued"}>
                     <p class="chat-text" dir="auto">
