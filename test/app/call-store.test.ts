@@ -13,6 +13,7 @@ import { readPageOptions } from "../../web/src/app/settings";
 import { bannerText } from "../../web/src/ui/connectionBanner";
 import type { ChatEntry, RosterEntry } from "../../web/src/core";
 import { REACTION_SHOWN_MS } from "../../web/src/app/chatView";
+import { distinctTags } from "../../web/src/app/names";
 import { randomId } from "../support/ids";
 import { FakeCallMedia, participant } from "./fake-call-media";
 import { FakeSessionPort } from "./fake-session-port";
@@ -285,6 +286,43 @@ describe("call store", () => {
     expect(store.reactions().map((r) => [r.from, r.emoji])).toEqual([[bob, "🎉"]]);
     await vi.advanceTimersByTimeAsync(REACTION_SHOWN_MS + 1);
     expect(store.reactions()).toEqual([]);
+    dispose();
+  });
+
+  it("two members with one name are told apart on the roster and in the chat", () => {
+    const { store, session, dispose } = setup();
+    const self = session.selfId;
+    const [alice, mallory] = [randomId(), randomId()];
+    session.report({
+      roster: [
+        { ...entry(alice, 1), displayName: "Alice" },
+        { ...entry(mallory, 2), displayName: "Alice" },
+        entry(self, 3, true),
+      ],
+      chat: [
+        {
+          id: `${mallory}/1`,
+          from: mallory,
+          displayName: "Alice",
+          self: false,
+          lamport: 1,
+          counter: 1,
+          at: 0,
+          state: "shown",
+          text: "send me the code",
+        },
+      ],
+    });
+    const tag = (id: string) => distinctTags([alice, mallory]).get(id);
+    const names = store.roster().map((e) => e.displayName);
+    expect(names).toEqual([`Alice ·${tag(alice)}`, `Alice ·${tag(mallory)}`, "Me"]);
+    expect(store.chat()[0]?.displayName).toBe(`Alice ·${tag(mallory)}`);
+    // Mallory leaves: its line keeps its tag, and so does Alice.
+    session.report({
+      roster: [{ ...entry(alice, 1), displayName: "Alice" }, entry(self, 3, true)],
+    });
+    expect(store.chat()[0]?.displayName).toBe(`Alice ·${tag(mallory)}`);
+    expect(store.roster()[0]?.displayName).toBe(`Alice ·${tag(alice)}`);
     dispose();
   });
 });

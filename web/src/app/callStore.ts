@@ -9,6 +9,7 @@ import { CallMedia } from "../media/callMedia";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
 import { assertNever } from "../../../protocol/guards";
 import { type FloatingReaction, floatingAt, REACTION_SHOWN_MS, unreadCount } from "./chatView";
+import { labelChat, labelRoster, nameLabels } from "./names";
 import type { Problem } from "./problems";
 import type { CallConnection, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
@@ -261,10 +262,21 @@ export function createCallStore(input: CallStoreInput): CallStore {
     { equals: (a, b) => a.media === b.media && a.call === b.call },
   );
 
+  // Names as shown: tagged where two members share one (names.ts).
+  const labels = createMemo(() => {
+    const s = snapshot();
+    return nameLabels([
+      ...s.roster,
+      ...s.chat.map((entry) => ({ participantId: entry.from, displayName: entry.displayName })),
+    ]);
+  });
+  const roster = createMemo(() => labelRoster(snapshot().roster, labels()));
+  const chat = createMemo(() => labelChat(snapshot().chat, labels()));
+
   const tiles = createMemo(() => {
     mediaTick();
     const s = snapshot();
-    return buildTiles(media.room.localParticipant, media.remoteParticipants(), s.roster, {
+    return buildTiles(media.room.localParticipant, media.remoteParticipants(), roster(), {
       epoch: s.epoch,
       sendingEpoch: s.sendingEpoch,
       waitingForNewKey: s.waitingForNewKey,
@@ -298,7 +310,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     connection,
     restoring,
     selfId: () => snapshot().selfId || undefined,
-    roster: () => snapshot().roster,
+    roster,
     intruders,
     conflicts: () => snapshot().conflicts,
     tiles,
@@ -331,7 +343,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
       return total;
     },
     media,
-    chat: () => snapshot().chat,
+    chat,
     unreadChat: () => unreadCount(snapshot().chat, read()),
     markChatRead() {
       const entries = snapshot().chat;
