@@ -5,7 +5,14 @@
 // list and on the tile; a joiner sees what is said after it joined and nothing from before. The
 // tests share one call and run in order.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
+import {
+  encodeCallSecret,
+  fromBase64url,
+  generateCallSecret,
+  roomIdOf,
+  systemRandom,
+} from "../../web/src/core";
+import { bytes, type Json, SpecClient } from "../protocol/spec-client";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
 import {
   joinFromPreJoin,
@@ -20,7 +27,8 @@ import {
 import { screenshotPath } from "./screenshots";
 
 const origin = inject("origin");
-const link = `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
+const secret = generateCallSecret(systemRandom);
+const link = `${origin}/${TEST_QUERY}#${encodeCallSecret(secret)}`;
 
 let browser: RunningBrowser;
 let ada: Participant;
@@ -263,5 +271,49 @@ describe("chat, reactions and raised hands, end-to-end encrypted", () => {
     const log = await chatLog(dee);
     step(`Dee's chat: ${JSON.stringify(log)}`);
     expect(log.map((l) => l.text)).toEqual(["Welcome, Dee"]);
+  });
+
+  it("a listener on the room without the call secret (a server, or anyone with the room id) gets only padded ciphertext, and its own line shows nowhere", async () => {
+    const url = `${origin.replace(/^http/, "ws")}/v1/rooms/${roomIdOf(secret)}/ws`;
+    const { client } = await SpecClient.join(url, bytes("not an announcement"));
+    try {
+      const line = "the meeting moves to 3 pm";
+      await say(ada, line);
+      await say(ben, "Ben: noted");
+      // A broadcast of its own in the chat format (the room sends it under the listener's id).
+      const forged = new Uint8Array(200);
+      forged[0] = 0x43;
+      forged[1] = 1;
+      client.send({ type: "broadcast", payload: Buffer.from(forged).toString("base64url") });
+      await openChat(cy);
+      await waitFor("Cy to get Ben's line", async () =>
+        (await chatLog(cy)).some((l) => l.text === "Ben: noted"),
+      );
+      await sleep(500);
+      const heard: Json[] = [];
+      while (client.pending() > 0) heard.push(await client.next());
+      const chats = heard
+        .filter((m) => m.type === "broadcast" && typeof m.payload === "string")
+        .map((m) => fromBase64url(m.payload as string))
+        .filter((b) => b[0] === 0x43);
+      step(`the listener heard ${heard.length} messages, ${chats.length} of them chat`);
+      expect(chats.length).toBeGreaterThanOrEqual(2);
+      for (const chat of chats) {
+        // Header 38, tag 16, signature 64: the rest is the padded plaintext.
+        expect((chat.length - 38 - 16 - 64) % 64).toBe(0);
+        const text = Buffer.from(chat).toString("latin1");
+        expect(text).not.toContain("meeting");
+        expect(text).not.toContain("Ada");
+      }
+      expect(JSON.stringify(heard)).not.toContain("meeting");
+      for (const participant of everyone) {
+        await openChat(participant);
+        const log = await chatLog(participant);
+        expect(log.every((l) => l.name !== "")).toBe(true);
+        expect(log.filter((l) => l.state !== "shown")).toEqual([]);
+      }
+    } finally {
+      client.close();
+    }
   });
 });

@@ -118,6 +118,34 @@ async function expectDecodingProgress(receivers: CallPage[], senders: CallPage[]
   );
 }
 
+/** Opens the chat panel if it is closed, types `text` into it and sends it (Enter's submit). */
+async function say(page: CallPage, text: string) {
+  await page.evaluate(() => {
+    if (!document.querySelector("#chat-panel"))
+      document.querySelector<HTMLButtonElement>("#chat-button")?.click();
+  }, undefined);
+  await page.waitFor("#chat-input");
+  await page.evaluate((line) => {
+    const input = document.querySelector<HTMLInputElement>("#chat-input");
+    if (!input?.form) throw new Error("no chat input");
+    input.value = line;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.form.requestSubmit();
+  }, text);
+}
+
+/** The chat lines the page shows, as "name: text", in its order (the panel must be open). */
+function chatLines(page: CallPage): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      Array.from(document.querySelectorAll('[data-chat-entry][data-state="shown"]')).map(
+        (item) =>
+          `${item.querySelector(".chat-name")?.textContent}: ${item.querySelector(".chat-text")?.textContent}`,
+      ),
+    undefined,
+  );
+}
+
 describe("a mixed Chromium and Firefox call", () => {
   beforeAll(async () => {
     xvfb = await startXvfb();
@@ -302,6 +330,42 @@ describe("a mixed Chromium and Firefox call", () => {
           )),
       );
     }
+  });
+
+  it("chats across the two browsers: each line once, in one order, under its sender's name", async () => {
+    await say(fox, "from Firefox");
+    await say(cleo, "from Chromium");
+    await say(cid, "also from Chromium");
+    // A page shows its own lines as "You".
+    const shownAs = (page: CallPage) => (name: string) => (name === page.name ? "You" : name);
+    for (const page of everyone) {
+      await waitFor(
+        async () =>
+          `${page.name} to show three chat lines: ${JSON.stringify(await chatLines(page))}`,
+        async () => (await chatLines(page)).length === 3,
+      );
+    }
+    const orders = await Promise.all(
+      everyone.map(async (page) => {
+        const lines = await chatLines(page);
+        const as = shownAs(page);
+        expect(lines.sort()).toEqual(
+          [
+            `${as("Fox")}: from Firefox`,
+            `${as("Cleo")}: from Chromium`,
+            `${as("Cid")}: also from Chromium`,
+          ].sort(),
+        );
+        return page.evaluate(
+          () =>
+            Array.from(document.querySelectorAll("[data-chat-entry]"))
+              .map((item) => item.getAttribute("data-chat-entry"))
+              .join(" "),
+          undefined,
+        );
+      }),
+    );
+    expect(new Set(orders).size).toBe(1);
   });
 
   it("rotates five times with no decrypt failure in either browser", async () => {
