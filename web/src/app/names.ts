@@ -3,15 +3,35 @@
 // gets a tag from a hash of its participant id: the same on every member's screen, decided by
 // nothing a server controls. Anyone with the link may pick any participant id, so an impostor can
 // grind for a hash that starts like its target's; the tags then grow until they differ, so two
-// members never show the same label. Names that differ only in case, width or spacing collide
-// too. Look-alike letters from other scripts are not caught; the security code still tells
-// members apart.
+// members never show the same label. Names that differ only in case, width, spacing, invisible
+// characters or a tag-like ending collide too, and invisible characters and direction overrides
+// are not shown. Look-alike letters from other scripts are not caught; the security code still
+// tells members apart.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ChatEntry, type RosterEntry, toBase64url } from "../core";
 
-/** How a name compares: case, Unicode width forms and runs of spaces folded away. */
+/** How a name compares: invisible characters, case, width forms, spacing and a tag-like end folded away. */
 function nameKey(name: string): string {
-  return name.normalize("NFKC").toLowerCase().replace(/\s+/g, " ").trim();
+  return shownName(name)
+    .normalize("NFKC")
+    .toLowerCase()
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(TAG_LIKE_END, "");
+}
+
+/**
+ * Characters that draw nothing or turn text around (zero-width spaces and joiners, soft hyphens,
+ * fillers, tag letters, direction overrides): a name shows and compares without them, so
+ * "Al\u200Bice" and an overridden "\u202EecilA" are both plain "Alice"s.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
+/** A name ending like a tag (" ·Ab3x"): compared without it, so no one can choose a label. */
+const TAG_LIKE_END = /(\s*[\u00b7\u0387\u2022\u2027\u2219\u22c5\u30fb\uff65]\s*[a-z0-9_-]*)+$/u;
+
+/** A display name as the screen shows it. */
+function shownName(name: string): string {
+  return name.replace(INVISIBLE, "");
 }
 
 export interface NamedMember {
@@ -37,7 +57,7 @@ export function nameLabels(members: readonly NamedMember[]): Map<string, string>
   for (const ids of groups.values()) {
     const tags = ids.length > 1 ? distinctTags(ids) : undefined;
     for (const id of ids) {
-      const name = names.get(id) ?? "";
+      const name = shownName(names.get(id) ?? "");
       labels.set(id, tags ? `${name} ·${tags.get(id)}` : name);
     }
   }

@@ -4,8 +4,6 @@
 // recording from an earlier incarnation (a reload, a reconnect) fails its signature first. The
 // window keeps the newest CHAT_WINDOW counters; anything older counts as taken, so memory stays
 // bounded however long the call runs and a replay of a very old message is still refused.
-import type { Peer } from "./peer.js";
-
 /** Counters remembered per incarnation: a message this far behind its sender's newest is refused. */
 export const CHAT_WINDOW = 4_096;
 
@@ -20,8 +18,11 @@ export class ChatWindow {
   private readonly taken = new Set<number>();
   /** The counter of the newest hand message applied: an older one arriving late changes nothing. */
   handCounter = 0;
-
-  constructor(readonly peer: Peer) {}
+  /**
+   * Counters skipped and not yet reported, one range per sender however many gaps it makes (so a
+   * member cannot use up what reports another's), with the message that revealed the last of them.
+   */
+  pendingGap: { gap: ChatGap; lamport: number } | undefined;
 
   has(counter: number): boolean {
     return counter + CHAT_WINDOW <= this.highest || this.taken.has(counter);

@@ -33,8 +33,11 @@ export const CHAT_HOLD_MS = 5_000;
 const HELD_MAX = 256;
 /** How long a gap in a sender's counters may take to fill (a held message settles by then). */
 const GAP_WAIT_MS = CHAT_HOLD_MS + 1_000;
-/** Gaps waiting to be checked at once; a flood of them beyond this is not reported. */
-const GAPS_PENDING_MAX = 64;
+/**
+ * Sender incarnations whose windows are kept, the least recently heard from let go first. They
+ * outlive a leave or our own reconnect: a server replaying old lines afterwards still meets them.
+ */
+const WINDOWS_MAX = 256;
 /** Held messages per sender: one member cannot fill the hold and crowd out everyone else's. */
 const HELD_PER_SENDER = 32;
 /**
@@ -122,9 +125,8 @@ export class ChatChannel {
   private lamport = 0;
   /** Our last counter; the first is random, so ids stay unique across reloads of the page. */
   private counter: number;
-  /** What each sender's current incarnation has had taken, by participant id. */
+  /** What each sender incarnation has had taken, by participant id and signing key. */
   private readonly windows = new Map<string, ChatWindow>();
-  private readonly gapTimers = new Set<TimerHandle>();
   private readonly held = new Map<string, Held>();
   private readonly outbox: Queued[] = [];
   private readonly hands = new Set<string>();
@@ -173,6 +175,9 @@ export class ChatChannel {
   /** A reaction is of the moment: without a key to send with it is not sent (false). */
   react(emoji: Reaction): boolean {
     if (this.options.sendingEpoch() === 0) return false;
+    // Not ahead of lines still queued: receivers would count those as dropped.
+    this.flushOutbox();
+    if (this.outbox.length > 0) return false;
     const counter = this.nextCounter();
     if (this.sealOrGiveBack(counter, { type: "reaction", emoji }) === undefined) return false;
     this.options.changed.reaction({
@@ -271,9 +276,6 @@ export class ChatChannel {
       }
     }
     if (handsChanged) this.options.changed.hands(this.raisedHands());
-    for (const from of [...this.windows.keys()]) {
-      if (!roster.announcedPeer(from)) this.windows.delete(from);
-    }
     if (this.handUp && verified.size > 1) this.handStale = true;
     this.retryHeld();
   }
@@ -282,8 +284,6 @@ export class ChatChannel {
   lost(): void {
     for (const held of this.held.values()) this.options.clock.clearTimeout(held.timer);
     this.held.clear();
-    for (const timer of this.gapTimers) this.options.clock.clearTimeout(timer);
-    this.gapTimers.clear();
     const self = this.options.parties.senderId;
     if ([...this.hands].some((id) => id !== self)) {
       for (const id of [...this.hands]) if (id !== self) this.hands.delete(id);
@@ -334,6 +334,8 @@ export class ChatChannel {
 
   private announceHand(): void {
     if (!this.handStale || this.options.sendingEpoch() === 0) return;
+    this.flushOutbox();
+    if (this.outbox.length > 0) return;
     const counter = this.nextCounter();
     if (this.sealOrGiveBack(counter, { type: "hand", up: this.handUp }) !== undefined) {
       this.handStale = false;
@@ -417,13 +419,19 @@ export class ChatChannel {
     const { counters, roster, parties } = this.options;
     const peer = roster.verifiedPeer(from);
     if (!peer) return;
+    // Already in the log (its window was let go of): shown once all the same.
+    if (this.entries.some((entry) => entry.id === id)) {
+      counters.chat.replayed += 1;
+      return;
+    }
     const groupKey = this.options.groupKey(message.epoch);
     if (!groupKey && this.firstEpoch !== undefined && message.epoch < this.firstEpoch) {
       counters.chat.beforeJoin += 1;
       return;
     }
-    const gap = this.windowOf(from, peer).add(message.counter);
-    if (gap) this.watchGap(from, peer, gap, message);
+    const window = this.windowOf(from, peer);
+    const gap = window.add(message.counter);
+    if (gap) this.watchGap(window, from, peer, gap, message);
     this.lamport = Math.max(
       this.lamport,
       Math.min(message.lamport, this.wallTime() + LAMPORT_PULL_MAX),
@@ -474,38 +482,58 @@ export class ChatChannel {
 
   /**
    * `message` skipped counters of its sender: unless they arrive in time (reordered, or held for
-   * a key), the log says how many messages never came, in the place they would have been.
+   * a key), the log says how many messages never came, in the place they would have been. A
+   * sender's gaps while one wait is running join that wait's range.
    */
-  private watchGap(from: string, peer: Peer, gap: ChatGap, message: SignedChat): void {
-    if (this.gapTimers.size >= GAPS_PENDING_MAX) return;
-    const timer = this.options.clock.setTimeout(() => {
-      this.gapTimers.delete(timer);
-      const window = this.windows.get(from);
-      if (window?.peer !== peer) return;
-      const missed = window.untaken(gap);
+  private watchGap(
+    window: ChatWindow,
+    from: string,
+    peer: Peer,
+    gap: ChatGap,
+    message: SignedChat,
+  ): void {
+    const pending = window.pendingGap;
+    if (pending) {
+      window.pendingGap = {
+        gap: {
+          after: Math.min(pending.gap.after, gap.after),
+          before: Math.max(pending.gap.before, gap.before),
+        },
+        lamport: Math.max(pending.lamport, message.lamport),
+      };
+      return;
+    }
+    window.pendingGap = { gap, lamport: message.lamport };
+    this.options.clock.setTimeout(() => {
+      const waited = window.pendingGap;
+      window.pendingGap = undefined;
+      if (!waited) return;
+      const missed = window.untaken(waited.gap);
       if (missed <= 0) return;
       this.options.counters.chat.missing += missed;
       this.addEntry({
-        id: `${from}/missing/${gap.after}-${gap.before}`,
+        id: `${from}/missing/${waited.gap.after}-${waited.gap.before}`,
         from,
         displayName: peer.announcement.displayName,
         self: false,
-        lamport: message.lamport,
-        counter: gap.before - 1,
+        lamport: waited.lamport,
+        counter: waited.gap.before - 1,
         at: this.options.clock.now(),
         state: "missing",
         missed,
       });
     }, GAP_WAIT_MS);
-    this.gapTimers.add(timer);
   }
 
-  /** The window of `from`'s incarnation `peer`; a new incarnation starts a new one. */
+  /** The window of `from`'s incarnation `peer` (by its signing key), newest heard last. */
   private windowOf(from: string, peer: Peer): ChatWindow {
-    const current = this.windows.get(from);
-    if (current?.peer === peer) return current;
-    const window = new ChatWindow(peer);
-    this.windows.set(from, window);
+    const key = `${from}/${toBase64url(peer.announcement.ed25519PublicKey)}`;
+    const window = this.windows.get(key) ?? new ChatWindow();
+    this.windows.delete(key);
+    this.windows.set(key, window);
+    if (this.windows.size > WINDOWS_MAX) {
+      this.windows.delete(this.windows.keys().next().value as string);
+    }
     return window;
   }
 
