@@ -10,7 +10,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64url, toBase64url } from "../../../web/src/core/base64url.js";
 import { signBroadcast } from "../../../web/src/core/broadcast.js";
-import { CallSession } from "../../../web/src/core/call-session.js";
+import { CallSession, type CallSessionOptions } from "../../../web/src/core/call-session.js";
 import { ENVELOPE_VERSION } from "../../../web/src/core/envelope.js";
 import { generateCallSecret, ratchetGroupKey } from "../../../web/src/core/identifiers.js";
 import { LOOKAHEAD_RATCHETS } from "../../../web/src/core/key-store.js";
@@ -184,9 +184,14 @@ export class World {
 
   /**
    * A new client in the call. `sameUserAs` gives it the user and device of an earlier client, as a
-   * page reloaded on the same device would have: the same participant id, a new session.
+   * page reloaded on the same device would have: the same participant id, a new session. `extra`
+   * adds session options (an ask-to-join call's admission, for one).
    */
-  addClient(malicious?: MaliciousMember, sameUserAs?: SimClient): SimClient {
+  addClient(
+    malicious?: MaliciousMember,
+    sameUserAs?: SimClient,
+    extra?: Pick<CallSessionOptions, "admission">,
+  ): SimClient {
     const index = this.clients.length;
     const session = new CallSession({
       secret: this.secret,
@@ -199,6 +204,7 @@ export class World {
       random: malicious ? malicious.recordingRandom(this.random) : this.random,
       schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
       reconnect: { maxAttempts: 50 },
+      ...extra,
     });
     const client: SimClient = {
       index,

@@ -4,6 +4,7 @@
 // and broadcasts (key-transport.ts) and the key schedule (key-schedule.ts), which it feeds and whose
 // actions it carries out. All crypto stays inside; the media layer asks for sender keys by epoch.
 import type { LiveKitGrant, Member } from "../../../protocol/signalling.js";
+import { Admission, type MemberKeyPair } from "./admission.js";
 import { createAnnouncement } from "./announcement.js";
 import { assertNever } from "../../../protocol/guards.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
@@ -15,6 +16,7 @@ import { Emitter, type Unsubscribe } from "./emitter.js";
 import { type CallSecret, keyCheckOf, participantIdOf, senderKeyOf } from "./identifiers.js";
 import { KeySchedule } from "./key-schedule.js";
 import { KeyTransport, type Unicast } from "./key-transport.js";
+import { isMembershipState } from "./membership-state.js";
 import type { OwnIncarnation } from "./peer.js";
 import { type Random, systemRandom } from "./random.js";
 import {
@@ -26,6 +28,8 @@ import {
 import { securityCodeOf } from "./security-code.js";
 import { createSessionCounters } from "./session-counters.js";
 import type {
+  AdmissionState,
+  RosterEntry,
   CallSessionEvents,
   CallSessionState,
   ConnectionState,
@@ -55,6 +59,17 @@ export interface CallSessionOptions {
   readonly random?: Random;
   readonly schedule?: Partial<ScheduleConfig>;
   readonly reconnect?: Partial<ReconnectPolicy>;
+  /** An ask-to-join call (docs/admission.md): absent for a call without a host. */
+  readonly admission?: AdmissionConfig;
+}
+
+export interface AdmissionConfig {
+  /** The host's Ed25519 public key, from the invite link. */
+  readonly hostKey: Uint8Array;
+  /** This device's member key for the call (on the host's device, the host key itself). */
+  readonly memberKey: MemberKeyPair;
+  /** The newest membership state this device stored for the call (the `admission` event's). */
+  readonly storedState?: Uint8Array;
 }
 
 /** Builds the room WebSocket URL from a Worker origin such as "https://hush.example". */
@@ -67,6 +82,10 @@ export function roomSocketUrl(workerOrigin: string, roomId: string): string {
   return url.toString();
 }
 
+/** A waiting joiner knocks again this often, this many times, in case a knock was lost. */
+const KNOCK_RETRY_MS = 4_000;
+const KNOCK_RETRIES = 30;
+
 export class CallSession {
   readonly roomId: string;
   readonly participantId: string;
@@ -78,6 +97,14 @@ export class CallSession {
   private readonly roster: VerifiedRoster;
   private readonly transport: KeyTransport;
   private readonly chat: ChatChannel;
+  private readonly admission: Admission | undefined;
+  private admissionTimer: TimerHandle | undefined;
+  /** Knocks the host and co-hosts received: participant id → the incarnation's seq and name. */
+  private readonly knocks = new Map<string, { seq: number; displayName: string }>();
+  /** The host and co-host incarnations we knocked at while waiting ("id:seq"). */
+  private readonly knockedAt = new Set<string>();
+  private knockTimer: TimerHandle | undefined;
+  private knockRetries = 0;
   private readonly emitter = new Emitter<CallSessionEvents>();
   /** Our key pairs and announcement on the current connection (renewed by each join request). */
   private readonly own: OwnIncarnation;
@@ -116,6 +143,15 @@ export class CallSession {
       options.displayName,
       this.random,
     );
+    this.admission = options.admission
+      ? new Admission({
+          roomId: this.roomId,
+          hostKey: options.admission.hostKey,
+          member: options.admission.memberKey,
+          ...(options.admission.storedState ? { stored: options.admission.storedState } : {}),
+          ops: this.counters.curveOps,
+        })
+      : undefined;
     this.schedule = new KeySchedule(
       { ...DEFAULT_SCHEDULE_CONFIG, ...options.schedule },
       this.random,
@@ -139,7 +175,11 @@ export class CallSession {
             welcome.members,
             welcome.livekit,
           ),
-        memberJoined: (member) => this.roster.memberJoined(member),
+        memberJoined: (member) => {
+          this.roster.memberJoined(member);
+          // Whoever joins learns the state from the call's authorities (docs/admission.md).
+          this.announceAdmissionSoon();
+        },
         memberLeft: (participantId, seq) => this.roster.memberLeft(participantId, seq),
         message: (from, payload) => this.onEnvelope(from, payload),
         broadcast: (from, payload) => this.onBroadcast(from, payload),
@@ -160,6 +200,7 @@ export class CallSession {
       feed: (event) => this.feed(event),
       changed: () => this.rosterChanged(),
       sendHellos: (hellos) => this.signalling.send(hellos),
+      ...(this.admission ? { admission: this.admissionGate(this.admission) } : {}),
     });
     this.transport = new KeyTransport({
       roomId: this.roomId,
@@ -170,6 +211,7 @@ export class CallSession {
       roster: this.roster,
       send: (messages) => this.signalling.send(messages),
       broadcast: (payload) => this.signalling.broadcast(payload),
+      knocked: (from, displayName) => this.onKnock(from, displayName),
     });
     this.chat = new ChatChannel({
       parties: { roomId: this.roomId, senderId: this.participantId },
@@ -187,7 +229,9 @@ export class CallSession {
         log: (entries) => this.emitter.emit("chat", entries),
         reaction: (reaction) => this.emitter.emit("reaction", reaction),
         hands: (raised) => this.emitter.emit("hands", raised),
+        names: () => this.rosterChanged(),
       },
+      sendsName: this.admission !== undefined,
     });
   }
 
@@ -228,7 +272,7 @@ export class CallSession {
       roomId: this.roomId,
       participantId: this.participantId,
       connection: this.connection,
-      roster: this.roster.entries(this.schedule.leaderId()),
+      roster: this.rosterEntries(),
       unverified: this.roster.unverifiedIds(),
       pending: this.roster.pendingIds(),
       conflicts: this.roster.conflictIds(),
@@ -238,7 +282,34 @@ export class CallSession {
       securityCode: this.securityCode,
       chat: this.chat.log(),
       hands: this.chat.raisedHands(),
+      admission: this.admissionState(),
     };
+  }
+
+  /**
+   * Lets a waiting participant in (host and co-hosts only). False when this device may not, the id
+   * is not a proven participant with a member key, or it is admitted already.
+   */
+  admit(participantId: string): boolean {
+    return this.changeAdmission(participantId, (admission, key) => admission.admit(key));
+  }
+
+  /** Declines a waiting participant: it is told and gets nothing. */
+  decline(participantId: string): boolean {
+    return this.changeAdmission(participantId, (admission, key) => admission.decline(key));
+  }
+
+  /**
+   * Removes an admitted participant: locked out exactly as if it had left (a fresh key without it,
+   * the same deadline), and never keyed again without a new admission.
+   */
+  remove(participantId: string): boolean {
+    return this.changeAdmission(participantId, (admission, key) => admission.remove(key));
+  }
+
+  /** The host appoints an admitted member co-host: it may admit, decline and remove. */
+  appointCohost(participantId: string): boolean {
+    return this.changeAdmission(participantId, (admission, key) => admission.appointCohost(key));
   }
 
   /** K_{e,P} for an installed epoch, or undefined when this client holds no key for `epoch`. */
@@ -303,8 +374,12 @@ export class CallSession {
       this.context,
       this.participantId,
       this.own.keyPairs,
-      this.options.displayName,
+      // In an ask-to-join call the announcement names nobody: the link opens it, and a waiting
+      // joiner has the link (docs/admission.md, Names).
+      this.options.admission ? "" : this.options.displayName,
       this.random,
+      this.options.admission?.memberKey,
+      this.counters.curveOps,
     );
     this.own.announcement = announcement;
     return { participantId: this.participantId, announcement: toBase64url(announcement) };
@@ -321,16 +396,12 @@ export class CallSession {
       this.counters.welcomesRefused += 1;
       return false;
     }
-    this.roster.welcome(seq, members);
     this.grant = grant;
     this.emitter.emit("grant", grant);
-    this.feed({
-      type: "joined",
-      self: { participantId: this.participantId, seq },
-      members: [],
-      pending: this.roster.incarnations(),
-    });
+    // The roster tells the schedule we joined (at once, or in an ask-to-join call once admitted).
+    this.roster.welcome(seq, members);
     this.rosterChanged();
+    this.announceAdmissionSoon();
     for (const waiter of this.joinWaiters.splice(0)) waiter.resolve();
     return true;
   }
@@ -350,6 +421,11 @@ export class CallSession {
     }
     if (bytes && isChatMessage(bytes)) {
       this.chat.receive(from, bytes);
+      return;
+    }
+    if (bytes && isMembershipState(bytes)) {
+      // Anyone may relay a state: only its signatures count, never who sent it.
+      if (this.admission?.offer(bytes)) this.admissionChanged();
       return;
     }
     const body = this.transport.receiveBroadcast(from, bytes);
@@ -383,6 +459,134 @@ export class CallSession {
     this.chat.lost();
     this.grant = undefined;
     this.rosterChanged();
+  }
+
+  // ---- admission (docs/admission.md) ----
+
+  /**
+   * The verified roster; in an ask-to-join call with the names members sent under a key (until a
+   * member's arrives, its name is empty: the UI says so).
+   */
+  private rosterEntries(): RosterEntry[] {
+    const entries = this.roster.entries(this.schedule.leaderId());
+    if (!this.admission) return entries;
+    return entries.map((entry) =>
+      entry.self ? entry : { ...entry, displayName: this.chat.nameOf(entry.participantId) ?? "" },
+    );
+  }
+
+  private onKnock(from: string, displayName: string): void {
+    const peer = this.roster.waitingPeer(from);
+    if (!peer || !this.admission?.isAuthority()) return;
+    this.knocks.set(from, { seq: peer.seq, displayName });
+    this.rosterChanged();
+  }
+
+  /**
+   * While we wait, we knock once at each host and co-host incarnation we have proven (our name in
+   * an envelope only it opens), and again every few seconds in case the relay lost one.
+   */
+  private knockAtDoors(): void {
+    const admission = this.admission;
+    if (admission?.status() !== "waiting") return;
+    let sent = false;
+    for (const { participantId, seq, memberKey } of this.roster.provenMemberKeys()) {
+      if (!admission.isHostKey(memberKey) && !admission.isCohost(memberKey)) continue;
+      const door = `${participantId}:${seq}`;
+      if (this.knockedAt.has(door)) continue;
+      if (this.transport.knock(participantId, this.options.displayName)) {
+        this.knockedAt.add(door);
+        sent = true;
+      }
+    }
+    if (sent && this.knockTimer === undefined) this.armKnockRetry();
+  }
+
+  private armKnockRetry(): void {
+    if (this.knockRetries >= KNOCK_RETRIES) return;
+    this.knockTimer = this.clock.setTimeout(() => {
+      this.knockTimer = undefined;
+      this.knockRetries += 1;
+      this.knockedAt.clear();
+      this.knockAtDoors();
+    }, KNOCK_RETRY_MS);
+  }
+
+  private admissionGate(admission: Admission) {
+    return {
+      admits: (key: Uint8Array | undefined) => admission.admits(key),
+      selfAdmitted: () => admission.status() === "admitted",
+    };
+  }
+
+  private admissionState(): AdmissionState | undefined {
+    const admission = this.admission;
+    if (!admission) return undefined;
+    const hosts = this.roster
+      .entries(undefined)
+      .map((entry) => entry.participantId)
+      .filter((id) => {
+        const key =
+          id === this.participantId
+            ? this.options.admission?.memberKey.publicKey
+            : this.roster.memberKeyOf(id);
+        return key !== undefined && (admission.isCohost(key) || admission.isHostKey(key));
+      });
+    return {
+      status: admission.status(),
+      role: admission.role(),
+      version: admission.version,
+      // Only the host and co-hosts are asked; for everyone else the list stays empty.
+      waiting: admission.isAuthority()
+        ? this.roster
+            .waiting()
+            .filter((peer) => peer.memberKey && !admission.declines(peer.memberKey))
+            .map(({ participantId, seq }) => {
+              const knock = this.knocks.get(participantId);
+              const displayName = knock?.seq === seq ? knock.displayName : "";
+              return { participantId, seq, displayName };
+            })
+        : [],
+      hosts,
+      stateBytes: admission.stateBytes ? toBase64url(admission.stateBytes) : undefined,
+    };
+  }
+
+  private changeAdmission(
+    participantId: string,
+    change: (admission: Admission, key: Uint8Array) => boolean,
+  ): boolean {
+    const key = this.roster.memberKeyOf(participantId);
+    if (!this.admission || !key || !change(this.admission, key)) return false;
+    this.announceAdmission();
+    this.admissionChanged();
+    return true;
+  }
+
+  /** The held state changed: apply it to the roster and the schedule, and tell the app. */
+  private admissionChanged(): void {
+    if (!this.roster.admissionChanged()) {
+      // Removed: drop every key at once (the others lock us out on their side regardless).
+      this.feed({ type: "reset" });
+    }
+    this.rosterChanged();
+  }
+
+  /**
+   * The host and co-hosts send the state when someone joins (it may be waiting, or a member who
+   * reconnected) and when we join; one broadcast per turn of the event loop however many joined.
+   */
+  private announceAdmissionSoon(): void {
+    if (!this.admission?.isAuthority() || this.admissionTimer !== undefined) return;
+    this.admissionTimer = this.clock.setTimeout(() => {
+      this.admissionTimer = undefined;
+      this.announceAdmission();
+    }, 0);
+  }
+
+  private announceAdmission(): void {
+    const bytes = this.admission?.isAuthority() ? this.admission.stateBytes : undefined;
+    if (bytes) this.signalling.broadcast(toBase64url(bytes));
   }
 
   // ---- the key schedule's actions ----
@@ -487,7 +691,10 @@ export class CallSession {
 
   private rosterChanged(): void {
     this.chat.rosterChanged();
-    const roster = this.roster.entries(this.schedule.leaderId());
+    const admission = this.admissionState();
+    if (admission) this.emitter.emit("admission", admission);
+    this.knockAtDoors();
+    const roster = this.rosterEntries();
     this.emitter.emit("roster", {
       roster,
       unverified: this.roster.unverifiedIds(),

@@ -7,6 +7,7 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { z } from "zod";
+import { DISPLAY_NAME_MAX } from "./announcement.js";
 import { ByteReader } from "./byte-reader.js";
 import { concat, fromUtf8, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
@@ -34,6 +35,8 @@ const ChatBodySchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text"), text: z.string().min(1).max(CHAT_TEXT_MAX) }).strict(),
   z.object({ type: z.literal("reaction"), emoji: z.enum(REACTIONS) }).strict(),
   z.object({ type: z.literal("hand"), up: z.boolean() }).strict(),
+  /** Ask-to-join calls: the sender's display name, which its announcement does not carry. */
+  z.object({ type: z.literal("name"), name: z.string().max(DISPLAY_NAME_MAX) }).strict(),
 ]);
 
 export type ChatBody = z.infer<typeof ChatBodySchema>;

@@ -18,6 +18,8 @@ export class ChatWindow {
   private readonly taken = new Set<number>();
   /** The counter of the newest hand message applied: an older one arriving late changes nothing. */
   handCounter = 0;
+  /** The counter of the newest name message taken: a reordered older one does not win. */
+  nameCounter = 0;
   /**
    * Counters skipped and not yet reported, one range per sender however many gaps it makes (so a
    * member cannot use up what reports another's), with the message that revealed the last of them.

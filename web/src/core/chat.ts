@@ -106,7 +106,14 @@ export interface ChatChannelOptions {
     readonly log: (entries: readonly ChatEntry[]) => void;
     readonly reaction: (reaction: ReactionEvent) => void;
     readonly hands: (raised: readonly string[]) => void;
+    /** A member's display name arrived or changed (ask-to-join calls). */
+    readonly names?: () => void;
   };
+  /**
+   * Ask-to-join calls (docs/admission.md, Names): announcements name nobody, so each member sends
+   * its display name under the current key, again whenever the roster changed.
+   */
+  readonly sendsName?: boolean;
 }
 
 interface Held {
@@ -133,6 +140,11 @@ export class ChatChannel {
   private handUp = false;
   /** Members have joined since our hand was last announced under a key they hold. */
   private handStale = false;
+  /** Display names members sent (ask-to-join calls), by participant id. */
+  private readonly names = new Map<string, string>();
+  private nameStale = false;
+  /** The verified roster our name was last sent for (ids), so it goes once per change. */
+  private namedTo = "";
   /** The lowest epoch this client held a key for in this call: anything older predates its join. */
   private firstEpoch: number | undefined;
 
@@ -146,6 +158,11 @@ export class ChatChannel {
 
   raisedHands(): readonly string[] {
     return [...this.hands].sort();
+  }
+
+  /** The display name a member sent under a key (ask-to-join calls); undefined until it has. */
+  nameOf(participantId: string): string | undefined {
+    return this.names.get(participantId);
   }
 
   /**
@@ -248,6 +265,7 @@ export class ChatChannel {
     if (epoch === 0) return;
     this.flushOutbox();
     this.announceHand();
+    this.announceName();
   }
 
   /**
@@ -277,6 +295,18 @@ export class ChatChannel {
     }
     if (handsChanged) this.options.changed.hands(this.raisedHands());
     if (this.handUp && verified.size > 1) this.handStale = true;
+    for (const id of [...this.names.keys()]) if (!verified.has(id)) this.names.delete(id);
+    const members = [...verified].sort().join(" ");
+    if (this.options.sendsName && members !== this.namedTo) {
+      this.namedTo = members;
+      if (verified.size > 1) {
+        // Now, under the key we send with (the leader's is already the joiner's), and again at our
+        // next switch (a member that has not read the leader's ratchet yet sends under an older key).
+        this.nameStale = true;
+        this.announceName();
+        this.nameStale = true;
+      }
+    }
     this.retryHeld();
   }
 
@@ -290,6 +320,8 @@ export class ChatChannel {
       this.options.changed.hands(this.raisedHands());
     }
     this.handStale = this.handUp;
+    this.names.clear();
+    this.namedTo = "";
   }
 
   // ---- internals ----
@@ -340,6 +372,17 @@ export class ChatChannel {
     if (this.sealOrGiveBack(counter, { type: "hand", up: this.handUp }) !== undefined) {
       this.handStale = false;
     }
+  }
+
+  private announceName(): void {
+    if (!this.nameStale || this.options.sendingEpoch() === 0) return;
+    this.flushOutbox();
+    if (this.outbox.length > 0) return;
+    const counter = this.nextCounter();
+    if (
+      this.sealOrGiveBack(counter, { type: "name", name: this.options.displayName }) !== undefined
+    )
+      this.nameStale = false;
   }
 
   /** Not so far ahead of our wall clock that it could only come from a modified client. */
@@ -439,7 +482,7 @@ export class ChatChannel {
     const base = {
       id,
       from,
-      displayName: peer.announcement.displayName,
+      displayName: this.names.get(from) ?? peer.announcement.displayName,
       self: false,
       lamport: message.lamport,
       counter: message.counter,
@@ -475,6 +518,15 @@ export class ChatChannel {
         if (body.up) this.hands.add(from);
         else this.hands.delete(from);
         if (before !== body.up) this.options.changed.hands(this.raisedHands());
+        return;
+      }
+      case "name": {
+        const window = this.windowOf(from, peer);
+        if (!this.options.sendsName || message.counter < window.nameCounter) return;
+        window.nameCounter = message.counter;
+        if (this.names.get(from) === body.name) return;
+        this.names.set(from, body.name);
+        this.options.changed.names?.();
         return;
       }
     }

@@ -3,7 +3,13 @@
 // relay, so the caller counts it and moves on; the code says why in a word a counter, a test or a
 // log can key on without parsing prose. "Wrong room" or "wrong key" have no code of their own: they are indistinguishable from
 // tampering by design (the room id and the keys are bound into the MAC, tag or signature).
-export type CryptoFormat = "announcement" | "hello" | "envelope" | "broadcast" | "chat";
+export type CryptoFormat =
+  | "announcement"
+  | "hello"
+  | "envelope"
+  | "broadcast"
+  | "chat"
+  | "membership";
 
 export type CryptoErrorCode =
   /** An impossible size: truncated, padded, too short or over the protocol's limit. */

@@ -11,6 +11,7 @@ import {
   verifyBroadcast,
 } from "./broadcast.js";
 import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
+import { decodeKnock, encodeKnock, KNOCK_EPOCH } from "./knock.js";
 import { isHello } from "./liveness.js";
 import type { OwnIncarnation } from "./peer.js";
 import type { Random } from "./random.js";
@@ -34,6 +35,8 @@ export interface KeyTransportOptions {
   /** The signalling client's unicast and broadcast; each returns false when not joined. */
   readonly send: (messages: Unicast[]) => boolean;
   readonly broadcast: (payload: string) => boolean;
+  /** A waiting participant's knock opened (ask-to-join calls; docs/admission.md). */
+  readonly knocked?: (from: string, displayName: string) => void;
 }
 
 function envelopeKindOf(message: KeyMessageBody): EnvelopeKind {
@@ -81,6 +84,10 @@ export class KeyTransport {
       return undefined;
     }
     const member = roster.verifiedPeer(from);
+    if (!member) {
+      this.receiveKnock(from, bytes);
+      return undefined;
+    }
     let message: KeyMessageBody;
     try {
       if (!member) throw new Error("envelope from a participant not on the verified roster");
@@ -93,6 +100,32 @@ export class KeyTransport {
       return undefined;
     }
     return message;
+  }
+
+  /**
+   * The one envelope a proven participant outside the schedule may send: its knock (its name for
+   * the host and co-hosts). Anything else from it, or from anyone unproven, is refused.
+   */
+  private receiveKnock(from: string, bytes: Uint8Array): void {
+    const { counters, roster, knocked } = this.options;
+    const peer = roster.waitingPeer(from);
+    try {
+      if (!peer || !knocked) throw new Error("envelope from a participant not on the roster");
+      const opened = peer.channel.open(bytes);
+      if (opened.epoch !== KNOCK_EPOCH) throw new Error("not a knock");
+      knocked(from, decodeKnock(opened.plaintext));
+    } catch {
+      counters.envelopesRejected += 1;
+    }
+  }
+
+  /** Sends our knock to a proven host or co-host while we wait; false when not sent. */
+  knock(to: string, displayName: string): boolean {
+    const peer = this.options.roster.provenPeer(to);
+    if (!peer) return false;
+    const sealed = peer.channel.seal(KNOCK_EPOCH, encodeKnock(displayName), this.options.random);
+    this.options.roster.flushHellos();
+    return this.options.send([{ to, payload: toBase64url(sealed) }]);
   }
 
   /**

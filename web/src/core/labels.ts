@@ -19,4 +19,10 @@ export const LABELS = {
   /** Prefix of a chat message's AAD and signature. */
   chatMessage: "hush/v1 chat message",
   securityCode: "hush/v1 security code",
+  /** A member key vouching for one announcement's session keys (announcement.ts). */
+  memberBinding: "hush/v1 member binding",
+  /** The host's appointment of co-hosts (membership-state.ts). */
+  cohostGrant: "hush/v1 cohost grant",
+  /** A signed membership state of an ask-to-join call (membership-state.ts). */
+  membershipState: "hush/v1 membership state",
 } as const;

@@ -17,6 +17,13 @@ export interface Peer {
   expired: boolean;
   /** Its announced X25519 key is a low-order point: it can never prove itself. */
   unusable: boolean;
+  /**
+   * Proven and admitted: a member of the key schedule (in an open call, every proven peer). In an
+   * ask-to-join call a proven peer the membership state does not admit waits outside it.
+   */
+  keyed: boolean;
+  /** Admitted once and then removed by the membership state: this incarnation never comes back. */
+  removed: boolean;
   /** Hellos we sent asking for an answer (we drive the exchange when it joined after us). */
   asked: number;
   /** When we last answered its request: at most one answer per HELLO_ANSWER_SPACING_MS. */

@@ -2,6 +2,7 @@
 // installs, and what benchmarks measure. Plain data only, no key bytes (those come from
 // CallSession.senderKey on demand).
 import type { LiveKitGrant } from "../../../protocol/signalling.js";
+import type { AdmissionRole, AdmissionStatus } from "./admission.js";
 import type { BroadcastKind } from "./broadcast.js";
 import type { ChatEntry, ReactionEvent } from "./chat.js";
 import type { CurveOps } from "./curve-ops.js";
@@ -96,6 +97,20 @@ export interface ChatCounters {
   missing: number;
 }
 
+/** An ask-to-join call as this client holds it (docs/admission.md). */
+export interface AdmissionState {
+  readonly status: AdmissionStatus;
+  readonly role: AdmissionRole;
+  /** The held membership state's version; 0 before any has arrived. */
+  readonly version: number;
+  /** For the host and co-hosts: proven participants asking to join, by join seq. */
+  readonly waiting: readonly { participantId: string; seq: number; displayName: string }[];
+  /** Roster ids of the host and co-hosts. */
+  readonly hosts: readonly string[];
+  /** The held state, b64u: the app stores it so a reload keeps the host's versions. */
+  readonly stateBytes: string | undefined;
+}
+
 export interface CallSessionState {
   readonly roomId: string;
   readonly participantId: string;
@@ -120,6 +135,8 @@ export interface CallSessionState {
   readonly chat: readonly ChatEntry[];
   /** Participant ids whose hand is raised (ours included), sorted. */
   readonly hands: readonly string[];
+  /** Undefined in a call without a host. */
+  readonly admission: AdmissionState | undefined;
 }
 
 export interface CallSessionEvents {
@@ -140,4 +157,6 @@ export interface CallSessionEvents {
   /** Someone (or we) reacted; shown for a moment over the sender's tile. */
   reaction: ReactionEvent;
   hands: readonly string[];
+  /** The membership state, or what it means for us, changed (ask-to-join calls only). */
+  admission: AdmissionState;
 }

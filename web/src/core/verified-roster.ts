@@ -3,6 +3,10 @@
 // id, never seen for another incarnation) and its peer stays pending until a hello proves it live.
 // Only proven peers are on the verified roster: they alone get envelopes, keys and a place in the
 // security code. Ids the room reported that are not verified members are listed as unverified.
+// In an ask-to-join call (docs/admission.md) the roster is also where admission is applied: a proven
+// peer the membership state does not admit waits outside the key schedule (no keys, no leadership,
+// no chat), a removed one is fed to the schedule as a leaver, and we join the schedule ourselves
+// only once a state admits us.
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Member } from "../../../protocol/signalling.js";
 import { type Announcement, verifyAnnouncement } from "./announcement.js";
@@ -33,6 +37,21 @@ interface SeenAnnouncement {
   left: boolean;
 }
 
+/** Who the membership state lets in (admission.ts); absent in a call without a host. */
+export interface AdmissionGate {
+  admits(memberKey: Uint8Array | undefined): boolean;
+  /** Whether the newest state admits this device. */
+  selfAdmitted(): boolean;
+}
+
+/** A proven peer the membership state does not (yet) admit, as its verified announcement says. */
+export interface WaitingPeer {
+  readonly participantId: string;
+  readonly seq: number;
+  readonly displayName: string;
+  readonly memberKey: Uint8Array | undefined;
+}
+
 export interface VerifiedRosterOptions {
   readonly context: CallContext;
   readonly participantId: string;
@@ -46,10 +65,13 @@ export interface VerifiedRosterOptions {
   readonly changed: () => void;
   /** Sends hellos as unicast payloads in one frame; false when there is no joined socket. */
   readonly sendHellos: (hellos: { to: string; payload: string }[]) => boolean;
+  readonly admission?: AdmissionGate;
 }
 
 export class VerifiedRoster {
   private ownSeq: number | undefined;
+  /** We told the schedule we joined: at the welcome, or once a membership state admits us. */
+  private selfKeyed = false;
   /** Announced peers of this membership, proven or still proving their liveness. */
   private readonly peers = new Map<string, Peer>();
   private readonly unverified = new Map<string, number>();
@@ -84,15 +106,126 @@ export class VerifiedRoster {
    */
   welcome(seq: number, members: readonly Member[]): void {
     this.ownSeq = seq;
+    this.selfKeyed = false;
     this.clearPeers();
     this.unverified.clear();
     this.conflicts.clear();
     for (const member of members) this.admit(member);
+    this.enterSchedule();
   }
 
-  /** Every announced incarnation of this membership (the schedule's pending members at a welcome). */
-  incarnations(): RosterMember[] {
-    return [...this.peers].map(([participantId, m]) => ({ participantId, seq: m.seq }));
+  /**
+   * Tells the schedule we joined, once we are admitted: every admitted proven peer is a member,
+   * every other announced peer pending (it holds back leadership until it proves itself), and a
+   * proven peer that is not admitted is at once expired (present, never keyed).
+   */
+  private enterSchedule(): void {
+    if (this.ownSeq === undefined || this.selfKeyed || !this.selfAdmitted()) return;
+    this.selfKeyed = true;
+    const members: RosterMember[] = [];
+    const pending: RosterMember[] = [];
+    const outside: string[] = [];
+    for (const [participantId, peer] of this.peers) {
+      const entry = { participantId, seq: peer.seq };
+      if (peer.proven && this.admits(peer)) {
+        peer.keyed = true;
+        members.push(entry);
+      } else {
+        pending.push(entry);
+        if (peer.proven || peer.expired) outside.push(participantId);
+      }
+    }
+    this.options.feed({
+      type: "joined",
+      self: { participantId: this.options.participantId, seq: this.ownSeq },
+      members,
+      pending,
+    });
+    for (const participantId of outside)
+      this.options.feed({ type: "member-expired", participantId });
+  }
+
+  /**
+   * The membership state changed (docs/admission.md): we join the schedule if it now admits us, a
+   * proven peer it now admits becomes a member, and a member it no longer admits is fed as a leaver
+   * (a fresh key without it, the same lock-out deadline) and never keyed again in this incarnation.
+   * False when it no longer admits us: the session then drops every key. The caller publishes the
+   * roster afterwards.
+   */
+  admissionChanged(): boolean {
+    if (this.ownSeq === undefined) return true;
+    if (this.selfKeyed && !this.selfAdmitted()) {
+      this.selfKeyed = false;
+      for (const peer of this.peers.values()) peer.keyed = false;
+      return false;
+    }
+    if (!this.selfKeyed) {
+      this.enterSchedule();
+    } else {
+      for (const [participantId, peer] of this.peers) {
+        const admitted = this.admits(peer);
+        if (peer.keyed && !admitted) {
+          peer.keyed = false;
+          peer.removed = true;
+          this.options.feed({ type: "member-left", participantId, seq: peer.seq });
+        } else if (!peer.keyed && admitted && peer.proven) {
+          peer.keyed = true;
+          this.options.feed({ type: "member-joined", member: { participantId, seq: peer.seq } });
+        }
+      }
+    }
+    return true;
+  }
+
+  private admits(peer: Peer): boolean {
+    const { admission } = this.options;
+    return !peer.removed && (!admission || admission.admits(peer.announcement.memberKey));
+  }
+
+  private selfAdmitted(): boolean {
+    return this.options.admission?.selfAdmitted() ?? true;
+  }
+
+  /** Proven peers the membership state does not admit, by join seq (for the host's prompt). */
+  waiting(): WaitingPeer[] {
+    return [...this.peers]
+      .filter(([, peer]) => peer.proven && !peer.keyed && !peer.removed)
+      .map(([participantId, peer]) => ({
+        participantId,
+        seq: peer.seq,
+        displayName: peer.announcement.displayName,
+        memberKey: peer.announcement.memberKey,
+      }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** A proven peer outside the schedule that may still be let in (it may knock). */
+  waitingPeer(participantId: string): Peer | undefined {
+    const peer = this.peers.get(participantId);
+    return peer?.proven && !peer.keyed && !peer.removed ? peer : undefined;
+  }
+
+  /** A proven peer, keyed or not (we knock at a host's or co-host's door while we wait). */
+  provenPeer(participantId: string): Peer | undefined {
+    const peer = this.peers.get(participantId);
+    return peer?.proven && !peer.removed ? peer : undefined;
+  }
+
+  /** Proven peers' ids with the member key each announced (ask-to-join calls). */
+  provenMemberKeys(): { participantId: string; seq: number; memberKey: Uint8Array }[] {
+    const out: { participantId: string; seq: number; memberKey: Uint8Array }[] = [];
+    for (const [participantId, peer] of this.peers) {
+      const memberKey = peer.announcement.memberKey;
+      if (peer.proven && !peer.removed && memberKey)
+        out.push({ participantId, seq: peer.seq, memberKey });
+    }
+    return out;
+  }
+
+  /** The member key a proven peer announced (ask-to-join calls), whether keyed or waiting. */
+  memberKeyOf(participantId: string): Uint8Array | undefined {
+    const peer = this.peers.get(participantId);
+    return peer?.proven ? peer.announcement.memberKey : undefined;
   }
 
   memberJoined(member: Member): void {
@@ -119,10 +252,14 @@ export class VerifiedRoster {
     this.unverified.delete(member.participantId);
     const peer = this.admit(member);
     if (peer) {
-      this.options.feed({
-        type: "member-pending",
-        member: { participantId: member.participantId, seq: member.seq },
-      });
+      // Before a state admits us we prove peers all the same (the host needs its joiners' verified
+      // names), but tell the schedule nothing: it has not started.
+      if (this.selfKeyed) {
+        this.options.feed({
+          type: "member-pending",
+          member: { participantId: member.participantId, seq: member.seq },
+        });
+      }
       this.hellos.ask(member.participantId, peer);
     }
     this.options.changed();
@@ -143,6 +280,7 @@ export class VerifiedRoster {
   /** The connection is gone, and with it this membership. */
   lost(): void {
     this.ownSeq = undefined;
+    this.selfKeyed = false;
     this.clearPeers();
     this.unverified.clear();
   }
@@ -157,7 +295,15 @@ export class VerifiedRoster {
     peer.proven = true;
     peer.expired = false;
     this.clearPeerTimers(peer);
-    this.options.feed({ type: "member-joined", member: { participantId, seq: peer.seq } });
+    if (this.selfKeyed) {
+      if (this.admits(peer)) {
+        peer.keyed = true;
+        this.options.feed({ type: "member-joined", member: { participantId, seq: peer.seq } });
+      } else {
+        // Live, but not let in: it stops holding back leadership and gets nothing.
+        this.options.feed({ type: "member-expired", participantId });
+      }
+    }
     this.options.changed();
   }
 
@@ -172,7 +318,7 @@ export class VerifiedRoster {
     peer.expired = true;
     this.clearPeerTimers(peer);
     this.options.counters.announcementsRejected += 1;
-    this.options.feed({ type: "member-expired", participantId });
+    if (this.selfKeyed) this.options.feed({ type: "member-expired", participantId });
     this.options.changed();
   }
 
@@ -184,7 +330,7 @@ export class VerifiedRoster {
   /** The incarnation of `participantId` if it is on the verified roster. */
   verifiedPeer(participantId: string): Peer | undefined {
     const peer = this.peers.get(participantId);
-    return peer?.proven ? peer : undefined;
+    return peer?.keyed ? peer : undefined;
   }
 
   /**
@@ -193,19 +339,19 @@ export class VerifiedRoster {
    */
   announcedPeer(participantId: string): Peer | undefined {
     const peer = this.peers.get(participantId);
-    return peer && !peer.expired && !peer.unusable ? peer : undefined;
+    return peer && !peer.expired && !peer.unusable && this.admits(peer) ? peer : undefined;
   }
 
   /** True when `participantId` is on the verified roster (we are, once joined). */
   isVerified(participantId: string): boolean {
     return participantId === this.options.participantId
-      ? this.ownSeq !== undefined
-      : this.peers.get(participantId)?.proven === true;
+      ? this.ownSeq !== undefined && this.selfKeyed
+      : this.peers.get(participantId)?.keyed === true;
   }
 
   /** The verified roster including us, by join seq; `leader` is the schedule's leader id. */
   entries(leader: string | undefined): RosterEntry[] {
-    const proven = [...this.peers].filter(([, peer]) => peer.proven);
+    const proven = [...this.peers].filter(([, peer]) => peer.keyed);
     const entries: RosterEntry[] = proven.map(([participantId, peer]) => ({
       participantId,
       seq: peer.seq,
@@ -214,7 +360,7 @@ export class VerifiedRoster {
       leader: participantId === leader,
       self: false,
     }));
-    if (this.ownSeq !== undefined) {
+    if (this.ownSeq !== undefined && this.selfKeyed) {
       entries.push({
         participantId: this.options.participantId,
         seq: this.ownSeq,
@@ -234,7 +380,7 @@ export class VerifiedRoster {
     ed25519PublicKey: Uint8Array;
   }[] {
     return [...this.peers]
-      .filter(([, peer]) => peer.proven)
+      .filter(([, peer]) => peer.keyed)
       .map(([participantId, peer]) => ({
         participantId,
         x25519PublicKey: peer.announcement.x25519PublicKey,
@@ -291,7 +437,12 @@ export class VerifiedRoster {
     let announcement: Announcement;
     try {
       announcementBytes = fromBase64url(member.announcement);
-      announcement = verifyAnnouncement(context, member.participantId, announcementBytes);
+      announcement = verifyAnnouncement(
+        context,
+        member.participantId,
+        announcementBytes,
+        counters.curveOps,
+      );
     } catch {
       counters.announcementsRejected += 1;
       this.unverified.set(member.participantId, member.seq);
@@ -331,6 +482,8 @@ export class VerifiedRoster {
       proven: false,
       expired: false,
       unusable: false,
+      keyed: false,
+      removed: false,
       asked: 0,
       answeredAt: Number.NEGATIVE_INFINITY,
       retryTimer: undefined,
