@@ -23,6 +23,7 @@ const EMPTY: SessionSnapshot = {
   connectionLog: [],
   chat: [],
   hands: [],
+  admission: undefined,
 };
 
 export class FakeSessionPort extends FakeKeySource implements SessionPort {
@@ -75,6 +76,26 @@ export class FakeSessionPort extends FakeKeySource implements SessionPort {
 
   setHand(up: boolean): void {
     this.sent.push(`hand:${up}`);
+  }
+
+  admit(participantId: string): boolean {
+    this.sent.push(`admit:${participantId}`);
+    return true;
+  }
+
+  decline(participantId: string): boolean {
+    this.sent.push(`decline:${participantId}`);
+    return true;
+  }
+
+  remove(participantId: string): boolean {
+    this.sent.push(`remove:${participantId}`);
+    return true;
+  }
+
+  appointCohost(participantId: string): boolean {
+    this.sent.push(`cohost:${participantId}`);
+    return true;
   }
 
   onReaction(listener: (reaction: ReactionEvent) => void): () => void {

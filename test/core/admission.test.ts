@@ -134,7 +134,7 @@ describe("membership state", () => {
     aliceDevice.offer(withoutAlice);
     expect(aliceDevice.status()).toBe("removed");
     // The server (or Alice) replays the state that admitted her.
-    expect(aliceDevice.offer(withAlice)).toBe(false);
+    expect(aliceDevice.offer(withAlice)).toBe("stale");
     expect(aliceDevice.status()).toBe("removed");
     const bobDevice = memberAfter([withoutAlice, withAlice]);
     expect(bobDevice.admits(alice.publicKey)).toBe(false);

@@ -2,6 +2,7 @@
 // URL fragment; the display name only from the person (remembered in this browser). This is the top
 // of the app: it composes the screens (ui) over the state (app), so it sits above both.
 import { createRoot, createSignal, Match, onCleanup, onMount, Switch } from "solid-js";
+import { admissionFor } from "./app/admissionKeys";
 import type { CallStore } from "./app/callStore";
 import { createCallStore } from "./app/callStore";
 import { openCoreSession } from "./app/coreSession";
@@ -86,6 +87,7 @@ export function App() {
         displayName,
         options,
         tracks,
+        ...(link.hostKey ? { admission: admissionFor(link.secret, link.hostKey) } : {}),
         openSession: openCoreSession,
         onProblem: (problem) => {
           setScreen({ kind: "error", problem, link });
@@ -105,7 +107,7 @@ export function App() {
     <Switch>
       <Match when={screen().kind === "start"}>
         <StartScreen
-          onNewCall={() => {
+          onNewCall={(askToJoin) => {
             if (!browserSupportsE2EE()) {
               setScreen({
                 kind: "error",
@@ -114,7 +116,7 @@ export function App() {
               });
               return;
             }
-            setScreen(screenForLink(startNewCall(window.location, history)));
+            setScreen(screenForLink(startNewCall(window.location, history, askToJoin)));
           }}
           onOpenLink={(text) => {
             const hash = text.includes("#") ? text.slice(text.indexOf("#")) : `#${text.trim()}`;

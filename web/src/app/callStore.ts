@@ -4,14 +4,14 @@
 
 import type { LocalTrack } from "livekit-client";
 import { type Accessor, batch, createMemo, createSignal } from "solid-js";
-import type { CallSecret, ChatEntry, Reaction, RosterEntry } from "../core";
+import type { AdmissionConfig, CallSecret, ChatEntry, Reaction, RosterEntry } from "../core";
 import { CallMedia } from "../media/callMedia";
 import { EMPTY_RECEIVE_STATS, type ReceiveStats, sampleReceiveStats } from "../media/receiveStats";
 import { assertNever } from "../../../protocol/guards";
 import { type FloatingReaction, floatingAt, REACTION_SHOWN_MS, unreadCount } from "./chatView";
 import { labelChat, labelRoster, nameLabels } from "./names";
 import type { Problem } from "./problems";
-import type { CallConnection, SessionPort, SessionSnapshot } from "./sessionPort";
+import type { AdmissionView, CallConnection, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
 import { buildTiles, type TileModel } from "./tiles";
 
@@ -69,8 +69,21 @@ export interface CallStore {
   toggleHand(): void;
   /** Reactions in the air, each over its sender's tile for a few seconds. */
   reactions: Accessor<FloatingReaction[]>;
+  /** An ask-to-join call: where we stand and, for the host and co-hosts, who asks to join. */
+  admission: Accessor<AdmissionView | undefined>;
+  /** For the host and co-hosts: who asks to join, under labels told apart from the members'. */
+  asking: Accessor<{ participantId: string; label: string }[]>;
+  admit(participantId: string): boolean;
+  decline(participantId: string): boolean;
+  remove(participantId: string): boolean;
+  appointCohost(participantId: string): boolean;
   /** Test hook (?test=1): leave the signalling but keep the SFU connection and held keys. */
   leaveSignallingOnly(): void;
+  /**
+   * Test hook (?test=1): the media keeps every key it holds and its SFU connection whatever the
+   * call does next (a member that is removed and colludes with the SFU).
+   */
+  freezeMedia(): void;
   toggleMic(): Promise<void>;
   toggleCamera(): Promise<void>;
   toggleScreen(): Promise<void>;
@@ -83,7 +96,14 @@ interface CallStoreInput {
   displayName: string;
   options: PageOptions;
   tracks: LocalTrack[];
-  openSession(secret: CallSecret, displayName: string, options: PageOptions): SessionPort;
+  /** An ask-to-join call's keys (admissionKeys.ts); absent for a call without a host. */
+  admission?: AdmissionConfig;
+  openSession(
+    secret: CallSecret,
+    displayName: string,
+    options: PageOptions,
+    admission?: AdmissionConfig,
+  ): SessionPort;
   onProblem(problem: Problem): void;
   onLeft(): void;
 }
@@ -107,7 +127,12 @@ function problemOfSession(snapshot: SessionSnapshot): Problem | undefined {
 
 /** Creates the store and starts joining; failures arrive through `onProblem`. */
 export function createCallStore(input: CallStoreInput): CallStore {
-  const session = input.openSession(input.secret, input.displayName, input.options);
+  const session = input.openSession(
+    input.secret,
+    input.displayName,
+    input.options,
+    input.admission,
+  );
   const media = new CallMedia(input.options.video);
   // The one path keys take to livekit: the media layer plans them from the session's state.
   const unwire = media.attachKeys(session);
@@ -146,7 +171,15 @@ export function createCallStore(input: CallStoreInput): CallStore {
       void shutdown().then(() => input.onProblem(problem));
       return;
     }
-    if (next.livekit && !mediaStarted) {
+    const admission = next.admission?.status;
+    if ((admission === "removed" || admission === "declined") && !leaving) {
+      leaving = true;
+      void shutdown().then(() => input.onProblem({ kind: admission }));
+      return;
+    }
+    // Waiting to be let in: no media connection at all (there would be nothing to decrypt, and
+    // the others' pages would list us as an intruder).
+    if (next.livekit && !mediaStarted && (admission === undefined || admission === "admitted")) {
       mediaStarted = true;
       media.connect(next.livekit.url, next.livekit.token, input.tracks).catch(() => {
         if (leaving) return;
@@ -267,6 +300,7 @@ export function createCallStore(input: CallStoreInput): CallStore {
     const s = snapshot();
     return nameLabels([
       ...s.roster,
+      ...(s.admission?.waiting ?? []),
       ...s.chat.map((entry) => ({ participantId: entry.from, displayName: entry.displayName })),
     ]);
   });
@@ -358,6 +392,21 @@ export function createCallStore(input: CallStoreInput): CallStore {
       session.setHand(!s.hands.includes(s.selfId));
     },
     reactions: reactionsInAir,
+    admission: () => snapshot().admission,
+    asking: () =>
+      (snapshot().admission?.waiting ?? []).map(({ participantId }) => ({
+        participantId,
+        label: labels().get(participantId) ?? "Someone",
+      })),
+    admit: (participantId) => session.admit(participantId),
+    decline: (participantId) => session.decline(participantId),
+    remove: (participantId) => session.remove(participantId),
+    appointCohost: (participantId) => session.appointCohost(participantId),
+    freezeMedia() {
+      if (!input.options.testHooks) return;
+      offSession();
+      unwire();
+    },
     leaveSignallingOnly() {
       if (!input.options.testHooks) return;
       offSession();

@@ -3,6 +3,7 @@
 // Derivations): a user id and a device id that never leave this browser (only their keyed hash, the
 // participant id, does).
 import {
+  type AdmissionConfig,
   type CallSecret,
   CallSession,
   type CallSessionState,
@@ -10,6 +11,7 @@ import {
 } from "../core";
 import { assertNever } from "../../../protocol/guards";
 import type { KeyState } from "../media/keyPlan";
+import { storeMembershipState } from "./admissionKeys";
 import type { CallConnection, SessionFailure, SessionPort, SessionSnapshot } from "./sessionPort";
 import type { PageOptions } from "./settings";
 
@@ -103,6 +105,7 @@ export function openCoreSession(
   secret: CallSecret,
   displayName: string,
   options: PageOptions,
+  admission?: AdmissionConfig,
 ): SessionPort {
   const session = new CallSession({
     secret,
@@ -115,6 +118,7 @@ export function openCoreSession(
     ...(options.ratchetIntervalMs
       ? { schedule: { ratchetIntervalMs: options.ratchetIntervalMs } }
       : {}),
+    ...(admission ? { admission } : {}),
   });
   const listeners = new Set<() => void>();
   /**
@@ -151,6 +155,14 @@ export function openCoreSession(
   session.on("securityCode", changed);
   session.on("chat", changed);
   session.on("hands", changed);
+  let storedState: string | undefined;
+  session.on("admission", (state) => {
+    if (state.stateBytes && state.stateBytes !== storedState) {
+      storedState = state.stateBytes;
+      storeMembershipState(secret, state.stateBytes);
+    }
+    changed();
+  });
   session.on("keys", (keys) => {
     for (const epoch of keys.removed) {
       generations.delete(epoch);
@@ -199,6 +211,15 @@ export function openCoreSession(
         connectionLog: [...connectionLog],
         chat: state.chat,
         hands: state.hands,
+        admission: state.admission
+          ? {
+              status: state.admission.status,
+              role: state.admission.role,
+              waiting: [...state.admission.waiting],
+              hosts: [...state.admission.hosts],
+              cohosts: [...state.admission.cohosts],
+            }
+          : undefined,
       };
     },
     onChange(listener) {
@@ -229,6 +250,10 @@ export function openCoreSession(
     sendChat: (text) => session.sendChat(text),
     react: (emoji) => session.react(emoji),
     setHand: (up) => session.setHand(up),
+    admit: (participantId) => session.admit(participantId),
+    decline: (participantId) => session.decline(participantId),
+    remove: (participantId) => session.remove(participantId),
+    appointCohost: (participantId) => session.appointCohost(participantId),
     onReaction: (listener) => session.on("reaction", listener),
     leave() {
       leaving = true;

@@ -29,9 +29,13 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
 /** A name ending like a tag (" ·Ab3x"): compared without it, so no one can choose a label. */
 const TAG_LIKE_END = /(\s*[\u00b7\u0387\u2022\u2027\u2219\u22c5\u30fb\uff65]\s*[a-z0-9_-]*)+$/u;
 
-/** A display name as the screen shows it. */
+/**
+ * A display name as the screen shows it. An empty one is a member of an ask-to-join call whose name
+ * has not arrived under the call's key yet (docs/admission.md, Names), or a name of nothing but
+ * invisible characters.
+ */
 function shownName(name: string): string {
-  return name.replace(INVISIBLE, "");
+  return name.replace(INVISIBLE, "") || "Someone";
 }
 
 export interface NamedMember {

@@ -7,4 +7,7 @@ export type Problem =
   | { kind: "camera-denied" }
   | { kind: "unsupported-browser" }
   | { kind: "duplicate" }
+  /** Ask-to-join calls: the host or a co-host turned us away, or took us out. */
+  | { kind: "declined" }
+  | { kind: "removed" }
   | { kind: "disconnected"; reason: string };

@@ -1,7 +1,14 @@
 // What the app needs from the crypto core's CallSession, in the app's own words. The adapter in
 // coreSession.ts maps the core onto this; the store depends only on this file, and the media layer
 // only on the KeySource part (media terms, defined in media/keyPlan.ts).
-import type { ChatEntry, Reaction, ReactionEvent, RosterEntry } from "../core";
+import type {
+  AdmissionRole,
+  AdmissionStatus,
+  ChatEntry,
+  Reaction,
+  ReactionEvent,
+  RosterEntry,
+} from "../core";
 import type { MediaConnection } from "../media/callMedia";
 import type { KeySource } from "../media/keyPlan";
 
@@ -50,6 +57,18 @@ export interface SessionSnapshot {
   chat: readonly ChatEntry[];
   /** Participant ids with a raised hand, ours included. */
   hands: readonly string[];
+  /** An ask-to-join call (docs/admission.md); undefined for a call without a host. */
+  admission: AdmissionView | undefined;
+}
+
+export interface AdmissionView {
+  status: AdmissionStatus;
+  role: AdmissionRole;
+  /** For the host and co-hosts: who asks to join, with the name each knocked with. */
+  waiting: { participantId: string; seq: number; displayName: string }[];
+  /** Roster ids of the host, and of the co-hosts it appointed. */
+  hosts: string[];
+  cohosts: string[];
 }
 
 /** keyState(), senderKey() and onChange() are what the media layer reads to plan livekit's keys. */
@@ -67,4 +86,9 @@ export interface SessionPort extends KeySource {
   setHand(up: boolean): void;
   /** Reactions as they happen (ours included); they are not part of the snapshot. */
   onReaction(listener: (reaction: ReactionEvent) => void): () => void;
+  /** Host and co-hosts: let in, turn away, take out; the host: appoint a co-host. False if not. */
+  admit(participantId: string): boolean;
+  decline(participantId: string): boolean;
+  remove(participantId: string): boolean;
+  appointCohost(participantId: string): boolean;
 }

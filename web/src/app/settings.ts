@@ -1,6 +1,6 @@
 // What the app reads from the page address and keeps in this browser. The display name is stored
-// only here (localStorage) and leaves the device only sealed inside our announcement, through the
-// core. Query parameters exist for tests and demos and change no security property:
+// only here (localStorage) and leaves the device only sealed by the core (inside our announcement,
+// or in an ask-to-join call in our knock and under the call's keys). Query parameters exist for tests and demos and change no security property:
 //   ?rotate=N   ratchet the media key every N seconds (whole number, at least 1; default: the
 //               core's own interval, 30 s)
 //   ?video=low  capture 192x108 at 12 fps (the end-to-end suite runs three calls on two cores)
@@ -8,8 +8,10 @@
 //               its key schedule) while staying connected to the SFU with the keys already held,
 //               which is what a malicious leaver colluding with the SFU can do anyway. The suite
 //               uses it to prove that such a leaver cannot decrypt media sent after the commit.
-//               And window.__hushTest.probeMedia(): our senders' and subscriptions' states and
-//               packet counters (ids and numbers only), for the chaos suite's checks.
+//               window.__hushTest.freezeMedia() does the same without leaving: the media keeps
+//               its keys and SFU connection whatever the call does (a removed member colluding
+//               with the SFU). And window.__hushTest.probeMedia(): our senders' and subscriptions'
+//               states and packet counters (ids and numbers only), for the chaos suite's checks.
 import type { VideoQuality } from "../media/videoQuality";
 
 const NAME_KEY = "hush.displayName";

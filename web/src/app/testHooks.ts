@@ -56,6 +56,8 @@ export interface HushTestView {
   mediaPlan: { send: number | null; receive: Record<string, number[]> };
   /** Crypto state shown on each tile, by participant id. */
   tileStates: Record<string, string>;
+  /** Ask-to-join calls: our standing, and (host and co-hosts) the ids asking to join. */
+  admission: { status: string; role: string; waitingIds: string[] } | undefined;
 }
 
 function planView(store: CallStore): HushTestView["mediaPlan"] {
@@ -90,6 +92,7 @@ export function installTestHooks(screen: () => string, store: () => CallStore | 
       lastRotationAt: s?.lastRotationAt(),
       rosterIds: s ? s.roster().map((entry) => entry.participantId) : [],
       intruders: s ? s.intruders() : [],
+      admission: admissionView(s),
       securityCode: s?.securityCode(),
       receive,
       decryptErrors: s ? s.decryptErrorCount() : 0,
@@ -136,6 +139,7 @@ export function installTestControls(store: () => CallStore | undefined) {
   Object.defineProperty(window, "__hushTest", {
     value: Object.freeze({
       leaveSignallingOnly: () => store()?.leaveSignallingOnly(),
+      freezeMedia: () => store()?.freezeMedia(),
       // Senders, subscriptions and their counters: the chaos suite's capture check and failure messages.
       probeMedia: (): Promise<MediaProbe | undefined> => {
         const room = store()?.media.room;
@@ -144,4 +148,14 @@ export function installTestControls(store: () => CallStore | undefined) {
     }),
     configurable: false,
   });
+}
+
+function admissionView(store: CallStore | undefined): HushTestView["admission"] {
+  const admission = store?.admission();
+  if (!admission) return undefined;
+  return {
+    status: admission.status,
+    role: admission.role,
+    waitingIds: admission.waiting.map((joiner) => joiner.participantId),
+  };
 }

@@ -10,6 +10,7 @@ import {
   type CohostGrant,
   MAX_COHOSTS,
   MAX_DECLINED,
+  MAX_VERSION,
   type MembershipState,
   signGrant,
   signMembershipState,
@@ -34,6 +35,12 @@ export type AdmissionStatus =
   | "removed";
 
 export type AdmissionRole = "host" | "cohost" | "member";
+
+/**
+ * What offering a state did: `taken` (it replaces the one held), `same` (the very state held),
+ * `stale` (valid, but the one held replaces it: its sender is behind), `refused` (not valid here).
+ */
+export type Offered = "taken" | "same" | "stale" | "refused";
 
 export interface AdmissionOptions {
   readonly roomId: string;
@@ -119,10 +126,11 @@ export class Admission {
   }
 
   /**
-   * A state from the room. True when it is valid and replaces the one held; anything else (forged,
-   * another call's, older, malformed) is counted and changes nothing.
+   * A state from the room. Only a valid one that replaces the one held changes anything; the held
+   * state offered again costs no signature check (a relay may repeat it at will).
    */
-  offer(bytes: Uint8Array): boolean {
+  offer(bytes: Uint8Array): Offered {
+    if (this.held && equalBytes(this.held.bytes, bytes)) return "same";
     let state: MembershipState;
     try {
       state = verifyMembershipState(
@@ -133,16 +141,13 @@ export class Admission {
       );
     } catch {
       this.refused += 1;
-      return false;
+      return "refused";
     }
     const candidate = { state, bytes: bytes.slice() };
-    if (!supersedes(candidate, this.held)) {
-      this.refused += 1;
-      return false;
-    }
+    if (!supersedes(candidate, this.held)) return "stale";
     this.held = candidate;
     if (this.status() === "admitted") this.wasAdmitted = true;
-    return true;
+    return "taken";
   }
 
   // ---- changes, on the host's or a co-host's device ----
@@ -224,15 +229,31 @@ export class Admission {
     );
   }
 
+  /**
+   * Signs a change. Past the last version of a grant the host appoints the same co-hosts afresh
+   * and starts over at 1 (a newer grant wins whatever the version); a co-host cannot, and its
+   * change fails. Never throws: a change that cannot be signed is simply not made.
+   */
   private sign(change: Omit<MembershipState, "signer">): boolean {
     const { roomId, member, ops } = this.options;
-    const bytes = signMembershipState(
-      roomId,
-      member.secretKey,
-      { ...change, signer: member.publicKey },
-      ops,
-    );
-    return this.offer(bytes);
+    let next = change;
+    if (change.version > MAX_VERSION) {
+      if (!this.isHost()) return false;
+      const grant = signGrant(
+        roomId,
+        member.secretKey,
+        change.grant.grantVersion + 1,
+        change.grant.cohosts,
+        ops,
+      );
+      next = { ...change, version: 1, grant };
+    }
+    try {
+      const signed = { ...next, signer: member.publicKey };
+      return this.offer(signMembershipState(roomId, member.secretKey, signed, ops)) === "taken";
+    } catch {
+      return false;
+    }
   }
 }
 

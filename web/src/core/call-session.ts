@@ -85,6 +85,7 @@ export function roomSocketUrl(workerOrigin: string, roomId: string): string {
 /** A waiting joiner knocks again this often, this many times, in case a knock was lost. */
 const KNOCK_RETRY_MS = 4_000;
 const KNOCK_RETRIES = 30;
+const STALE_ANSWER_SPACING_MS = 1_000;
 
 export class CallSession {
   readonly roomId: string;
@@ -105,6 +106,7 @@ export class CallSession {
   private readonly knockedAt = new Set<string>();
   private knockTimer: TimerHandle | undefined;
   private knockRetries = 0;
+  private staleAnsweredAt = Number.NEGATIVE_INFINITY;
   private readonly emitter = new Emitter<CallSessionEvents>();
   /** Our key pairs and announcement on the current connection (renewed by each join request). */
   private readonly own: OwnIncarnation;
@@ -425,7 +427,10 @@ export class CallSession {
     }
     if (bytes && isMembershipState(bytes)) {
       // Anyone may relay a state: only its signatures count, never who sent it.
-      if (this.admission?.offer(bytes)) this.admissionChanged();
+      const offered = this.admission?.offer(bytes);
+      if (offered === "taken") this.admissionChanged();
+      // Its sender is behind (a host back from a reload, say): tell it what we hold.
+      else if (offered === "stale") this.answerStaleState();
       return;
     }
     const body = this.transport.receiveBroadcast(from, bytes);
@@ -522,16 +527,19 @@ export class CallSession {
   private admissionState(): AdmissionState | undefined {
     const admission = this.admission;
     if (!admission) return undefined;
-    const hosts = this.roster
-      .entries(undefined)
-      .map((entry) => entry.participantId)
-      .filter((id) => {
-        const key =
-          id === this.participantId
-            ? this.options.admission?.memberKey.publicKey
-            : this.roster.memberKeyOf(id);
-        return key !== undefined && (admission.isCohost(key) || admission.isHostKey(key));
-      });
+    const keyOf = (id: string) =>
+      id === this.participantId
+        ? this.options.admission?.memberKey.publicKey
+        : this.roster.memberKeyOf(id);
+    const ids = this.roster.entries(undefined).map((entry) => entry.participantId);
+    const hosts = ids.filter((id) => {
+      const key = keyOf(id);
+      return key !== undefined && admission.isHostKey(key);
+    });
+    const cohosts = ids.filter((id) => {
+      const key = keyOf(id);
+      return key !== undefined && admission.isCohost(key);
+    });
     return {
       status: admission.status(),
       role: admission.role(),
@@ -548,6 +556,7 @@ export class CallSession {
             })
         : [],
       hosts,
+      cohosts,
       stateBytes: admission.stateBytes ? toBase64url(admission.stateBytes) : undefined,
     };
   }
@@ -582,6 +591,23 @@ export class CallSession {
       this.admissionTimer = undefined;
       this.announceAdmission();
     }, 0);
+  }
+
+  /**
+   * The host, the co-hosts and the key leader answer a valid but older state with the one they
+   * hold, at most once per STALE_ANSWER_SPACING_MS, so a replayed old state costs a few
+   * broadcasts at most.
+   */
+  private answerStaleState(): void {
+    const admission = this.admission;
+    if (!admission) return;
+    const leader = this.schedule.leaderId() === this.participantId;
+    if (!admission.isAuthority() && !leader) return;
+    const now = this.clock.now();
+    if (now - this.staleAnsweredAt < STALE_ANSWER_SPACING_MS) return;
+    this.staleAnsweredAt = now;
+    const bytes = admission.stateBytes;
+    if (bytes) this.signalling.broadcast(toBase64url(bytes));
   }
 
   private announceAdmission(): void {

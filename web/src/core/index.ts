@@ -1,8 +1,14 @@
 // The public API of the client crypto core (see README.md next to this file). Framework-free: no
 // DOM, no Solid, no LiveKit; runs in browsers and Node 20 alike.
+export type { AdmissionRole, AdmissionStatus, MemberKeyPair } from "./admission.js";
 export { DISPLAY_NAME_MAX } from "./announcement.js";
 export { fromBase64url, toBase64url } from "./base64url.js";
-export { CallSession, type CallSessionOptions, roomSocketUrl } from "./call-session.js";
+export {
+  type AdmissionConfig,
+  CallSession,
+  type CallSessionOptions,
+  roomSocketUrl,
+} from "./call-session.js";
 export { CHAT_OUTBOX_MAX, type ChatEntry, type ReactionEvent } from "./chat.js";
 export { CHAT_TEXT_MAX, REACTIONS, type Reaction } from "./chat-message.js";
 export { type Clock, systemClock, type TimerHandle } from "./clock.js";
@@ -22,6 +28,13 @@ export {
   roomIdOf,
   senderKeyOf,
 } from "./identifiers.js";
+export {
+  decodeInvite,
+  encodeInvite,
+  generateMemberKey,
+  type Invite,
+  memberKeyFromSecret,
+} from "./invite.js";
 export { type Random, systemRandom } from "./random.js";
 export {
   DEFAULT_SCHEDULE_CONFIG,
@@ -29,6 +42,7 @@ export {
   type ScheduleConfig,
 } from "./schedule-types.js";
 export type {
+  AdmissionState,
   CallSessionEvents,
   ChatCounters,
   CallSessionState,

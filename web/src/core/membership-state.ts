@@ -19,6 +19,8 @@ const FORMAT_VERSION = 1;
 const KEY_BYTES = 32;
 const SIGNATURE_BYTES = 64;
 export const MAX_COHOSTS = 8;
+/** The last version of a grant; the host then appoints afresh (a new grant) and starts over at 1. */
+export const MAX_VERSION = 0xffff_ffff;
 /** Room capacity is far below this; the limit keeps a state inside one broadcast payload. */
 export const MAX_ADMITTED = 1_000;
 /** Only the most recent declines are kept: a decline matters to a joiner that is still waiting. */
@@ -195,20 +197,22 @@ export function verifyMembershipState(
 }
 
 /**
- * Whether `candidate` replaces `current` (docs/admission.md, Which state wins): never one with an
- * older grant (a co-host the host has since dismissed cannot sign past it), else the higher version,
- * and between two states of one version (two authorities changed it at once) the one with the lower
- * digest, so every member settles on the same one whatever order they arrive in.
+ * Whether `candidate` replaces `current` (docs/admission.md, Which state wins), in this order: the
+ * newer grant (the host's latest appointment, so a co-host it dismissed cannot outbid it with any
+ * version, and the host is never stuck behind a version a co-host pushed to the end of the range),
+ * then the higher version, then, between two states of one version (two authorities changed it at
+ * once), the lower digest, so every member settles on the same one whatever order they arrive in.
  */
 export function supersedes(
   candidate: { state: MembershipState; bytes: Uint8Array },
   current: { state: MembershipState; bytes: Uint8Array } | undefined,
 ): boolean {
   if (!current) return true;
-  if (candidate.state.grant.grantVersion < current.state.grant.grantVersion) return false;
-  if (candidate.state.version !== current.state.version)
-    return candidate.state.version > current.state.version;
-  if (candidate.state.grant.grantVersion > current.state.grant.grantVersion) return true;
+  const a = candidate.state;
+  const b = current.state;
+  if (a.grant.grantVersion !== b.grant.grantVersion)
+    return a.grant.grantVersion > b.grant.grantVersion;
+  if (a.version !== b.version) return a.version > b.version;
   return compareBytes(sha256(candidate.bytes), sha256(current.bytes)) < 0;
 }
 

@@ -105,8 +105,10 @@ export interface AdmissionState {
   readonly version: number;
   /** For the host and co-hosts: proven participants asking to join, by join seq. */
   readonly waiting: readonly { participantId: string; seq: number; displayName: string }[];
-  /** Roster ids of the host and co-hosts. */
+  /** Roster ids with the host's key (one, unless the server shows the host twice). */
   readonly hosts: readonly string[];
+  /** Roster ids of the co-hosts the host appointed. */
+  readonly cohosts: readonly string[];
   /** The held state, b64u: the app stores it so a reload keeps the host's versions. */
   readonly stateBytes: string | undefined;
 }

@@ -1,7 +1,10 @@
 // The call: security at a glance in the header, the stage of video tiles, one side panel (people
-// & security, or the chat) and the control bar. Everything shown comes from the CallStore.
-import { createSignal, Show } from "solid-js";
+// & security, or the chat) and the control bar; in an ask-to-join call, the waiting room until we
+// are let in, and for the host and co-hosts the people asking to join. Everything shown comes from
+// the CallStore.
+import { createSignal, Match, Show, Switch } from "solid-js";
 import type { CallStore } from "../app/callStore";
+import { AdmissionPrompt } from "./AdmissionPrompt";
 import { CallStage } from "./CallStage";
 import { ChatPanel } from "./ChatPanel";
 import { bannerText } from "./connectionBanner";
@@ -10,12 +13,37 @@ import { InviteLink } from "./InviteLink";
 import { ParticipantList } from "./ParticipantList";
 import { SecurityBadge } from "./SecurityBadge";
 import { SecurityCode } from "./SecurityCode";
+import { WaitingRoom } from "./WaitingRoom";
 
 const canShareScreen =
   typeof navigator !== "undefined" && typeof navigator.mediaDevices?.getDisplayMedia === "function";
 
 export function CallScreen(props: { store: CallStore; inviteLink: string }) {
+  return (
+    <Switch>
+      <Match when={props.store.admission()?.status === "waiting"}>
+        <WaitingRoom onLeave={() => void props.store.leave()} />
+      </Match>
+      <Match when={true}>
+        <InCall store={props.store} inviteLink={props.inviteLink} />
+      </Match>
+    </Switch>
+  );
+}
+
+function InCall(props: { store: CallStore; inviteLink: string }) {
   const store = props.store;
+  const moderation = () => {
+    const admission = store.admission();
+    if (!admission) return undefined;
+    return {
+      role: admission.role,
+      hosts: admission.hosts,
+      cohosts: admission.cohosts,
+      onRemove: (participantId: string) => store.remove(participantId),
+      onAppoint: (participantId: string) => store.appointCohost(participantId),
+    };
+  };
   const [panel, setPanel] = createSignal<"people" | "chat" | undefined>(
     typeof window === "undefined" || window.innerWidth > 720 ? "people" : undefined,
   );
@@ -57,6 +85,11 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
             {bannerText(store.connection(), store.restoring())}
           </div>
         </Show>
+        <AdmissionPrompt
+          asking={store.asking()}
+          onAdmit={(participantId) => store.admit(participantId)}
+          onDecline={(participantId) => store.decline(participantId)}
+        />
         <div class="call-body" classList={{ "no-panel": panel() === undefined }}>
           <CallStage tiles={store.tiles()} reactions={store.reactions()} hands={store.hands()} />
           <p class="sr-only" aria-live="polite">
@@ -77,6 +110,7 @@ export function CallScreen(props: { store: CallStore; inviteLink: string }) {
                 intruders={store.intruders()}
                 conflicts={store.conflicts()}
                 hands={store.hands()}
+                moderation={moderation()}
               />
               <SecurityCode code={store.securityCode()} />
               <InviteLink link={props.inviteLink} />

@@ -53,6 +53,18 @@ function explain(problem: Problem): Explanation {
         what: "This device is already connected to the call, in another tab or window.",
         todo: "Close the other tab, or use that one.",
       };
+    case "declined":
+      return {
+        title: "The host did not let you in",
+        what: "This call asks people to wait until the host or a co-host admits them, and they declined.",
+        todo: "If you think this is a mistake, ask the person who invited you.",
+      };
+    case "removed":
+      return {
+        title: "You were removed from the call",
+        what: "The host or a co-host took you out. Your keys for the call were dropped, and the others moved to keys you never had.",
+        todo: "To come back you would have to ask to join again.",
+      };
     case "disconnected":
       return {
         title: "The call was disconnected",

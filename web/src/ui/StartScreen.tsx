@@ -2,8 +2,12 @@
 import { createSignal } from "solid-js";
 import { Logo } from "./Icons";
 
-export function StartScreen(props: { onNewCall: () => void; onOpenLink: (link: string) => void }) {
+export function StartScreen(props: {
+  onNewCall: (askToJoin: boolean) => void;
+  onOpenLink: (link: string) => void;
+}) {
   const [link, setLink] = createSignal("");
+  const [askToJoin, setAskToJoin] = createSignal(false);
   return (
     <main class="screen stack">
       <div class="brand">
@@ -20,8 +24,21 @@ export function StartScreen(props: { onNewCall: () => void; onOpenLink: (link: s
           A new call gets a fresh secret. You will get an invite link to share with the people you
           want to talk to.
         </p>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={askToJoin()}
+            onChange={(event) => setAskToJoin(event.currentTarget.checked)}
+            aria-describedby="ask-to-join-help"
+          />
+          Ask to join: I let people in
+        </label>
+        <p id="ask-to-join-help" class="muted">
+          People with the link wait until you admit them, and you can remove anyone. Only keys
+          enforce it: no server can let someone in or bring back someone you removed.
+        </p>
         <div class="row">
-          <button type="button" class="btn primary" onClick={() => props.onNewCall()}>
+          <button type="button" class="btn primary" onClick={() => props.onNewCall(askToJoin())}>
             New call
           </button>
         </div>
