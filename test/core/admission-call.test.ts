@@ -2,9 +2,7 @@
 // room rules and a relay that lies. The server connects anyone with the link to the room; what it
 // must not achieve is a key, a roster place or a chat line for someone the host has not admitted,
 // nor bring back someone the host removed.
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
-import type { MemberKeyPair } from "../../web/src/core/admission.js";
 import { verifyAnnouncement } from "../../web/src/core/announcement.js";
 import { fromBase64url, toBase64url } from "../../web/src/core/base64url.js";
 import { callContextOf } from "../../web/src/core/call-keys.js";
@@ -13,107 +11,24 @@ import {
   signMembershipState,
   verifyMembershipState,
 } from "../../web/src/core/membership-state.js";
-import type { Connection, ServerFrame } from "./sim/relay.js";
-import { LOCKOUT_DEADLINE_MS, type SimClient, World } from "./sim/world.js";
-
-interface AskCall {
-  readonly world: World;
-  readonly hostKey: MemberKeyPair;
-  readonly host: SimClient;
-  /** Adds a participant with its own member key (or the one given: the same device again). */
-  join(memberKey?: MemberKeyPair, sameUserAs?: SimClient): SimClient;
-  keyOf(client: SimClient): MemberKeyPair;
-}
-
-function keyPair(world: World): MemberKeyPair {
-  const { secretKey, publicKey } = ed25519.keygen(world.random(32));
-  return { secretKey, publicKey };
-}
-
-function askCall(seed: number): AskCall {
-  const world = new World({ seed });
-  const hostKey = keyPair(world);
-  const keys = new Map<SimClient, MemberKeyPair>();
-  const join = (memberKey = keyPair(world), sameUserAs?: SimClient) => {
-    const client = world.addClient(undefined, sameUserAs, {
-      admission: { hostKey: hostKey.publicKey, memberKey },
-    });
-    keys.set(client, memberKey);
-    return client;
-  };
-  const host = join(hostKey);
-  world.run(1_000);
-  return {
-    world,
-    hostKey,
-    host,
-    join,
-    keyOf: (client) => {
-      const key = keys.get(client);
-      if (!key) throw new Error("not in this call");
-      return key;
-    },
-  };
-}
-
-function idOf(client: SimClient): string {
-  return client.session.participantId;
-}
-
-function rosterIds(client: SimClient): string[] {
-  return client.session
-    .snapshot()
-    .roster.map((entry) => entry.participantId)
-    .sort();
-}
-
-/** The display names on a client's roster, its own included. */
-function namesSeenBy(client: SimClient): string[] {
-  return client.session
-    .snapshot()
-    .roster.map((entry) => entry.displayName)
-    .sort();
-}
-
-function statusOf(client: SimClient): string | undefined {
-  return client.session.snapshot().admission?.status;
-}
+import {
+  type AskCall,
+  askCall,
+  idOf,
+  incarnationOf,
+  inject,
+  isMembership,
+  namesSeenBy,
+  recordStates,
+  rosterIds,
+  statusOf,
+} from "./admission-harness.js";
+import type { Connection } from "./sim/relay.js";
+import { LOCKOUT_DEADLINE_MS, type SimClient } from "./sim/world.js";
 
 function admitted(call: AskCall, ...clients: SimClient[]): void {
   for (const client of clients) expect(call.host.session.admit(idOf(client))).toBe(true);
   call.world.run(3_000);
-}
-
-/** The keys `client` ever held, read from the world's record of its incarnation. */
-function currentIncarnation(client: SimClient) {
-  const incarnation = client.current;
-  if (!incarnation) throw new Error("never admitted by the room");
-  return incarnation;
-}
-
-/** Every payload of a membership broadcast the host has sent so far. */
-function recordStates(world: World): string[] {
-  const states: string[] = [];
-  world.sentListeners.push((_client, _connection, data) => {
-    const frame = JSON.parse(data) as { type: string; payload?: string };
-    if (frame.type === "broadcast" && frame.payload && fromBase64url(frame.payload)[0] === 0x4d)
-      states.push(frame.payload);
-  });
-  return states;
-}
-
-function inject(world: World, to: SimClient, from: SimClient, payload: string): void {
-  const connection = to.current?.connection;
-  if (!connection) throw new Error("not connected");
-  world.relay.dispatch(connection, { type: "broadcast", from: idOf(from), payload });
-}
-
-function isMembership(frame: ServerFrame): boolean {
-  return (
-    frame.type === "broadcast" &&
-    typeof frame.payload === "string" &&
-    fromBase64url(frame.payload)[0] === 0x4d
-  );
 }
 
 describe("ask-to-join calls", () => {
@@ -280,7 +195,7 @@ describe("ask-to-join calls", () => {
       world.run(3_000);
       admitted(call, alice, rob);
       expect(rosterIds(alice)).toContain(idOf(rob));
-      const robIncarnation = currentIncarnation(rob);
+      const robIncarnation = incarnationOf(rob);
       const statesWithRob = [...states];
       expect(host.session.remove(idOf(rob))).toBe(true);
       const removedAt = world.clock.now();
@@ -335,7 +250,7 @@ describe("ask-to-join calls", () => {
     world.relay.rules.push((to, frame) =>
       blind.includes(to) && isMembership(frame) ? "drop" : undefined,
     );
-    const robIncarnation = currentIncarnation(rob);
+    const robIncarnation = incarnationOf(rob);
     expect(host.session.remove(idOf(rob))).toBe(true);
     world.run(LOCKOUT_DEADLINE_MS + 3_000);
     // The lie works on Alice, and only on her (the known limit in docs/admission.md): she still

@@ -9,9 +9,8 @@
 // The last four are defences that held: spoofed knocks, a waiting joiner's envelopes, a removed
 // member's chat, hand and name, and the cost of oversized states.
 // The hole tests use expect.soft so that a run lists every consequence of the attack.
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
-import { Admission, type MemberKeyPair } from "../../web/src/core/admission.js";
+import { Admission } from "../../web/src/core/admission.js";
 import { verifyAnnouncement } from "../../web/src/core/announcement.js";
 import { fromBase64url, toBase64url } from "../../web/src/core/base64url.js";
 import { callContextOf } from "../../web/src/core/call-keys.js";
@@ -26,139 +25,31 @@ import {
   signMembershipState,
   verifyMembershipState,
 } from "../../web/src/core/membership-state.js";
-import type { Connection, ServerFrame } from "./sim/relay.js";
-import { seededRandom } from "./sim/seeded-random.js";
-import { LOCKOUT_DEADLINE_MS, type SimClient, World } from "./sim/world.js";
+import {
+  askCall,
+  heldState,
+  idOf,
+  incarnationOf,
+  inject,
+  isMembership,
+  keyPair,
+  reads,
+  rosterIds,
+  statusOf,
+  stateOf,
+  unitHarness,
+} from "./admission-harness.js";
+import type { Connection } from "./sim/relay.js";
+import { LOCKOUT_DEADLINE_MS, type SimClient, type World } from "./sim/world.js";
 
 const MAX_U32 = 0xffffffff;
 
-// ---- unit harness (Admission objects, as admission.test.ts) ----
-
-const random = seededRandom(77);
+// Admission objects, as in admission.test.ts, under a seed and room of their own.
 const ROOM = "room-of-the-redteam-1234";
-
-function unitKey(): MemberKeyPair {
-  const { secretKey, publicKey } = ed25519.keygen(random(32));
-  return { secretKey, publicKey };
-}
-
-const hostK = unitKey();
-const aliceK = unitKey();
-const bobK = unitKey();
-const malloryK = unitKey();
-
-function deviceOf(member: MemberKeyPair, stored?: Uint8Array): Admission {
-  return new Admission({
-    roomId: ROOM,
-    hostKey: hostK.publicKey,
-    member,
-    ...(stored ? { stored } : {}),
-  });
-}
-
-function memberAfter(states: readonly Uint8Array[], member = bobK): Admission {
-  const device = deviceOf(member);
-  for (const bytes of states) device.offer(bytes);
-  return device;
-}
-
-function stateOf(device: Admission): Uint8Array {
-  const bytes = device.stateBytes;
-  if (!bytes) throw new Error("no state held");
-  return bytes;
-}
-
-// ---- simulator harness (as admission-call.test.ts) ----
-
-interface AskCall {
-  readonly world: World;
-  readonly hostKey: MemberKeyPair;
-  readonly host: SimClient;
-  join(memberKey?: MemberKeyPair, sameUserAs?: SimClient, storedState?: Uint8Array): SimClient;
-  keyOf(client: SimClient): MemberKeyPair;
-}
-
-function keyPair(world: World): MemberKeyPair {
-  const { secretKey, publicKey } = ed25519.keygen(world.random(32));
-  return { secretKey, publicKey };
-}
-
-function askCall(seed: number): AskCall {
-  const world = new World({ seed });
-  const hostKey = keyPair(world);
-  const keys = new Map<SimClient, MemberKeyPair>();
-  const join = (memberKey = keyPair(world), sameUserAs?: SimClient, storedState?: Uint8Array) => {
-    const client = world.addClient(undefined, sameUserAs, {
-      admission: {
-        hostKey: hostKey.publicKey,
-        memberKey,
-        ...(storedState ? { storedState } : {}),
-      },
-    });
-    keys.set(client, memberKey);
-    return client;
-  };
-  const host = join(hostKey);
-  world.run(1_000);
-  return {
-    world,
-    hostKey,
-    host,
-    join,
-    keyOf: (client) => {
-      const key = keys.get(client);
-      if (!key) throw new Error("not in this call");
-      return key;
-    },
-  };
-}
-
-function idOf(client: SimClient): string {
-  return client.session.participantId;
-}
-
-function rosterIds(client: SimClient): string[] {
-  return client.session
-    .snapshot()
-    .roster.map((entry) => entry.participantId)
-    .sort();
-}
-
-function statusOf(client: SimClient): string | undefined {
-  return client.session.snapshot().admission?.status;
-}
-
-function heldState(client: SimClient): Uint8Array {
-  const text = client.session.snapshot().admission?.stateBytes;
-  if (!text) throw new Error("no state held");
-  return fromBase64url(text);
-}
-
-function incarnationOf(client: SimClient) {
-  const incarnation = client.current;
-  if (!incarnation) throw new Error("never admitted by the room");
-  return incarnation;
-}
-
-function inject(world: World, to: SimClient, from: SimClient, payload: string): void {
-  const connection = to.current?.connection;
-  if (!connection) throw new Error("not connected");
-  world.relay.dispatch(connection, { type: "broadcast", from: idOf(from), payload });
-}
-
-function isMembership(frame: ServerFrame): boolean {
-  return (
-    frame.type === "broadcast" &&
-    typeof frame.payload === "string" &&
-    fromBase64url(frame.payload)[0] === 0x4d
-  );
-}
-
-/** Whether `holder` (an incarnation that kept every key) can read what `client` sends now. */
-function reads(world: World, holder: SimClient["current"], client: SimClient): boolean {
-  const key = client.installed.get(client.sending);
-  return !!holder && client.sending !== 0 && !!key && world.canDerive(holder, client.sending, key);
-}
+const { random, host: hostK, deviceOf, memberAfter } = unitHarness(77, ROOM);
+const aliceK = keyPair(random);
+const bobK = keyPair(random);
+const malloryK = keyPair(random);
 
 // =====================================================================================
 // HOLES
@@ -180,7 +71,7 @@ describe("admission red team: holes (these tests fail against d36c9dc)", () => {
       signer: aliceK.publicKey,
     });
     expect(hostDevice.offer(pinned)).toBe("taken");
-    const bobDevice = memberAfter([pinned]);
+    const bobDevice = memberAfter([pinned], bobK);
     let removed: boolean | string;
     try {
       removed = hostDevice.remove(aliceK.publicKey);
@@ -256,8 +147,8 @@ describe("admission red team: holes (these tests fail against d36c9dc)", () => {
       declined: [],
       signer: aliceK.publicKey,
     });
-    const informed = memberAfter([dismissed, stale]);
-    const fresh = memberAfter([stale, dismissed]);
+    const informed = memberAfter([dismissed, stale], bobK);
+    const fresh = memberAfter([stale, dismissed], bobK);
     // Members must settle on the same state whatever the order, and it must be the host's.
     expect.soft(fresh.version, "the same state in either order").toBe(informed.version);
     expect.soft(fresh.admits(malloryK.publicKey), "Mallory admitted").toBe(false);
@@ -306,7 +197,7 @@ describe("admission red team: holes (these tests fail against d36c9dc)", () => {
     expect(rosterIds(alice)).not.toContain(idOf(carol2));
     // Nora joins. The server holds back the host's and Alice's membership broadcasts to her for a
     // moment; Carol's (forged, but validly signed under grant 1) reaches her first, admitting Nora.
-    const noraKey = keyPair(world);
+    const noraKey = keyPair(world.random);
     let nora: SimClient | undefined;
     const held: Connection[] = [];
     world.relay.rules.push((to, frame) => {

@@ -2,9 +2,7 @@
 // forge a state, sign one with a key that is not the host's, move one to another call, replay an
 // older one to bring a removed member back, let a dismissed co-host sign past its dismissal, and
 // race two authorities. Each attack must change nothing.
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
-import { Admission, type MemberKeyPair } from "../../web/src/core/admission.js";
 import { createAnnouncement, verifyAnnouncement } from "../../web/src/core/announcement.js";
 import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { generateCallSecret, participantIdOf } from "../../web/src/core/identifiers.js";
@@ -14,42 +12,13 @@ import {
   signMembershipState,
   verifyMembershipState,
 } from "../../web/src/core/membership-state.js";
-import { seededRandom } from "./sim/seeded-random.js";
+import { keyPair, stateOf, unitHarness } from "./admission-harness.js";
 
-const random = seededRandom(14);
 const ROOM = "room-of-the-call-1234";
-
-function keyPair(): MemberKeyPair {
-  const { secretKey, publicKey } = ed25519.keygen(random(32));
-  return { secretKey, publicKey };
-}
-
-const host = keyPair();
-const alice = keyPair();
-const bob = keyPair();
-const mallory = keyPair();
-
-function deviceOf(member: MemberKeyPair, stored?: Uint8Array): Admission {
-  return new Admission({
-    roomId: ROOM,
-    hostKey: host.publicKey,
-    member,
-    ...(stored ? { stored } : {}),
-  });
-}
-
-/** What a member device holds after offering it every state in `states`, in order. */
-function memberAfter(states: readonly Uint8Array[], member = bob): Admission {
-  const device = deviceOf(member);
-  for (const bytes of states) device.offer(bytes);
-  return device;
-}
-
-function stateOf(device: Admission): Uint8Array {
-  const bytes = device.stateBytes;
-  if (!bytes) throw new Error("no state held");
-  return bytes;
-}
+const { random, host, deviceOf, memberAfter } = unitHarness(14, ROOM);
+const alice = keyPair(random);
+const bob = keyPair(random);
+const mallory = keyPair(random);
 
 describe("membership state", () => {
   it("admits nobody but the host until the host signs otherwise", () => {
@@ -78,7 +47,7 @@ describe("membership state", () => {
       declined: [],
       signer: mallory.publicKey,
     });
-    const victim = memberAfter([forged]);
+    const victim = memberAfter([forged], bob);
     expect(victim.version).toBe(0);
     expect(victim.admits(mallory.publicKey)).toBe(false);
     expect(victim.refused).toBe(1);
@@ -136,7 +105,7 @@ describe("membership state", () => {
     // The server (or Alice) replays the state that admitted her.
     expect(aliceDevice.offer(withAlice)).toBe("stale");
     expect(aliceDevice.status()).toBe("removed");
-    const bobDevice = memberAfter([withoutAlice, withAlice]);
+    const bobDevice = memberAfter([withoutAlice, withAlice], bob);
     expect(bobDevice.admits(alice.publicKey)).toBe(false);
   });
 
@@ -149,7 +118,7 @@ describe("membership state", () => {
     expect(aliceDevice.admit(bob.publicKey)).toBe(true);
     expect(aliceDevice.decline(mallory.publicKey)).toBe(true);
     const byAlice = stateOf(aliceDevice);
-    const bobDevice = memberAfter([byAlice]);
+    const bobDevice = memberAfter([byAlice], bob);
     expect(bobDevice.status()).toBe("admitted");
     expect(memberAfter([byAlice], mallory).status()).toBe("declined");
     expect(aliceDevice.remove(host.publicKey)).toBe(false);
@@ -165,9 +134,9 @@ describe("membership state", () => {
       declined: [],
     });
     // Valid on its own (a member that never saw the dismissal would take it) ...
-    expect(memberAfter([stale]).admits(mallory.publicKey)).toBe(true);
+    expect(memberAfter([stale], bob).admits(mallory.publicKey)).toBe(true);
     // ... but refused by every member that holds the dismissal, whatever its version.
-    const informed = memberAfter([dismissed, stale]);
+    const informed = memberAfter([dismissed, stale], bob);
     expect(informed.admits(mallory.publicKey)).toBe(false);
     expect(informed.admits(alice.publicKey)).toBe(false);
   });
@@ -182,8 +151,8 @@ describe("membership state", () => {
     hostDevice.admit(mallory.publicKey);
     const a = stateOf(aliceDevice);
     const b = stateOf(hostDevice);
-    const one = memberAfter([base, a, b]);
-    const other = memberAfter([base, b, a]);
+    const one = memberAfter([base, a, b], bob);
+    const other = memberAfter([base, b, a], bob);
     expect(one.version).toBe(other.version);
     expect(one.stateBytes).toEqual(other.stateBytes);
   });

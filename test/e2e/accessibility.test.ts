@@ -1,79 +1,18 @@
 // Accessibility, measured: axe-core audits every screen of the app (start, pre-join, the call with
 // tiles and the people & security panel open, error screens, the left screen) in the suite's
 // Chromium, under the app's real Content-Security-Policy, and a keyboard-only person joins, mutes,
-// shares the screen and leaves. Any serious or critical axe finding fails.
-//
-// axe is put into the page with page.evaluate of its source, not a <script> tag: the policy
-// (script-src 'self') rightly refuses inline and foreign scripts, and an evaluation from the test
-// driver is not a page script, so the audit runs against the page exactly as users get it, with no
-// bypassCSP context that would also hide policy violations from csp-guard.ts.
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
+// shares the screen and leaves. Any serious or critical axe finding fails. The screens of an
+// ask-to-join call (the waiting room, the host's prompt, declined and removed) are audited in
+// admission.test.ts, which reaches them. The audit itself is in axe.ts.
+
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
-import {
-  joinFromPreJoin,
-  openPage,
-  type Participant,
-  step,
-  TEST_QUERY,
-  view,
-  waitFor,
-} from "./pages";
+import { expectAccessible } from "./axe";
+import { joinFromPreJoin, openPage, type Participant, TEST_QUERY, view, waitFor } from "./pages";
 
 const origin = inject("origin");
-const AXE_SOURCE = readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-interface Finding {
-  id: string;
-  impact: string | null;
-  help: string;
-  targets: string[];
-}
-
-/** Runs axe on the page as it is now; returns the serious and critical findings. */
-async function audit(page: Page): Promise<Finding[]> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(await AXE_SOURCE);
-  const findings = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run(
-            context: Document,
-            options: object,
-          ): Promise<{
-            violations: {
-              id: string;
-              impact: string | null;
-              help: string;
-              nodes: { target: string[] }[];
-            }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run(document, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.map((node) => node.target.join(" ")),
-    }));
-  });
-  return findings;
-}
-
-async function expectAccessible(page: Page, screen: string) {
-  const findings = await audit(page);
-  const blocking = findings.filter((f) => f.impact === "serious" || f.impact === "critical");
-  // Moderate and minor findings are printed, not failed: the bar is zero serious or critical.
-  for (const f of findings.filter((f) => !blocking.includes(f)))
-    step(`axe (${f.impact}) on the ${screen}: ${f.id} at ${f.targets.join(", ")}`);
-  expect(blocking, `axe findings on the ${screen}`).toEqual([]);
-}
-
 function newLink(): string {
   return `${origin}/${TEST_QUERY}#${encodeCallSecret(generateCallSecret(systemRandom))}`;
 }

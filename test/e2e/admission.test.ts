@@ -24,6 +24,7 @@ import {
   view,
   waitFor,
 } from "./pages";
+import { expectAccessible } from "./axe";
 import { screenshotPath } from "./screenshots";
 
 const origin = inject("origin");
@@ -100,6 +101,8 @@ describe("ask to join", () => {
   });
 
   it("the link names the host's key; the host is admitted and hosts", async () => {
+    // The host's participant list, with the host marked, as the host sees it.
+    await host.page.locator(`[data-participant="${idOf(host)}"]`, { hasText: "host" }).waitFor();
     const invite = decodeInvite(new URL(link).hash);
     expect(invite.hostKey?.length).toBe(32);
     const v = await view(host);
@@ -120,6 +123,8 @@ describe("ask to join", () => {
     expect((await view(host)).rosterIds).toEqual([idOf(host)]);
     await host.page.screenshot({ path: await screenshotPath("admission-prompt.png") });
     await ben.page.screenshot({ path: await screenshotPath("admission-waiting.png") });
+    await expectAccessible(host.page, "host's call with someone asking to join");
+    await expectAccessible(ben.page, "waiting room");
     step("the host admits Ben");
     await host.page.getByRole("button", { name: "Admit Ben" }).click();
     await ben.page.locator(".call").waitFor({ timeout: 30_000 });
@@ -160,6 +165,7 @@ describe("ask to join", () => {
       await dee.page
         .getByRole("heading", { name: "The host did not let you in" })
         .waitFor({ timeout: 30_000 });
+      await expectAccessible(dee.page, "declined screen");
       await sleep(3000);
       for (const track of await eavesdropperStats(eavesdropper)) {
         expect(track.packetsReceived, `${track.participant} ${track.kind} packets`).toBeGreaterThan(
@@ -233,6 +239,7 @@ describe("ask to join", () => {
     await ben.page
       .getByRole("heading", { name: "You were removed from the call" })
       .waitFor({ timeout: 30_000 });
+    await expectAccessible(ben.page, "removed screen");
     await waitFor("the host to show no tile of Ben's at all", async () => {
       const v = await view(host);
       return !v.rosterIds.includes(idOf(ben)) && v.tileStates[idOf(ben)] === undefined;
