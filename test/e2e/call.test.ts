@@ -95,7 +95,12 @@ describe("a three-person end-to-end encrypted call", () => {
   it("creates a call from the keyboard, shows the invite link and the pre-join screen", async () => {
     const page = alice.page;
     await page.goto(`${origin}/${TEST_QUERY}`);
-    // Keyboard only: the first Tab reaches "New call", Enter presses it.
+    // Keyboard only: the first Tab reaches the "Ask to join" box (left unticked: an open call),
+    // the second reaches "New call", and Enter presses it.
+    await page.keyboard.press("Tab");
+    expect(
+      await page.evaluate(() => document.activeElement?.closest("label")?.textContent?.trim()),
+    ).toBe("Ask to join: I let people in");
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe("New call");
     await page.keyboard.press("Enter");
