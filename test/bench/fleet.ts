@@ -10,7 +10,9 @@ import {
   type CurveOps,
   type EnvelopeKind,
   generateCallSecret,
+  preferredSignatureVerifier,
   type RotationReason,
+  type SignatureVerifier,
   systemRandom,
 } from "../../web/src/core/index";
 import { groupKeyOf } from "../support/session-keys";
@@ -66,7 +68,11 @@ export interface CommitRecord {
   readonly cpuMs: number;
 }
 
-export type Counts = Record<EnvelopeKind | "broadcast-ratchet" | "broadcast-commit", number>;
+/** Envelopes and broadcasts sent, and connections given up for a flood behind a signature check. */
+export type Counts = Record<
+  EnvelopeKind | "broadcast-ratchet" | "broadcast-commit" | "inbound-overflows",
+  number
+>;
 
 const KEY_KINDS: readonly EnvelopeKind[] = ["key-fresh", "key-ratchet-join", "key-current"];
 
@@ -106,6 +112,23 @@ export function dropsOf(members: Iterable<{ readonly drops: readonly string[] }>
   const out: Record<string, number> = {};
   for (const m of members) for (const reason of m.drops) out[reason] = (out[reason] ?? 0) + 1;
   return out;
+}
+
+/**
+ * The verifier every client of this process uses, as a page does: the platform's (Node's WebCrypto
+ * Ed25519, in native code on libuv's threads) once its probe passes.
+ */
+const processSignatures = preferredSignatureVerifier();
+
+/**
+ * `shared`, with each answer's continuation run inside the client's meter. The native check itself
+ * runs off the main thread, outside every client's handlers, as it does off a page's thread.
+ */
+function meteredVerifier(cpu: HandlerCpu, shared: SignatureVerifier): SignatureVerifier {
+  return {
+    verify: (signature, message, publicKey, done) =>
+      shared.verify(signature, message, publicKey, (valid) => cpu.run(() => done(valid))),
+  };
 }
 
 export class Fleet {
@@ -169,6 +192,7 @@ export class Fleet {
       socketUrl: this.wsUrl,
       WebSocket: meteredSocket(cpu),
       clock: meteredClock(cpu),
+      signatures: meteredVerifier(cpu, processSignatures),
     });
     const member: FleetMember = {
       session,
@@ -290,6 +314,7 @@ export class Fleet {
       "key-request": 0,
       "broadcast-ratchet": 0,
       "broadcast-commit": 0,
+      "inbound-overflows": 0,
     };
     for (const m of this.all) {
       const metrics = m.session.metrics();
@@ -298,6 +323,7 @@ export class Fleet {
       }
       counts["broadcast-ratchet"] += metrics.broadcastsSent.ratchet;
       counts["broadcast-commit"] += metrics.broadcastsSent.commit;
+      counts["inbound-overflows"] += metrics.inboundOverflows;
     }
     return counts;
   }

@@ -273,6 +273,9 @@ function simulationLines(signalling: readonly SignallingResult[]): string[] {
   const timeouts = signalling
     .filter((s) => s.details.commitTimeouts > 0)
     .map((s) => `${s.details.commitTimeouts} at N = ${s.participants}`);
+  const dropped = signalling
+    .filter((s) => s.details.inboundOverflows !== undefined)
+    .map((s) => `${s.details.inboundOverflows} at N = ${s.participants}`);
   const lines: string[] = [];
   if (parts.length > 0) {
     lines.push(
@@ -282,6 +285,11 @@ function simulationLines(signalling: readonly SignallingResult[]): string[] {
   if (perHost.length > 0) {
     lines.push(
       `Event-loop delay of each client process during the samples (time an event waited before any of its clients could handle it, less the 10 ms sampling interval): ${perHost.join("; ")}.`,
+    );
+  }
+  if (dropped.length > 0) {
+    lines.push(
+      `Signature checks run off the clients' thread (Node's WebCrypto Ed25519); connections given up because more than 4,096 frames waited behind one: ${dropped.join(", ")}.`,
     );
   }
   if (timeouts.length > 0) {

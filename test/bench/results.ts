@@ -108,6 +108,12 @@ export const SignallingResult = z.object({
         }),
       )
       .optional(),
+    /**
+     * Connections the clients gave up because too many frames waited behind a signature check, from
+     * the start of set-up to the end of the cycles. Absent in results written before the checks
+     * were asynchronous.
+     */
+    inboundOverflows: z.number().int().nonnegative().optional(),
   }),
 });
 export type SignallingResult = z.infer<typeof SignallingResult>;

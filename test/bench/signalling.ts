@@ -110,6 +110,8 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
       await sleep(GAP_MS);
     }
     const loopDelays = await fleet.loopDelay("stop");
+    const inboundOverflows =
+      (await fleet.counts())["inbound-overflows"] - before["inbound-overflows"];
     const ratchetCallMs = ratchetCalls(fleet, cyclesStart);
     const perJoin = joinCounts.map(keyEnvelopes);
     const perLeave = leaveCounts.map(keyEnvelopes);
@@ -162,6 +164,7 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
         setupSeconds,
         setupByKind: setup,
         hostEventLoopDelayMs: loopDelays,
+        inboundOverflows,
       },
     };
   } finally {

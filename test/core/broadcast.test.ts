@@ -45,9 +45,12 @@ describe("broadcasts", () => {
         const bit = bitSeed % (signed.length * 8);
         const tampered = signed.slice();
         tampered[bit >> 3] = (tampered[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-        expect(
-          refusalOf(() => verifyBroadcast(ROOM, LEADER, leader.ed25519.publicKey, tampered)),
-        ).toEqual(badSignature);
+        const refusal = refusalOf(() =>
+          verifyBroadcast(ROOM, LEADER, leader.ed25519.publicKey, tampered),
+        );
+        // A flip in the signature fails the check; one in the body may make it unreadable first.
+        if (bit >= (signed.length - 64) * 8) expect(refusal).toEqual(badSignature);
+        else expect(refusal.format).toBe("broadcast");
         expect(
           refusalOf(() => verifyBroadcast(ROOM, LEADER, other.ed25519.publicKey, signed)),
         ).toEqual(badSignature);

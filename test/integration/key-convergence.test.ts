@@ -1,12 +1,15 @@
 // Node clients on the real Worker converge on one media key; after a member (and then the leader)
 // leaves, the rest commit a fresh key that the leaver cannot hold or derive (docs/key-schedule.md,
-// Rotations).
+// Rotations). Half the clients check the leader's broadcasts with Node's native Ed25519 (the
+// asynchronous path pages take), half with @noble/curves at once, in one call.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
   CallSession,
   generateCallSecret,
+  platformSignatureVerifier,
   ratchetGroupKey,
+  type SignatureVerifier,
   systemRandom,
   toBase64url,
 } from "../../web/src/core/index.js";
@@ -26,8 +29,13 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-function newSession(secret: ReturnType<typeof generateCallSecret>, index: number): CallSession {
+function newSession(
+  secret: ReturnType<typeof generateCallSecret>,
+  index: number,
+  signatures?: SignatureVerifier,
+): CallSession {
   const session = new CallSession({
+    ...(signatures ? { signatures } : {}),
     secret,
     userId: `integration-user-${index}`,
     deviceId: "node",
@@ -82,7 +90,16 @@ async function converge(members: CallSession[], above: number) {
 describe("key schedule on the real Worker", () => {
   it("four Node clients converge; a leaver and then the leader are locked out by fresh keys", async () => {
     const secret = generateCallSecret(systemRandom);
-    const clients = [0, 1, 2, 3].map((i) => newSession(secret, i));
+    const platform = await platformSignatureVerifier();
+    if (!platform) throw new Error("Node's WebCrypto should check Ed25519");
+    let platformChecks = 0;
+    const counted: SignatureVerifier = {
+      verify: (signature, message, publicKey, done) => {
+        platformChecks++;
+        platform.verify(signature, message, publicKey, done);
+      },
+    };
+    const clients = [0, 1, 2, 3].map((i) => newSession(secret, i, i % 2 ? counted : undefined));
     for (const client of clients) await client.join();
     const [leader, a, b, c] = clients;
     if (!leader || !a || !b || !c) throw new Error("setup");
@@ -121,6 +138,8 @@ describe("key schedule on the real Worker", () => {
     const senderA = a.senderKey(afterLeader.epoch, b.participantId);
     expect(senderA).toBeDefined();
     expect(b.senderKey(afterLeader.epoch, b.participantId)).toEqual(senderA);
+    // Nodes 1 and 3 took every broadcast they acted on through the native check.
+    expect(platformChecks).toBeGreaterThanOrEqual(2);
   });
 
   it("a dropped socket reconnects on its own and gets the current key again", async () => {

@@ -20,3 +20,14 @@ export function refusalOf(action: () => unknown): Refusal {
   }
   throw new Error("expected a CryptoError, but nothing was thrown");
 }
+
+/** refusalOf for an action that rejects rather than throws. */
+export async function refusalOfAsync(action: () => Promise<unknown>): Promise<Refusal> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof CryptoError) return { format: error.format, code: error.code };
+    throw error;
+  }
+  throw new Error("expected a CryptoError, but nothing was thrown");
+}

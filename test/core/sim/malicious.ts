@@ -232,6 +232,13 @@ export class MaliciousMember {
     connection.socket.send(JSON.stringify({ type: "broadcast", payload: toBase64url(signed) }));
   }
 
+  /** Broadcasts any bytes at all (the room relays what it cannot read). */
+  broadcastBytes(payload: Uint8Array): void {
+    const connection = this.connection;
+    if (!connection) throw new Error("malicious member is not in the call");
+    connection.socket.send(JSON.stringify({ type: "broadcast", payload: toBase64url(payload) }));
+  }
+
   /**
    * A fake leave-and-rejoin: after the session has left, a raw socket joins again with the same
    * participant id and the same (old) announcement, so every peer builds a new envelope channel

@@ -2,7 +2,7 @@
 // departures, dropped sockets, ghosts and forgeries, and the driver that plays one in a World.
 import fc from "fast-check";
 import type { Faults } from "./relay.js";
-import { type SimClient, World } from "./world.js";
+import { type SimClient, World, type WorldOptions } from "./world.js";
 
 const MAX_CLIENTS = 7;
 
@@ -67,21 +67,24 @@ function apply(world: World, step: Op): void {
       world.injectForgery(step.variant);
       break;
   }
-  world.run(step.wait);
 }
 
 export function simulate(
   input: { seed: number; initial: number; ops: Op[] },
   faults: Faults,
   checkGlitches: boolean,
+  options: Pick<WorldOptions, "deferredSignatures"> = {},
 ): World {
-  const world = new World({ seed: input.seed, checkGlitches });
+  const world = new World({ seed: input.seed, checkGlitches, ...options });
   world.setFaults(faults);
   for (let i = 0; i < input.initial; i++) {
     world.addClient();
     world.run(300);
   }
-  for (const step of input.ops) apply(world, step);
+  for (const step of input.ops) {
+    apply(world, step);
+    world.run(step.wait);
+  }
   // Quiet network: every member must converge (rejoins, key requests and rotations included).
   world.setGlitchChecking(false);
   world.quiet(25_000);

@@ -21,6 +21,7 @@ import {
 import { groupKeyOf } from "../../support/session-keys.js";
 import { MaliciousMember } from "./malicious.js";
 import { type Connection, type Faults, HONEST, Relay, type ServerFrame } from "./relay.js";
+import { DeferredSignatures } from "./deferred-signatures.js";
 import { seededRandom } from "./seeded-random.js";
 import { VirtualClock } from "./virtual-clock.js";
 
@@ -84,6 +85,11 @@ export interface WorldOptions {
   readonly adversarial?: boolean;
   /** The virtual clock's start, in ms since 1970 (0 unless a test needs a wall-clock date). */
   readonly startAt?: number;
+  /**
+   * Leader broadcast signatures checked later, on the virtual clock (DeferredSignatures), as the
+   * platform's check does in a browser.
+   */
+  readonly deferredSignatures?: boolean;
 }
 
 export class World {
@@ -118,9 +124,16 @@ export class World {
   readonly sentListeners: ((client: SimClient, connection: Connection, data: string) => void)[] =
     [];
 
+  /** Every client's signature checks, when they are deferred (WorldOptions.deferredSignatures). */
+  readonly signatures: DeferredSignatures | undefined;
+
   constructor(private readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.startAt);
     this.random = seededRandom(options.seed);
+    if (options.deferredSignatures) {
+      const random = this.random;
+      this.signatures = new DeferredSignatures(this.clock, () => (random(1)[0] ?? 0) % 4);
+    }
     this.secret = generateCallSecret(this.random);
     this.checkGlitches = options.checkGlitches ?? false;
     this.adversarial = options.adversarial ?? false;
@@ -192,6 +205,7 @@ export class World {
     sameUserAs?: SimClient,
     extra?: Pick<CallSessionOptions, "admission">,
   ): SimClient {
+    const signatures = this.signatures ? { signatures: this.signatures } : {};
     const index = this.clients.length;
     const session = new CallSession({
       secret: this.secret,
@@ -204,6 +218,7 @@ export class World {
       random: malicious ? malicious.recordingRandom(this.random) : this.random,
       schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
       reconnect: { maxAttempts: 50 },
+      ...signatures,
       ...extra,
     });
     const client: SimClient = {
@@ -394,7 +409,8 @@ export class World {
   /** Convergence: all current members send with the same epoch and hold the same key for it. */
   checkConvergence(): void {
     // Look at a moment with nothing on the wire (a periodic rotation may have just started).
-    for (let steps = 0; this.relay.inFlight > 0 && steps < 100_000; steps++) this.clock.step();
+    const busy = () => this.relay.inFlight > 0 || (this.signatures?.pending ?? 0) > 0;
+    for (let steps = 0; busy() && steps < 100_000; steps++) this.clock.step();
     const current = this.currentMembers();
     // Issue 9: convergence is the honest members' promise; the room's own count is the truth.
     const members = this.adversarial ? current.filter((c) => !c.malicious) : current;

@@ -8,6 +8,7 @@ import {
   CallSession,
   type CallSessionState,
   type ConnectionStatus,
+  preferredSignatureVerifier,
 } from "../core";
 import { assertNever } from "../../../protocol/guards";
 import type { KeyState } from "../media/keyPlan";
@@ -18,6 +19,11 @@ import type { PageOptions } from "./settings";
 const USER_ID_KEY = "hush.userId";
 const DEVICE_ID_KEY = "hush.deviceId";
 const ROTATIONS_KEPT = 32;
+/**
+ * One verifier for the page's sessions: the browser's native Ed25519 checks the leader's ratchets
+ * and commits off the page's thread, and @noble/curves does where the browser has none.
+ */
+const signatures = preferredSignatureVerifier();
 
 /**
  * How the page's signalling retries after losing the Worker. The core's default doubles from 250 ms
@@ -119,6 +125,7 @@ export function openCoreSession(
       ? { schedule: { ratchetIntervalMs: options.ratchetIntervalMs } }
       : {}),
     ...(admission ? { admission } : {}),
+    signatures,
   });
   const listeners = new Set<() => void>();
   /**

@@ -9,6 +9,7 @@ import { concat, u32be, utf8 } from "./bytes.js";
 import { CryptoError } from "./crypto-error.js";
 import type { CurveOps } from "./curve-ops.js";
 import { LABELS } from "./labels.js";
+import { type SignatureVerifier, verifyInJavaScript } from "./signature-verifier.js";
 
 const BROADCAST_VERSION = 1;
 const SIGNATURE_BYTES = 64;
@@ -55,6 +56,30 @@ export function signBroadcast(
   return concat(encoded, signature);
 }
 
+/** A broadcast read but not yet checked: its body, the message its signature signs, the signature. */
+export interface ReadBroadcast {
+  readonly body: BroadcastBody;
+  readonly signed: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Reads a broadcast the server attributes to `leaderId` without checking its signature; throws
+ * CryptoError on an impossible size or a malformed body. Done first, so malformed payloads cost
+ * no signature check.
+ */
+export function readBroadcast(roomId: string, leaderId: string, bytes: Uint8Array): ReadBroadcast {
+  if (bytes.length <= SIGNATURE_BYTES || bytes.length > LIMITS.payloadBytes) {
+    throw new CryptoError("broadcast", "bad-length", "impossible size");
+  }
+  const encoded = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
+  return {
+    body: parseBody(encoded),
+    signed: concat(signedPrefix(roomId, leaderId), encoded),
+    signature: bytes.subarray(bytes.length - SIGNATURE_BYTES),
+  };
+}
+
 /** Verifies a broadcast the server attributes to `leaderId`; throws CryptoError otherwise. */
 export function verifyBroadcast(
   roomId: string,
@@ -63,23 +88,52 @@ export function verifyBroadcast(
   bytes: Uint8Array,
   ops?: CurveOps,
 ): BroadcastBody {
-  if (bytes.length <= SIGNATURE_BYTES || bytes.length > LIMITS.payloadBytes) {
-    throw new CryptoError("broadcast", "bad-length", "impossible size");
-  }
-  const encoded = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
-  const signature = bytes.subarray(bytes.length - SIGNATURE_BYTES);
-  let valid = false;
+  const { body, signed, signature } = readBroadcast(roomId, leaderId, bytes);
   if (ops) ops.ed25519Verifies += 1;
+  if (!verifyInJavaScript(signature, signed, ed25519PublicKey))
+    throw new CryptoError("broadcast", "bad-signature", "signature does not verify");
+  return body;
+}
+
+/**
+ * Checks a read broadcast's signature with `verifier` (the platform's Ed25519, off the main
+ * thread): `done` gets the body, or the CryptoError verifyBroadcast would throw.
+ */
+export function checkBroadcast(
+  verifier: SignatureVerifier,
+  read: ReadBroadcast,
+  ed25519PublicKey: Uint8Array,
+  done: (result: BroadcastBody | CryptoError) => void,
+  ops?: CurveOps,
+): void {
+  if (ops) ops.ed25519Verifies += 1;
+  verifier.verify(read.signature, read.signed, ed25519PublicKey, (valid) =>
+    done(
+      valid
+        ? read.body
+        : new CryptoError("broadcast", "bad-signature", "signature does not verify"),
+    ),
+  );
+}
+
+/** readBroadcast, then checkBroadcast: a malformed broadcast is refused before any check. */
+export function verifyBroadcastWith(
+  verifier: SignatureVerifier,
+  broadcast: { roomId: string; leaderId: string; ed25519PublicKey: Uint8Array; bytes: Uint8Array },
+  done: (result: BroadcastBody | CryptoError) => void,
+  ops?: CurveOps,
+): void {
+  let read: ReadBroadcast;
   try {
-    valid = ed25519.verify(
-      signature,
-      concat(signedPrefix(roomId, leaderId), encoded),
-      ed25519PublicKey,
-    );
-  } catch {
-    valid = false;
+    read = readBroadcast(broadcast.roomId, broadcast.leaderId, broadcast.bytes);
+  } catch (error) {
+    done(error as CryptoError);
+    return;
   }
-  if (!valid) throw new CryptoError("broadcast", "bad-signature", "signature does not verify");
+  checkBroadcast(verifier, read, broadcast.ed25519PublicKey, done, ops);
+}
+
+function parseBody(encoded: Uint8Array): BroadcastBody {
   const reader = new ByteReader(encoded, "broadcast");
   if (reader.u8() !== BROADCAST_VERSION) {
     throw new CryptoError("broadcast", "bad-version", "unknown version");

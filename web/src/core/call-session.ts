@@ -13,6 +13,7 @@ import { isChatMessage, type Reaction } from "./chat-message.js";
 import { type CallContext, callContextOf, generateCallKeyPairs } from "./call-keys.js";
 import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { Emitter, type Unsubscribe } from "./emitter.js";
+import { InboundOrder } from "./inbound-order.js";
 import { type CallSecret, keyCheckOf, participantIdOf, senderKeyOf } from "./identifiers.js";
 import { KeySchedule } from "./key-schedule.js";
 import { KeyTransport, type Unicast } from "./key-transport.js";
@@ -42,6 +43,7 @@ import {
   SignallingClient,
   type SocketConstructor,
 } from "./signalling-client.js";
+import { javascriptVerifier, type SignatureVerifier } from "./signature-verifier.js";
 import { VerifiedRoster } from "./verified-roster.js";
 
 export interface CallSessionOptions {
@@ -61,6 +63,11 @@ export interface CallSessionOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** An ask-to-join call (docs/admission.md): absent for a call without a host. */
   readonly admission?: AdmissionConfig;
+  /**
+   * Checks the leader's broadcast signatures (platformSignatureVerifier: native, off the main
+   * thread); absent, they are checked in JavaScript at once. Frames stay in order either way.
+   */
+  readonly signatures?: SignatureVerifier;
 }
 
 export interface AdmissionConfig {
@@ -126,6 +133,14 @@ export class CallSession {
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
     [];
   private readonly counters = createSessionCounters();
+  /**
+   * The room's frames in the socket's order, while a broadcast's signature check is pending. Too
+   * many behind one check, and the connection is given up: the reconnect starts from a welcome.
+   */
+  private readonly inbound = new InboundOrder(() => {
+    this.counters.inboundOverflows += 1;
+    this.signalling.dropSocket();
+  });
 
   constructor(private readonly options: CallSessionOptions) {
     this.context = callContextOf(options.secret);
@@ -170,25 +185,44 @@ export class CallSession {
       this.clock,
       {
         joinRequest: () => this.joinRequest(),
-        welcome: (welcome) =>
-          this.onWelcome(
-            welcome.self.participantId,
-            welcome.self.seq,
-            welcome.members,
-            welcome.livekit,
-          ),
-        memberJoined: (member) => {
-          this.roster.memberJoined(member);
-          // Whoever joins learns the state from the call's authorities (docs/admission.md).
-          this.announceAdmissionSoon();
+        welcome: (welcome) => {
+          // A welcome for someone else, or one that lists us among the others, is a lie: refuse it
+          // whole (the socket is closed at once, so the answer cannot wait for the queue).
+          const self = welcome.self.participantId;
+          if (
+            self !== this.participantId ||
+            welcome.members.some((m) => m.participantId === self)
+          ) {
+            this.counters.welcomesRefused += 1;
+            return false;
+          }
+          this.inbound.run(() =>
+            this.onWelcome(welcome.self.seq, welcome.members, welcome.livekit),
+          );
+          return true;
         },
-        memberLeft: (participantId, seq) => this.roster.memberLeft(participantId, seq),
-        message: (from, payload) => this.onEnvelope(from, payload),
-        broadcast: (from, payload) => this.onBroadcast(from, payload),
-        token: (grant) => this.onGrant(grant),
+        memberJoined: (member) =>
+          this.inbound.run(() => {
+            this.roster.memberJoined(member);
+            // Whoever joins learns the state from the call's authorities (docs/admission.md).
+            this.announceAdmissionSoon();
+          }),
+        memberLeft: (participantId, seq) => {
+          // A leave behind a slow check still starts its lock-out deadline now (the leaver's key
+          // is not kept on for as long as the platform takes).
+          if (this.inbound.holding) this.feed({ type: "departure-heard", participantId, seq });
+          this.inbound.run(() => this.roster.memberLeft(participantId, seq));
+        },
+        message: (from, payload) => this.inbound.run(() => this.onEnvelope(from, payload)),
+        broadcast: (from, payload) => this.inbound.run(() => this.onBroadcast(from, payload)),
+        token: (grant) => this.inbound.run(() => this.onGrant(grant)),
         serverError: () => {},
         status: (status, error) => this.onStatus({ status, ...(error ? { error } : {}) }),
-        lost: () => this.onLost(),
+        lost: () => {
+          // What the dead socket delivered and nobody handled yet counts as lost with it.
+          this.inbound.reset();
+          this.onLost();
+        },
       },
       { ...DEFAULT_RECONNECT_POLICY, ...options.reconnect },
     );
@@ -387,17 +421,7 @@ export class CallSession {
     return { participantId: this.participantId, announcement: toBase64url(announcement) };
   }
 
-  private onWelcome(
-    selfId: string,
-    seq: number,
-    members: readonly Member[],
-    grant: LiveKitGrant,
-  ): boolean {
-    // A welcome for someone else, or one that lists us among the others, is a lie: refuse it whole.
-    if (selfId !== this.participantId || members.some((m) => m.participantId === selfId)) {
-      this.counters.welcomesRefused += 1;
-      return false;
-    }
+  private onWelcome(seq: number, members: readonly Member[], grant: LiveKitGrant): void {
     this.grant = grant;
     this.emitter.emit("grant", grant);
     // The roster tells the schedule we joined (at once, or in an ask-to-join call once admitted).
@@ -405,7 +429,6 @@ export class CallSession {
     this.rosterChanged();
     this.announceAdmissionSoon();
     for (const waiter of this.joinWaiters.splice(0)) waiter.resolve();
-    return true;
   }
 
   private onEnvelope(from: string, payload: string): void {
@@ -433,8 +456,19 @@ export class CallSession {
       else if (offered === "stale") this.answerStaleState();
       return;
     }
-    const body = this.transport.receiveBroadcast(from, bytes);
-    if (body) this.feed({ type: "broadcast", from, body });
+    const unchecked = this.transport.readBroadcast(from, bytes, (body) =>
+      this.schedule.considers(from, body),
+    );
+    if (!unchecked) return;
+    const verifier = this.options.signatures ?? javascriptVerifier;
+    // The frames behind it wait for the check, so the schedule sees them in the socket's order.
+    this.inbound.hold((answer) =>
+      this.transport.checkBroadcast(verifier, unchecked, (body) =>
+        answer(() => {
+          if (body) this.feed({ type: "broadcast", from, body });
+        }),
+      ),
+    );
   }
 
   private onGrant(grant: LiveKitGrant): void {

@@ -37,6 +37,11 @@ export {
 } from "./invite.js";
 export { type Random, systemRandom } from "./random.js";
 export {
+  platformSignatureVerifier,
+  preferredSignatureVerifier,
+  type SignatureVerifier,
+} from "./signature-verifier.js";
+export {
   DEFAULT_SCHEDULE_CONFIG,
   type RotationReason,
   type ScheduleConfig,

@@ -40,6 +40,11 @@ export class KeySchedule {
   private readonly pendingMembers = new Map<string, number>();
   /** Join seq of everyone seen leaving in this membership → when our lock-out deadline passes. */
   private readonly departed = new Map<number, number>();
+  /**
+   * Seqs whose leave the socket delivered while it waited behind a signature check, until that
+   * member-left's turn: a join queued before it does not undo their deadline.
+   */
+  private readonly heardLeaving = new Set<number>();
   /** Seqs the room said left: final within a room life (a notice that one joined is a replay). */
   private readonly leftSeqs = new Set<number>();
   /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
@@ -97,6 +102,7 @@ export class KeySchedule {
         break;
       case "member-left": {
         this.leftSeqs.add(event.seq);
+        this.heardLeaving.delete(event.seq);
         this.depart(event.seq, now);
         // Only the incarnation that left: a notice for another seq of the same id changes nothing.
         const id = event.participantId;
@@ -115,6 +121,17 @@ export class KeySchedule {
         }
         break;
       }
+      case "departure-heard":
+        // The same guard the roster applies to the member-left behind it: never our own leave.
+        if (this.self && event.participantId !== this.self.participantId) {
+          this.depart(event.seq, now);
+          this.heardLeaving.add(event.seq);
+          // Until its turn comes it may hold what we hold, or a key the queue hands us: as for a
+          // leaver we never verified, count it as a holder.
+          this.keys.current?.holders.add(event.seq);
+          this.keys.pending?.holders.add(event.seq);
+        }
+        break;
       case "key-message":
         this.onKeyMessage(event.from, event.message, now);
         break;
@@ -232,8 +249,9 @@ export class KeySchedule {
     if (known !== undefined) this.onMemberLeft(member.participantId, now);
     this.pendingMembers.delete(member.participantId);
     this.expiredMembers.delete(member.participantId);
-    // Inferred gone (a holder we could not place) but here after all: not a leaver.
-    this.departed.delete(member.seq);
+    // Inferred gone (a holder we could not place) but here after all: not a leaver. A leave
+    // already heard, waiting behind this join, stands.
+    if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
@@ -687,10 +705,18 @@ export class KeySchedule {
 
   // ---- broadcasts ----
 
+  /**
+   * Whether a broadcast from `from` saying `body` would be acted on, asked before its signature is
+   * checked so that only the leader's broadcasts above our epoch cost a check.
+   */
+  considers(from: string, body: BroadcastBody): boolean {
+    if (!this.self || !this.roster.has(from) || body.chainStart > body.epoch) return false;
+    if (body.epoch <= (this.keys.current?.epoch ?? 0)) return false;
+    return this.accepts(from, body.epoch, body.leaderSeq);
+  }
+
   private onBroadcast(from: string, body: BroadcastBody, now: number): void {
-    if (!this.self || !this.roster.has(from) || body.chainStart > body.epoch) return;
-    if (body.epoch <= (this.keys.current?.epoch ?? 0)) return;
-    if (!this.accepts(from, body.epoch, body.leaderSeq)) return;
+    if (!this.considers(from, body)) return;
     const pending = this.keys.pending;
     if (body.kind === "commit") {
       if (
@@ -812,6 +838,7 @@ export class KeySchedule {
     this.roster.clear();
     this.pendingMembers.clear();
     this.departed.clear();
+    this.heardLeaving.clear();
     this.leftSeqs.clear();
     this.expiredMembers.clear();
     this.behind = undefined;

@@ -7,17 +7,28 @@ import { fromBase64url, toBase64url } from "./base64url.js";
 import {
   type BroadcastBody,
   type BroadcastKind,
+  checkBroadcast,
+  type ReadBroadcast,
+  readBroadcast,
   signBroadcast,
-  verifyBroadcast,
 } from "./broadcast.js";
+import { CryptoError } from "./crypto-error.js";
 import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-messages.js";
 import { decodeKnock, encodeKnock, KNOCK_EPOCH } from "./knock.js";
 import { isHello } from "./liveness.js";
 import type { OwnIncarnation } from "./peer.js";
 import type { Random } from "./random.js";
 import type { SessionCounters } from "./session-counters.js";
+import type { SignatureVerifier } from "./signature-verifier.js";
 import type { EnvelopeKind } from "./session-types.js";
 import type { VerifiedRoster } from "./verified-roster.js";
+
+/** A broadcast read from a verified member, its signature not yet checked. */
+export interface UncheckedBroadcast {
+  readonly read: ReadBroadcast;
+  /** The sender's announced key, taken when the frame came. */
+  readonly ed25519PublicKey: Uint8Array;
+}
 
 /** One unicast payload of a `send` frame. */
 export interface Unicast {
@@ -129,25 +140,57 @@ export class KeyTransport {
   }
 
   /**
-   * A leader's broadcast from `from` (its payload decoded, undefined when it was not base64url), if
-   * a verified member signed it; undefined when refused.
+   * A leader's broadcast from `from` (its payload decoded, undefined when it was not base64url),
+   * read but not yet checked: undefined when it is not from a verified member or cannot be read
+   * (counted as rejected), or when `wanted` turns its body down (the schedule would ignore it: not
+   * the leader's, an epoch already passed; counted as ignored). Neither costs a signature check.
+   * Who may have sent it is decided now, in the order the frames came.
    */
-  receiveBroadcast(from: string, bytes: Uint8Array | undefined): BroadcastBody | undefined {
-    const member = this.options.roster.verifiedPeer(from);
+  readBroadcast(
+    from: string,
+    bytes: Uint8Array | undefined,
+    wanted: (body: BroadcastBody) => boolean,
+  ): UncheckedBroadcast | undefined {
+    const { roomId, roster, counters } = this.options;
+    const member = roster.verifiedPeer(from);
+    let read: ReadBroadcast | undefined;
     try {
-      if (!member) throw new Error("broadcast from a participant not on the verified roster");
-      if (!bytes) throw new Error("broadcast payload is not base64url");
-      return verifyBroadcast(
-        this.options.roomId,
-        from,
-        member.announcement.ed25519PublicKey,
-        bytes,
-        this.options.counters.curveOps,
-      );
+      if (member && bytes) read = readBroadcast(roomId, from, bytes);
     } catch {
-      this.options.counters.broadcastsRejected += 1;
+      read = undefined;
+    }
+    if (!member || !read) {
+      counters.broadcastsRejected += 1;
       return undefined;
     }
+    if (!wanted(read.body)) {
+      counters.broadcastsIgnored += 1;
+      return undefined;
+    }
+    return { read, ed25519PublicKey: member.announcement.ed25519PublicKey };
+  }
+
+  /** Checks a read broadcast's signature with `verifier`: `done` gets its body, or undefined. */
+  checkBroadcast(
+    verifier: SignatureVerifier,
+    broadcast: UncheckedBroadcast,
+    done: (body: BroadcastBody | undefined) => void,
+  ): void {
+    const { counters } = this.options;
+    checkBroadcast(
+      verifier,
+      broadcast.read,
+      broadcast.ed25519PublicKey,
+      (result) => {
+        if (result instanceof CryptoError) {
+          counters.broadcastsRejected += 1;
+          done(undefined);
+        } else {
+          done(result);
+        }
+      },
+      counters.curveOps,
+    );
   }
 
   /** Seals a key message for `to`; undefined when `to` is not (or no longer) a verified member. */

@@ -89,6 +89,11 @@ export type ScheduleEvent =
    * knew it: a leader the server showed it to may have given it the chain we hold.
    */
   | { type: "member-left"; participantId: string; seq: number }
+  /**
+   * The socket delivered a leave that waits behind a signature check (inbound-order.ts): its
+   * lock-out deadline runs from now. The member-left itself follows in order.
+   */
+  | { type: "departure-heard"; participantId: string; seq: number }
   /** A key message from an opened envelope whose header epoch matched. */
   | { type: "key-message"; from: string; message: KeyMessageBody }
   /** A broadcast whose signature verified under the sender's announced Ed25519 key. */

@@ -65,6 +65,11 @@ export interface SessionMetrics {
   /** Envelopes that failed to open or parse (tampered, replayed, wrong room or recipient...). */
   readonly envelopesRejected: number;
   readonly broadcastsRejected: number;
+  /**
+   * Well-formed broadcasts from verified members that the key schedule would not act on (not the
+   * leader's, an epoch already passed), left unchecked: no signature check is spent on them.
+   */
+  readonly broadcastsIgnored: number;
   readonly announcementsRejected: number;
   /** Announcements seen before for another incarnation, or after their member left: replays. */
   readonly announcementsReplayed: number;
@@ -75,6 +80,11 @@ export interface SessionMetrics {
   readonly livenessTimeouts: number;
   /** Welcomes refused because they broke the protocol (for example listing our own id). */
   readonly welcomesRefused: number;
+  /**
+   * Connections given up because more frames than the bound waited behind a signature check (a
+   * server or members flooding us); each one reconnects as a new membership.
+   */
+  readonly inboundOverflows: number;
   /** Exceptions contained while handling an event (the timers kept running). */
   readonly scheduleErrors: number;
   readonly chat: Readonly<ChatCounters>;
