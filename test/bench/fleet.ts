@@ -10,8 +10,10 @@ import {
   type CurveOps,
   type EnvelopeKind,
   generateCallSecret,
+  preferredSharedSecrets,
   preferredSignatureVerifier,
   type RotationReason,
+  type SharedSecretDeriver,
   type SignatureVerifier,
   systemRandom,
 } from "../../web/src/core/index";
@@ -131,6 +133,17 @@ function meteredVerifier(cpu: HandlerCpu, shared: SignatureVerifier): SignatureV
   };
 }
 
+/** Likewise the envelope channels' X25519s: Node's WebCrypto, on libuv's threads. */
+const processSharedSecrets = preferredSharedSecrets();
+
+/** `shared`, with each answer's continuation run inside the client's meter (as meteredVerifier). */
+function meteredSharedSecrets(cpu: HandlerCpu, shared: SharedSecretDeriver): SharedSecretDeriver {
+  return {
+    derive: (secretKey, publicKey, done) =>
+      shared.derive(secretKey, publicKey, (secret) => cpu.run(() => done(secret))),
+  };
+}
+
 export class Fleet {
   private readonly all: FleetMember[] = [];
   readonly rotations: RotationRecord[] = [];
@@ -193,6 +206,7 @@ export class Fleet {
       WebSocket: meteredSocket(cpu),
       clock: meteredClock(cpu),
       signatures: meteredVerifier(cpu, processSignatures),
+      sharedSecrets: meteredSharedSecrets(cpu, processSharedSecrets),
     });
     const member: FleetMember = {
       session,

@@ -73,7 +73,7 @@ export function simulate(
   input: { seed: number; initial: number; ops: Op[] },
   faults: Faults,
   checkGlitches: boolean,
-  options: Pick<WorldOptions, "deferredSignatures"> = {},
+  options: Pick<WorldOptions, "deferredSignatures" | "deferredSharedSecrets"> = {},
 ): World {
   const world = new World({ seed: input.seed, checkGlitches, ...options });
   world.setFaults(faults);

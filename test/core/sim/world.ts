@@ -21,6 +21,7 @@ import {
 import { groupKeyOf } from "../../support/session-keys.js";
 import { MaliciousMember } from "./malicious.js";
 import { type Connection, type Faults, HONEST, Relay, type ServerFrame } from "./relay.js";
+import { DeferredSharedSecrets } from "./deferred-shared-secrets.js";
 import { DeferredSignatures } from "./deferred-signatures.js";
 import { seededRandom } from "./seeded-random.js";
 import { VirtualClock } from "./virtual-clock.js";
@@ -90,6 +91,8 @@ export interface WorldOptions {
    * platform's check does in a browser.
    */
   readonly deferredSignatures?: boolean;
+  /** The envelope channels' X25519s made later, on the virtual clock (DeferredSharedSecrets). */
+  readonly deferredSharedSecrets?: boolean;
 }
 
 export class World {
@@ -126,6 +129,8 @@ export class World {
 
   /** Every client's signature checks, when they are deferred (WorldOptions.deferredSignatures). */
   readonly signatures: DeferredSignatures | undefined;
+  /** Every client's X25519s, when they are deferred (WorldOptions.deferredSharedSecrets). */
+  readonly sharedSecrets: DeferredSharedSecrets | undefined;
 
   constructor(private readonly options: WorldOptions) {
     this.clock = new VirtualClock(options.startAt);
@@ -133,6 +138,10 @@ export class World {
     if (options.deferredSignatures) {
       const random = this.random;
       this.signatures = new DeferredSignatures(this.clock, () => (random(1)[0] ?? 0) % 4);
+    }
+    if (options.deferredSharedSecrets) {
+      const random = this.random;
+      this.sharedSecrets = new DeferredSharedSecrets(this.clock, () => (random(1)[0] ?? 0) % 4);
     }
     this.secret = generateCallSecret(this.random);
     this.checkGlitches = options.checkGlitches ?? false;
@@ -206,6 +215,7 @@ export class World {
     extra?: Pick<CallSessionOptions, "admission">,
   ): SimClient {
     const signatures = this.signatures ? { signatures: this.signatures } : {};
+    const sharedSecrets = this.sharedSecrets ? { sharedSecrets: this.sharedSecrets } : {};
     const index = this.clients.length;
     const session = new CallSession({
       secret: this.secret,
@@ -219,6 +229,7 @@ export class World {
       schedule: { ...SIM_SCHEDULE, ...this.options.schedule },
       reconnect: { maxAttempts: 50 },
       ...signatures,
+      ...sharedSecrets,
       ...extra,
     });
     const client: SimClient = {
@@ -409,7 +420,10 @@ export class World {
   /** Convergence: all current members send with the same epoch and hold the same key for it. */
   checkConvergence(): void {
     // Look at a moment with nothing on the wire (a periodic rotation may have just started).
-    const busy = () => this.relay.inFlight > 0 || (this.signatures?.pending ?? 0) > 0;
+    const busy = () =>
+      this.relay.inFlight > 0 ||
+      (this.signatures?.pending ?? 0) > 0 ||
+      (this.sharedSecrets?.pending ?? 0) > 0;
     for (let steps = 0; busy() && steps < 100_000; steps++) this.clock.step();
     const current = this.currentMembers();
     // Issue 9: convergence is the honest members' promise; the room's own count is the truth.

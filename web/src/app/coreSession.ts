@@ -9,6 +9,7 @@ import {
   type CallSessionState,
   type ConnectionStatus,
   preferredSignatureVerifier,
+  preferredSharedSecrets,
 } from "../core";
 import { assertNever } from "../../../protocol/guards";
 import type { KeyState } from "../media/keyPlan";
@@ -24,6 +25,8 @@ const ROTATIONS_KEPT = 32;
  * and commits off the page's thread, and @noble/curves does where the browser has none.
  */
 const signatures = preferredSignatureVerifier();
+/** Likewise the envelope channels' X25519s: native where the browser has it, else @noble/curves. */
+const sharedSecrets = preferredSharedSecrets();
 
 /**
  * How the page's signalling retries after losing the Worker. The core's default doubles from 250 ms
@@ -126,6 +129,7 @@ export function openCoreSession(
       : {}),
     ...(admission ? { admission } : {}),
     signatures,
+    sharedSecrets,
   });
   const listeners = new Set<() => void>();
   /**

@@ -43,6 +43,7 @@ import {
   SignallingClient,
   type SocketConstructor,
 } from "./signalling-client.js";
+import type { SharedSecretDeriver } from "./shared-secrets.js";
 import { javascriptVerifier, type SignatureVerifier } from "./signature-verifier.js";
 import { VerifiedRoster } from "./verified-roster.js";
 
@@ -68,6 +69,11 @@ export interface CallSessionOptions {
    * thread); absent, they are checked in JavaScript at once. Frames stay in order either way.
    */
   readonly signatures?: SignatureVerifier;
+  /**
+   * Makes the envelope channels' X25519s (platformSharedSecrets: native, off the main thread)
+   * ahead of their first hello; absent, each is made in JavaScript on first use. Same keys either way.
+   */
+  readonly sharedSecrets?: SharedSecretDeriver;
 }
 
 export interface AdmissionConfig {
@@ -129,6 +135,8 @@ export class CallSession {
   /** The verified roster (ids and seqs) the security code was last computed over. */
   private securityCodeRoster: string | undefined;
   private wakeTimer: TimerHandle | undefined;
+  /** When `wakeTimer` fires (the schedule's next wake when it was armed). */
+  private wakeAt: number | undefined;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
     [];
@@ -236,6 +244,7 @@ export class CallSession {
       feed: (event) => this.feed(event),
       changed: () => this.rosterChanged(),
       sendHellos: (hellos) => this.signalling.send(hellos),
+      ...(options.sharedSecrets ? { sharedSecrets: options.sharedSecrets } : {}),
       ...(this.admission ? { admission: this.admissionGate(this.admission) } : {}),
     });
     this.transport = new KeyTransport({
@@ -667,9 +676,12 @@ export class CallSession {
   }
 
   private armWakeTimer(): void {
+    const at = this.schedule.nextWakeAt();
+    // Most events (a rotation's n-2 acknowledgements) leave the next wake where it was.
+    if (at !== undefined && at === this.wakeAt && this.wakeTimer !== undefined) return;
     if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    const at = this.schedule.nextWakeAt();
+    this.wakeAt = at;
     if (at === undefined) return;
     this.wakeTimer = this.clock.setTimeout(
       () => {

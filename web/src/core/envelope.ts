@@ -14,6 +14,7 @@ import { CryptoError } from "./crypto-error.js";
 import type { CurveOps } from "./curve-ops.js";
 import { LABELS } from "./labels.js";
 import type { Random } from "./random.js";
+import type { SharedSecretDeriver } from "./shared-secrets.js";
 
 export const ENVELOPE_VERSION = 1;
 const HEADER_BYTES = 1 + 4 + 4 + 24;
@@ -70,11 +71,15 @@ interface ChannelKeys {
  * The keys come from one X25519 per peer incarnation, made on first use rather than when the peer
  * is announced: a joiner is announced 199 peers at once and needs only its key leader's channel to
  * get its key, so deriving them all up front (milliseconds each in JavaScript) would hold its key
- * back behind work nobody waits for.
+ * back behind work nobody waits for. Where the platform has X25519, `prepare` makes it there ahead
+ * of the first use (shared-secrets.ts); the keys are the same either way.
  */
 export class EnvelopeChannel {
   private keys: ChannelKeys | undefined;
   private unusable: CryptoError | undefined;
+  /** Waiting for the platform's X25519 (prepare); emptied when it answers. */
+  private preparing: (() => void)[] | undefined;
+  private wasPrepared = false;
   private nextCounter = 1;
   private lastReceivedCounter = 0;
   private highestReceivedEpoch = 0;
@@ -91,6 +96,11 @@ export class EnvelopeChannel {
   /** True once the X25519 of this pair has been made (successfully or not). */
   get derived(): boolean {
     return this.keys !== undefined || this.unusable !== undefined;
+  }
+
+  /** The platform answered a prepare (with the secret or without): later ones go straight on. */
+  get prepared(): boolean {
+    return this.wasPrepared;
   }
 
   /** Makes the pair's X25519 now if it is not made yet; false when the peer's key is unusable. */
@@ -116,6 +126,34 @@ export class EnvelopeChannel {
   }
 
   /**
+   * Has `deriver` (the platform's X25519, off this thread) make the pair's shared secret, then calls
+   * `then` (at once if that was done before). Without an answer from it the keys are still made on
+   * first use, in JavaScript, which also decides whether the peer's key is usable at all.
+   */
+  prepare(deriver: SharedSecretDeriver, then: () => void): void {
+    if (this.derived || this.wasPrepared) {
+      then();
+      return;
+    }
+    if (this.preparing) {
+      this.preparing.push(then);
+      return;
+    }
+    this.preparing = [then];
+    deriver.derive(this.selfX25519SecretKey, this.peerX25519PublicKey, (shared) => {
+      this.wasPrepared = true;
+      if (shared && !this.derived) {
+        if (this.ops) this.ops.x25519SharedSecrets += 1;
+        this.keys = this.keysFrom(shared);
+      }
+      shared?.fill(0);
+      const waiting = this.preparing ?? [];
+      this.preparing = undefined;
+      for (const next of waiting) next();
+    });
+  }
+
+  /**
    * The pair's keys, derived on first use. Throws CryptoError (every time) when the peer announced
    * a point no Diffie-Hellman can use: such a peer can never prove itself or receive a key.
    */
@@ -132,14 +170,19 @@ export class EnvelopeChannel {
       this.unusable = new CryptoError("envelope", "bad-key", "the peer announced a low-order key");
       throw this.unusable;
     }
+    this.keys = this.keysFrom(shared);
+    shared.fill(0);
+    return this.keys;
+  }
+
+  private keysFrom(shared: Uint8Array): ChannelKeys {
     const { roomId, selfId, peerId } = this;
-    this.keys = {
+    return {
       send: envelopeKeyOf(roomId, shared, selfId, peerId),
       receive: envelopeKeyOf(roomId, shared, peerId, selfId),
       helloSend: helloKeyOf(roomId, shared, selfId, peerId),
       helloReceive: helloKeyOf(roomId, shared, peerId, selfId),
     };
-    return this.keys;
   }
 
   seal(epoch: number, plaintext: Uint8Array, random: Random): Uint8Array {

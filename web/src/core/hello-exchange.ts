@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from "./clock.js";
 import { checkHello, makeHello } from "./liveness.js";
 import type { OwnIncarnation, Peer } from "./peer.js";
 import type { SessionCounters } from "./session-counters.js";
+import type { SharedSecretDeriver } from "./shared-secrets.js";
 
 /**
  * We ask a joiner again after 1 s, then back off (doubling) to one ask every 8 s for as long as it is
@@ -37,6 +38,11 @@ export interface HelloExchangeOptions {
   readonly proven: (participantId: string, peer: Peer) => void;
   /** This incarnation announced a key no Diffie-Hellman can use: it can never prove itself. */
   readonly unusable: (participantId: string, peer: Peer) => void;
+  /**
+   * The platform's X25519 (shared-secrets.ts): a pair's Diffie-Hellman is made there before its
+   * first hello, off this thread. Without it each is made in JavaScript, a few per turn.
+   */
+  readonly sharedSecrets?: SharedSecretDeriver;
 }
 
 export class HelloExchange {
@@ -48,11 +54,19 @@ export class HelloExchange {
 
   /** Hellos waiting for their X25519, by sender (the latest one each), checked a few per turn. */
   private readonly waiting = new Map<string, { peer: Peer; bytes: Uint8Array }>();
+  /** Senders of waiting hellos whose X25519 the platform is making now. */
+  private readonly preparing = new Set<string>();
   private waitingTimer: TimerHandle | undefined;
 
   /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
   ask(peerId: string, peer: Peer): void {
     if (peer.proven || this.options.peerOf(peerId) !== peer) return;
+    const { sharedSecrets } = this.options;
+    if (sharedSecrets && !peer.channel.derived && !peer.channel.prepared) {
+      // Asked again once the platform answers (prepared then: no second round).
+      peer.channel.prepare(sharedSecrets, () => this.ask(peerId, peer));
+      return;
+    }
     peer.asked += 1;
     if (!this.queue(peerId, peer, true)) return;
     const delay = Math.min(HELLO_MAX_RETRY_MS, HELLO_FIRST_RETRY_MS * 2 ** (peer.asked - 1));
@@ -84,16 +98,44 @@ export class HelloExchange {
    */
   private checkWaiting(): void {
     this.waitingTimer = undefined;
+    const { sharedSecrets } = this.options;
     const next = [...this.waiting]
+      .filter(([from]) => !this.preparing.has(from))
       .sort(([, a], [, b]) => a.peer.seq - b.peer.seq)
-      .slice(0, DERIVATIONS_PER_TURN);
+      .slice(0, Math.max(0, DERIVATIONS_PER_TURN - this.preparing.size));
     for (const [from, { peer, bytes }] of next) {
+      if (sharedSecrets && !peer.channel.prepared && !peer.channel.derived) {
+        // On the platform's threads, still a few at a time: the oldest peer's answer comes first.
+        this.preparing.add(from);
+        peer.channel.prepare(sharedSecrets, () => this.checkPrepared(from, peer));
+        continue;
+      }
       this.waiting.delete(from);
       if (this.options.peerOf(from) === peer) this.check(from, peer, bytes);
     }
-    if (this.waiting.size > 0) {
-      this.waitingTimer = this.options.clock.setTimeout(() => this.checkWaiting(), 0);
+    this.checkWaitingSoon();
+  }
+
+  /** Another turn if hellos wait that are not with the platform, and it has room for more. */
+  private checkWaitingSoon(): void {
+    const idle = this.waiting.size > this.preparing.size;
+    if (idle && this.preparing.size < DERIVATIONS_PER_TURN) {
+      this.waitingTimer ??= this.options.clock.setTimeout(() => this.checkWaiting(), 0);
     }
+  }
+
+  /**
+   * The platform answered for `peer`'s pair: its latest waiting hello is checked now (in
+   * JavaScript after all if the platform did not make the secret), and the next ones start.
+   */
+  private checkPrepared(from: string, peer: Peer): void {
+    this.preparing.delete(from);
+    const waiting = this.waiting.get(from);
+    if (waiting?.peer === peer) {
+      this.waiting.delete(from);
+      if (this.options.peerOf(from) === peer) this.check(from, peer, waiting.bytes);
+    }
+    this.checkWaitingSoon();
   }
 
   /** Checks a hello, answers it if it asks (rate-limited) and reports a valid one as proof. */
@@ -130,6 +172,7 @@ export class HelloExchange {
   clear(): void {
     this.outbox.length = 0;
     this.waiting.clear();
+    this.preparing.clear();
   }
 
   /**

@@ -37,6 +37,11 @@ export {
 } from "./invite.js";
 export { type Random, systemRandom } from "./random.js";
 export {
+  platformSharedSecrets,
+  preferredSharedSecrets,
+  type SharedSecretDeriver,
+} from "./shared-secrets.js";
+export {
   platformSignatureVerifier,
   preferredSignatureVerifier,
   type SignatureVerifier,

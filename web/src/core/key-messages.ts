@@ -1,14 +1,17 @@
 // The plaintexts carried inside envelopes (docs/key-schedule.md, Key messages): key delivery,
 // acknowledgement of a fresh key, and key request. JSON parsed with zod after decryption; `v`
 // versions the format and the envelope header's epoch must equal the inner `epoch` (checked by the
-// session).
+// session). Version 2 writes a key's holders as runs (holder-runs.ts); version 1 is still read.
 import { z } from "zod";
 import { assertNever } from "../../../protocol/guards.js";
 import { fromBase64url, toBase64url } from "./base64url.js";
-import { LIMITS } from "../../../protocol/signalling.js";
 import { fromUtf8, utf8 } from "./bytes.js";
+import { HolderRuns, holderRunsOf, seqsOfRuns } from "./holder-runs.js";
 
-const KEY_MESSAGE_VERSION = 1;
+/** Written. Readers of version 1 refuse it: their holders could not hold a run. */
+const KEY_MESSAGE_VERSION = 2;
+/** Read too: a version-1 sender's holders are single seqs only, which is still a valid list. */
+const Version = z.union([z.literal(KEY_MESSAGE_VERSION), z.literal(1)]);
 
 const Epoch = z.number().int().min(1).max(0xffffffff);
 const Seq = z.number().int().nonnegative().max(0xffffffff);
@@ -22,7 +25,7 @@ export const KEY_KINDS = ["fresh", "ratchet-join", "current"] as const;
 type KeyKind = (typeof KEY_KINDS)[number];
 
 const KeyDeliveryMessage = z.object({
-  v: z.literal(KEY_MESSAGE_VERSION),
+  v: Version,
   type: z.literal("key"),
   epoch: Epoch,
   groupKey: GroupKeyText,
@@ -35,17 +38,17 @@ const KeyDeliveryMessage = z.object({
    * later joiners, the leader). A member that sees one of them leave stops sending with the chain
    * after its lock-out deadline (docs/key-schedule.md, Lock-out).
    */
-  holders: z.array(Seq).max(LIMITS.sendItems),
+  holders: HolderRuns,
 });
 const AckMessage = z.object({
-  v: z.literal(KEY_MESSAGE_VERSION),
+  v: Version,
   type: z.literal("ack"),
   epoch: Epoch,
   /** The acknowledger's sending epoch; at or above `epoch` means the key came too late (stale). */
   have: z.number().int().nonnegative().max(0xffffffff),
 });
 const KeyRequestMessage = z.object({
-  v: z.literal(KEY_MESSAGE_VERSION),
+  v: Version,
   type: z.literal("key-request"),
   /** The highest epoch the requester knows of (keeps envelope epochs non-decreasing). */
   epoch: z.number().int().nonnegative().max(0xffffffff),
@@ -81,7 +84,7 @@ export function encodeKeyMessage(body: KeyMessageBody): Uint8Array {
           ...body,
           v: KEY_MESSAGE_VERSION,
           groupKey: toBase64url(body.groupKey),
-          holders: [...body.holders],
+          holders: holderRunsOf(body.holders),
         }
       : { ...body, v: KEY_MESSAGE_VERSION };
   return utf8(JSON.stringify(KeyMessage.parse(wire)));
@@ -99,7 +102,7 @@ export function decodeKeyMessage(plaintext: Uint8Array): KeyMessageBody {
         kind: parsed.kind,
         chainStart: parsed.chainStart,
         leaderSeq: parsed.leaderSeq,
-        holders: parsed.holders,
+        holders: seqsOfRuns(parsed.holders),
       };
     case "ack":
       return { type: "ack", epoch: parsed.epoch, have: parsed.have };

@@ -38,6 +38,11 @@ export class KeySchedule {
   private readonly roster = new Map<string, number>();
   /** Announced but not yet proven live: no keys for them, but they hold back leadership. */
   private readonly pendingMembers = new Map<string, number>();
+  /**
+   * leaderId() as of the last change to self, roster or pendingMembers (undefined: not known):
+   * every message asks for it, and finding the lowest seq walks the whole roster.
+   */
+  private leaderCache: { readonly id: string | undefined } | undefined;
   /** Join seq of everyone seen leaving in this membership → when our lock-out deadline passes. */
   private readonly departed = new Map<number, number>();
   /**
@@ -191,6 +196,11 @@ export class KeySchedule {
    * never does.
    */
   leaderId(): string | undefined {
+    this.leaderCache ??= { id: this.lowestSeqMember() };
+    return this.leaderCache.id;
+  }
+
+  private lowestSeqMember(): string | undefined {
     if (!this.self) return undefined;
     let best = this.self;
     for (const members of [this.roster, this.pendingMembers]) {
@@ -227,6 +237,7 @@ export class KeySchedule {
     this.self = self;
     for (const member of members) this.roster.set(member.participantId, member.seq);
     for (const member of pending) this.pendingMembers.set(member.participantId, member.seq);
+    this.leaderCache = undefined;
     if (this.isLeader()) {
       this.requestRotation("start", now);
     } else {
@@ -238,6 +249,7 @@ export class KeySchedule {
     if (!this.self || member.participantId === this.self.participantId) return;
     if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
+    this.leaderCache = undefined;
   }
 
   private onMemberJoined(member: RosterMember, now: number): void {
@@ -253,6 +265,7 @@ export class KeySchedule {
     // already heard, waiting behind this join, stands.
     if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
+    this.leaderCache = undefined;
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
     this.keys.pending?.holders.add(member.seq);
@@ -268,6 +281,7 @@ export class KeySchedule {
     if (seq === undefined) return;
     const formerLeader = this.leaderId();
     this.pendingMembers.delete(participantId);
+    this.leaderCache = undefined;
     this.expiredMembers.set(participantId, seq);
     if (formerLeader === participantId && this.isLeader() && !this.rotation) {
       this.requestRotation("takeover", now);
@@ -287,6 +301,7 @@ export class KeySchedule {
     this.depart(seq, now);
     const formerLeader = this.leaderId();
     this.roster.delete(participantId);
+    this.leaderCache = undefined;
     this.eligibleFrom.delete(participantId);
     this.joiners.delete(participantId);
     if (this.keys.pending?.sourceId === participantId) this.keys.dropPending();
@@ -837,6 +852,7 @@ export class KeySchedule {
     this.self = undefined;
     this.roster.clear();
     this.pendingMembers.clear();
+    this.leaderCache = undefined;
     this.departed.clear();
     this.heardLeaving.clear();
     this.leftSeqs.clear();

@@ -17,7 +17,7 @@ import { decodeKeyMessage, encodeKeyMessage, type KeyMessageBody } from "./key-m
 import { decodeKnock, encodeKnock, KNOCK_EPOCH } from "./knock.js";
 import { isHello } from "./liveness.js";
 import type { OwnIncarnation } from "./peer.js";
-import type { Random } from "./random.js";
+import { pooledRandom, type Random } from "./random.js";
 import type { SessionCounters } from "./session-counters.js";
 import type { SignatureVerifier } from "./signature-verifier.js";
 import type { EnvelopeKind } from "./session-types.js";
@@ -74,8 +74,12 @@ export class KeyTransport {
    * cost more than sealing it.
    */
   private lastEncoded: { message: KeyMessageBody; plaintext: Uint8Array } | undefined;
+  /** Envelope nonces: public, and a rotation needs n-2 of them at once. */
+  private readonly nonces: Random;
 
-  constructor(private readonly options: KeyTransportOptions) {}
+  constructor(private readonly options: KeyTransportOptions) {
+    this.nonces = pooledRandom(options.random);
+  }
 
   /**
    * A unicast payload from `from`: a hello goes to the roster; an envelope from a verified member
@@ -200,11 +204,7 @@ export class KeyTransport {
     if (this.lastEncoded?.message !== message) {
       this.lastEncoded = { message, plaintext: encodeKeyMessage(message) };
     }
-    const sealed = member.channel.seal(
-      message.epoch,
-      this.lastEncoded.plaintext,
-      this.options.random,
-    );
+    const sealed = member.channel.seal(message.epoch, this.lastEncoded.plaintext, this.nonces);
     this.options.counters.envelopesSent[envelopeKindOf(message)] += 1;
     return { to, payload: toBase64url(sealed) };
   }

@@ -19,6 +19,7 @@ import type { OwnIncarnation, Peer } from "./peer.js";
 import type { RosterMember, ScheduleEvent } from "./schedule-types.js";
 import type { SessionCounters } from "./session-counters.js";
 import type { RosterEntry } from "./session-types.js";
+import type { SharedSecretDeriver } from "./shared-secrets.js";
 
 /**
  * Liveness proof timing. A peer that has not proven itself this long after it was announced is
@@ -66,6 +67,8 @@ export interface VerifiedRosterOptions {
   /** Sends hellos as unicast payloads in one frame; false when there is no joined socket. */
   readonly sendHellos: (hellos: { to: string; payload: string }[]) => boolean;
   readonly admission?: AdmissionGate;
+  /** The platform's X25519 for the hellos' Diffie-Hellmans (hello-exchange.ts). */
+  readonly sharedSecrets?: SharedSecretDeriver;
 }
 
 export class VerifiedRoster {
@@ -92,6 +95,7 @@ export class VerifiedRoster {
       send: options.sendHellos,
       proven: (participantId, peer) => this.proven(participantId, peer),
       unusable: (participantId, peer) => this.unusable(participantId, peer),
+      ...(options.sharedSecrets ? { sharedSecrets: options.sharedSecrets } : {}),
     });
   }
 
