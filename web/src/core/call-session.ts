@@ -135,8 +135,6 @@ export class CallSession {
   /** The verified roster (ids and seqs) the security code was last computed over. */
   private securityCodeRoster: string | undefined;
   private wakeTimer: TimerHandle | undefined;
-  /** When `wakeTimer` fires (the schedule's next wake when it was armed). */
-  private wakeAt: number | undefined;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
     [];
@@ -676,12 +674,11 @@ export class CallSession {
   }
 
   private armWakeTimer(): void {
-    const at = this.schedule.nextWakeAt();
-    // Most events (a rotation's n-2 acknowledgements) leave the next wake where it was.
-    if (at !== undefined && at === this.wakeAt && this.wakeTimer !== undefined) return;
+    // Re-armed on every event, even when the wake time is unchanged: the clock's now() is the wall
+    // clock, which can jump, and the delay is recomputed from it each time.
     if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    this.wakeAt = at;
+    const at = this.schedule.nextWakeAt();
     if (at === undefined) return;
     this.wakeTimer = this.clock.setTimeout(
       () => {

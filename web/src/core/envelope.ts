@@ -149,7 +149,14 @@ export class EnvelopeChannel {
       shared?.fill(0);
       const waiting = this.preparing ?? [];
       this.preparing = undefined;
-      for (const next of waiting) next();
+      for (const next of waiting) {
+        // One failing continuation must not strand the others behind it.
+        try {
+          next();
+        } catch {
+          // The continuation's own failure; the channel's state is already settled.
+        }
+      }
     });
   }
 

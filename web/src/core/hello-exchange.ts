@@ -55,7 +55,7 @@ export class HelloExchange {
   /** Hellos waiting for their X25519, by sender (the latest one each), checked a few per turn. */
   private readonly waiting = new Map<string, { peer: Peer; bytes: Uint8Array }>();
   /** Senders of waiting hellos whose X25519 the platform is making now. */
-  private readonly preparing = new Set<string>();
+  private readonly preparing = new Map<string, Peer>();
   private waitingTimer: TimerHandle | undefined;
 
   /** It joined after us: ask it to prove itself, again and again while it has not (hellos get lost). */
@@ -106,7 +106,7 @@ export class HelloExchange {
     for (const [from, { peer, bytes }] of next) {
       if (sharedSecrets && !peer.channel.prepared && !peer.channel.derived) {
         // On the platform's threads, still a few at a time: the oldest peer's answer comes first.
-        this.preparing.add(from);
+        this.preparing.set(from, peer);
         peer.channel.prepare(sharedSecrets, () => this.checkPrepared(from, peer));
         continue;
       }
@@ -129,13 +129,17 @@ export class HelloExchange {
    * JavaScript after all if the platform did not make the secret), and the next ones start.
    */
   private checkPrepared(from: string, peer: Peer): void {
-    this.preparing.delete(from);
+    // A stale answer (an incarnation gone since) frees nobody else's place.
+    if (this.preparing.get(from) === peer) this.preparing.delete(from);
     const waiting = this.waiting.get(from);
-    if (waiting?.peer === peer) {
-      this.waiting.delete(from);
-      if (this.options.peerOf(from) === peer) this.check(from, peer, waiting.bytes);
+    try {
+      if (waiting?.peer === peer) {
+        this.waiting.delete(from);
+        if (this.options.peerOf(from) === peer) this.check(from, peer, waiting.bytes);
+      }
+    } finally {
+      this.checkWaitingSoon();
     }
-    this.checkWaitingSoon();
   }
 
   /** Checks a hello, answers it if it asks (rate-limited) and reports a valid one as proof. */

@@ -10,8 +10,10 @@ import { HolderRuns, holderRunsOf, seqsOfRuns } from "./holder-runs.js";
 
 /** Written. Readers of version 1 refuse it: their holders could not hold a run. */
 const KEY_MESSAGE_VERSION = 2;
+/** Acks and key requests are as in version 1, and are written so. */
+const UNCHANGED_VERSION = 1;
 /** Read too: a version-1 sender's holders are single seqs only, which is still a valid list. */
-const Version = z.union([z.literal(KEY_MESSAGE_VERSION), z.literal(1)]);
+const Version = z.union([z.literal(KEY_MESSAGE_VERSION), z.literal(UNCHANGED_VERSION)]);
 
 const Epoch = z.number().int().min(1).max(0xffffffff);
 const Seq = z.number().int().nonnegative().max(0xffffffff);
@@ -86,7 +88,8 @@ export function encodeKeyMessage(body: KeyMessageBody): Uint8Array {
           groupKey: toBase64url(body.groupKey),
           holders: holderRunsOf(body.holders),
         }
-      : { ...body, v: KEY_MESSAGE_VERSION };
+      : // Unchanged since version 1, and written as such: a leader still on version 1 reads them.
+        { ...body, v: UNCHANGED_VERSION };
   return utf8(JSON.stringify(KeyMessage.parse(wire)));
 }
 
