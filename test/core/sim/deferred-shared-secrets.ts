@@ -4,20 +4,12 @@
 // It takes exactly what the platform deriver takes (canonical keys, a non-zero result).
 import { x25519 } from "@noble/curves/ed25519.js";
 import { canonicalU, type SharedSecretDeriver } from "../../../web/src/core/shared-secrets.js";
-import type { VirtualClock } from "./virtual-clock.js";
+import { DeferredAnswers } from "./deferred-answers.js";
 
-export class DeferredSharedSecrets implements SharedSecretDeriver {
-  /** Derivations asked and not answered yet. */
-  pending = 0;
+export class DeferredSharedSecrets extends DeferredAnswers implements SharedSecretDeriver {
   asked = 0;
   answered = 0;
   failing = false;
-  private stalled: (() => void)[] | undefined;
-
-  constructor(
-    private readonly clock: VirtualClock,
-    private readonly delayMs: () => number,
-  ) {}
 
   derive(
     secretKey: Uint8Array,
@@ -33,24 +25,9 @@ export class DeferredSharedSecrets implements SharedSecretDeriver {
         shared = undefined;
       }
     }
-    this.pending += 1;
-    const answer = () =>
-      this.clock.setTimeout(() => {
-        this.pending -= 1;
-        if (shared) this.answered += 1;
-        done(shared);
-      }, this.delayMs());
-    if (this.stalled) this.stalled.push(answer);
-    else answer();
-  }
-
-  stall(): void {
-    this.stalled ??= [];
-  }
-
-  release(): void {
-    const held = this.stalled ?? [];
-    this.stalled = undefined;
-    for (const answer of held) answer();
+    this.later(() => {
+      if (shared) this.answered += 1;
+      done(shared);
+    });
   }
 }

@@ -5,19 +5,9 @@ import {
   type SignatureVerifier,
   verifyInJavaScript,
 } from "../../../web/src/core/signature-verifier.js";
-import type { VirtualClock } from "./virtual-clock.js";
+import { DeferredAnswers } from "./deferred-answers.js";
 
-export class DeferredSignatures implements SignatureVerifier {
-  /** Checks asked and not answered yet. */
-  pending = 0;
-  /** Answers held back while stalled (a platform that takes its time), in the order asked. */
-  private stalled: (() => void)[] | undefined;
-
-  constructor(
-    private readonly clock: VirtualClock,
-    private readonly delayMs: () => number,
-  ) {}
-
+export class DeferredSignatures extends DeferredAnswers implements SignatureVerifier {
   verify(
     signature: Uint8Array,
     message: Uint8Array,
@@ -25,24 +15,6 @@ export class DeferredSignatures implements SignatureVerifier {
     done: (valid: boolean) => void,
   ): void {
     const valid = verifyInJavaScript(signature, message, publicKey);
-    this.pending += 1;
-    const answer = () =>
-      this.clock.setTimeout(() => {
-        this.pending -= 1;
-        done(valid);
-      }, this.delayMs());
-    if (this.stalled) this.stalled.push(answer);
-    else answer();
-  }
-
-  /** Holds every answer back until release(). */
-  stall(): void {
-    this.stalled ??= [];
-  }
-
-  release(): void {
-    const held = this.stalled ?? [];
-    this.stalled = undefined;
-    for (const answer of held) answer();
+    this.later(() => done(valid));
   }
 }
