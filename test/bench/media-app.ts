@@ -7,6 +7,7 @@ import type { Page } from "playwright-core";
 import type { HushTestView } from "../../web/src/app/testHooks";
 import type { RunningBrowser } from "../support/browser";
 import { sleep } from "./fleet";
+import { JOIN_PHASES, type JoinPhase, joinerMoments, subscribedAt } from "./join-phases";
 
 /** Low video (the machine has two cores) and a 2-second ratchet so a short run sees many rotations. */
 const QUERY = "?video=low&rotate=2&test=1";
@@ -40,6 +41,8 @@ interface AppParticipant {
 export interface AppMediaResult {
   firstFrameMs: number[];
   firstFrameTimeouts: number;
+  /** Per moment of a join (join-phases.ts), its times from the click over the joins and pairs. */
+  joinPhasesMs: Record<JoinPhase, number[]>;
   rotations: number;
   /** Null when the run stopped before the rotation window was over. */
   decryptFailures: number | null;
@@ -115,6 +118,10 @@ export async function runAppMedia(opts: {
 
   const firstFrameMs: number[] = [];
   let firstFrameTimeouts = 0;
+  const joinPhasesMs = Object.fromEntries(JOIN_PHASES.map((phase) => [phase, []])) as Record<
+    JoinPhase,
+    number[]
+  >;
   let joins = 0;
   const inCall: AppParticipant[] = [];
 
@@ -134,19 +141,33 @@ export async function runAppMedia(opts: {
     inCall.push(person);
     // Joiner ← each member, and each member ← joiner.
     const waits = existing.flatMap((member) => [
-      { watcher: person, sender: member },
-      { watcher: member, sender: person },
+      { watcher: person, sender: member, direction: "joiner" as const },
+      { watcher: member, sender: person, direction: "member" as const },
     ]);
     await Promise.all(
-      waits.map(async ({ watcher, sender }) => {
+      waits.map(async ({ watcher, sender, direction }) => {
         const at = await poll(
           async () => (await firstFrames(watcher.page))[sender.id ?? ""],
           FRAME_TIMEOUT_MS,
         );
-        if (at === undefined) firstFrameTimeouts++;
-        else firstFrameMs.push(at - clickedAt);
+        if (at === undefined) {
+          firstFrameTimeouts++;
+          return;
+        }
+        firstFrameMs.push(at - clickedAt);
+        joinPhasesMs[`${direction}FirstFrame`].push(at - clickedAt);
+        const subscribed = subscribedAt(await view(watcher.page), sender.id ?? "", clickedAt);
+        if (subscribed !== undefined) joinPhasesMs[`${direction}Subscribed`].push(subscribed);
       }),
     );
+    // A lone creator's join has no one to key it or watch it: only joins into a call count.
+    if (existing.length > 0) {
+      const moments = joinerMoments(await view(person.page), clickedAt);
+      for (const phase of JOIN_PHASES) {
+        const ms = moments[phase];
+        if (ms !== undefined) joinPhasesMs[phase].push(ms);
+      }
+    }
   };
 
   let decryptFailures: number | null = null;
@@ -206,6 +227,7 @@ export async function runAppMedia(opts: {
   return {
     firstFrameMs,
     firstFrameTimeouts,
+    joinPhasesMs,
     rotations,
     decryptFailures,
     refusedFrames,

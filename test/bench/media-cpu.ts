@@ -2,7 +2,7 @@
 // livekit-client page in media-page/, fake camera and microphone, 320x180 at 15 fps) run once with
 // livekit-client's frame encryption and once without, measuring the CPU time of every Chromium
 // process over the same window. A ratio from one run of each, on a shared machine: indicative only.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { AccessToken } from "livekit-server-sdk";
@@ -27,23 +27,42 @@ const FILES: Record<string, { path: string; type: string }> = {
   "/transform-worker.mjs": { path: "./media-page/transform-worker.js", type: "text/javascript" },
 };
 
+/** The web app's E2EE worker as `npm run build:web` wrote it (its name carries a content hash). */
+function builtHushWorker(): string {
+  const assets = new URL("../../web/dist/assets/", import.meta.url);
+  const name = readdirSync(assets).find((file) => /^e2eeWorker-[\w-]+\.js$/.test(file));
+  if (!name) throw new Error("web/dist has no built E2EE worker: run npm run build:web");
+  return fileURLToPath(new URL(name, assets));
+}
+
 /**
- * What the page runs: livekit's E2EE ("e2ee"), no encoded transform ("off"), or livekit's encoded
- * transform with a pass-through worker in place of its E2EE worker ("transform"; no cipher).
+ * What the page runs: livekit's E2EE ("e2ee"), the web app's own E2EE worker ("hush": livekit's
+ * frame code inside our frame guard), no encoded transform ("off"), or livekit's encoded transform
+ * with a pass-through worker in place of its E2EE worker ("transform"; no cipher).
  */
-export type CpuMode = "e2ee" | "transform" | "off";
-const PAGE_MODE: Record<CpuMode, string> = { e2ee: "1", transform: "transform", off: "0" };
+export type CpuMode = "e2ee" | "hush" | "transform" | "off";
+const PAGE_MODE: Record<CpuMode, string> = {
+  e2ee: "1",
+  hush: "hush",
+  transform: "transform",
+  off: "0",
+};
 
 /** Serves the page and livekit-client's own bundles on a free loopback port. */
 export async function servePage(): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
-    const file = FILES[new URL(request.url ?? "/", "http://x").pathname];
-    if (!file) {
-      response.writeHead(404).end();
-      return;
+    const path = new URL(request.url ?? "/", "http://x").pathname;
+    const file = FILES[path];
+    try {
+      const body =
+        path === "/hush-worker.mjs"
+          ? readFileSync(builtHushWorker())
+          : file && readFileSync(fileURLToPath(new URL(file.path, import.meta.url)));
+      if (!body) response.writeHead(404).end();
+      else response.writeHead(200, { "content-type": file?.type ?? "text/javascript" }).end(body);
+    } catch {
+      response.writeHead(500).end();
     }
-    const body = readFileSync(fileURLToPath(new URL(file.path, import.meta.url)));
-    response.writeHead(200, { "content-type": file.type }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -60,6 +79,8 @@ export async function benchPageUrl(opts: {
   pageOrigin: string;
   room: string;
   identity: string;
+  /** Everyone's identities in the room, for the web app's worker's key plan ("hush" mode). */
+  peers?: string[];
   mode: CpuMode;
 }): Promise<string> {
   const token = new AccessToken(opts.livekit.apiKey, opts.livekit.apiSecret, {
@@ -71,6 +92,8 @@ export async function benchPageUrl(opts: {
     e2ee: PAGE_MODE[opts.mode],
     url: opts.livekit.url,
     token: await token.toJwt(),
+    self: opts.identity,
+    peers: (opts.peers ?? []).join(","),
   });
   return `${opts.pageOrigin}/?${query}`;
 }
@@ -95,8 +118,9 @@ export async function measureCallCpu(opts: {
   const contexts: BrowserContext[] = [];
   try {
     const pages: Page[] = [];
-    for (let i = 0; i < opts.participants; i++) {
-      const url = await benchPageUrl({ ...opts, room, identity: `bench-${i}` });
+    const peers = Array.from({ length: opts.participants }, (_, i) => `bench-${i}`);
+    for (const identity of peers) {
+      const url = await benchPageUrl({ ...opts, room, identity, peers });
       const context = await opts.browser.newParticipant(opts.pageOrigin);
       contexts.push(context);
       const page = await context.newPage();

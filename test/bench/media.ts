@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { launchBrowser } from "../support/browser";
 import { REPO_ROOT, startLiveKit } from "../support/livekit";
 import { startWorker } from "../support/worker";
+import { JOIN_PHASES } from "./join-phases";
 import { runAppMedia } from "./media-app";
 import { type CpuMode, measureCallCpu, servePage } from "./media-cpu";
 import { compareFirstFrame } from "./media-first-frame";
@@ -132,11 +133,12 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
           mode,
         });
       opts.log(
-        `media: CPU with E2EE off, a pass-through transform, then E2EE on (${seconds} s each)…`,
+        `media: CPU with E2EE off, a pass-through transform, livekit's E2EE, then the web app's (${seconds} s each)…`,
       );
       const off = await run("off");
       const transform = await run("transform");
       const on = await run("e2ee");
+      const hush = await run("hush");
       cpu = {
         measured: true,
         participants: PARTICIPANTS,
@@ -159,6 +161,12 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
           workerMs: transform.byThread.get(WORKER_THREAD) ?? 0,
           e2eeWorkerMs: on.byThread.get(WORKER_THREAD) ?? 0,
         },
+        hushWorker: {
+          cpuMs: hush.cpuMs,
+          frames: hush.framesDecoded,
+          ratio: off.cpuMs > 0 ? hush.cpuMs / off.cpuMs : null,
+          workerMs: hush.byThread.get(WORKER_THREAD) ?? 0,
+        },
       };
     } catch (error) {
       // First line only: playwright's call log would repeat the page URL with its token.
@@ -168,6 +176,12 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       measured: true,
       participants: PARTICIPANTS,
       joinToFirstFrameMs: summarize(app.firstFrameMs),
+      joinPhasesMs: Object.fromEntries(
+        JOIN_PHASES.map((phase) => {
+          const samples = app.joinPhasesMs[phase];
+          return [phase, samples.length > 0 ? summarize(samples) : null];
+        }),
+      ) as Measured["joinPhasesMs"],
       firstFrameTimeouts: app.firstFrameTimeouts,
       joins: app.joins,
       rotations: app.rotations,

@@ -2,6 +2,7 @@
 // read this file, so it is a contract (issue 6): one `signalling` object per room size N and one
 // `media` object. Results are parsed against this schema before they are written.
 import { z } from "zod";
+import { JOIN_PHASES } from "./join-phases";
 
 const Percentiles = z.object({ p50: z.number().nonnegative(), p95: z.number().nonnegative() });
 const Summary = Percentiles.extend({
@@ -256,6 +257,19 @@ const CpuResult = z.discriminatedUnion("measured", [
         e2eeWorkerMs: z.number().nonnegative(),
       })
       .optional(),
+    /**
+     * The same call with the web app's own E2EE worker (livekit's frame code inside our frame
+     * guard): the cost the product pays. Absent in results written before it was measured.
+     */
+    hushWorker: z
+      .object({
+        cpuMs: z.number().nonnegative(),
+        frames: z.number().int().nonnegative(),
+        /** Over the "off" run's CPU. */
+        ratio: z.number().nonnegative().nullable(),
+        workerMs: z.number().nonnegative(),
+      })
+      .optional(),
   }),
 ]);
 
@@ -288,6 +302,11 @@ export const MediaResult = z.discriminatedUnion("measured", [
     participants: z.number().int().positive(),
     /** From clicking "Join call" until a tile shows a frame, both directions (joiner ↔ members). */
     joinToFirstFrameMs: Summary,
+    /**
+     * Where that time goes: per moment of a join (test/bench/join-phases.ts) its time from the
+     * click, null when no join reached it. Absent in results written before it existed.
+     */
+    joinPhasesMs: z.record(z.enum(JOIN_PHASES), Summary.nullable()).optional(),
     firstFrameTimeouts: z.number().int().nonnegative(),
     joins: z.number().int().nonnegative(),
     /** Epochs the stayers' sending key advanced over the watched window (ratchets, a leave, a join). */

@@ -95,8 +95,9 @@ export class CallMedia {
   /** The latest error messages from the E2EE worker (key indexes and ids only, no key bytes). */
   readonly errorLog: string[] = [];
   /**
-   * "time state" per livekit connection state change, and "time video <id>" when a remote camera
-   * is subscribed: where a recovery's time goes between the SFU answering and frames decoding.
+   * "time state" per livekit connection state change, "time video <id>" when a remote camera is
+   * subscribed and "time published camera" when the SFU took our camera: where a join's or a
+   * recovery's time goes between the servers answering and frames decoding.
    */
   readonly mediaLog: string[] = [];
   private readonly worker: Worker;
@@ -137,6 +138,9 @@ export class CallMedia {
       .on(RoomEvent.ConnectionStateChanged, (state: ConnectionState) => record(state))
       .on(RoomEvent.TrackSubscribed, (_track, publication, participant) => {
         if (publication.source === Track.Source.Camera) record(`video ${participant.identity}`);
+      })
+      .on(RoomEvent.LocalTrackPublished, (publication) => {
+        if (publication.source === Track.Source.Camera) record("published camera");
       })
       .on(RoomEvent.ConnectionStateChanged, changed)
       .on(RoomEvent.ParticipantConnected, changed)
@@ -215,15 +219,22 @@ export class CallMedia {
     }
   }
 
-  /** Connects with encryption on and publishes the pre-join tracks. */
+  /**
+   * Connects with encryption on and publishes the pre-join tracks. The tracks are handed to
+   * livekit while it connects: it holds each publication until its signalling has joined and
+   * negotiates them while the peer connection is still being set up, rather than after it, which
+   * takes a round of negotiation off the others' wait for our first frame. Each sender gets its
+   * encryption transform when livekit creates it, whichever order this happens in.
+   */
   async connect(url: string, token: string, tracks: LocalTrack[]) {
     await this.room.setE2EEEnabled(true);
-    await this.room.connect(url, token, { autoSubscribe: true });
-    for (const track of tracks) {
-      await this.room.localParticipant.publishTrack(track, {
+    const connected = this.room.connect(url, token, { autoSubscribe: true });
+    const published = tracks.map((track) =>
+      this.room.localParticipant.publishTrack(track, {
         source: track.kind === Track.Kind.Video ? Track.Source.Camera : Track.Source.Microphone,
-      });
-    }
+      }),
+    );
+    await Promise.all([connected, ...published]);
     this.notify();
   }
 

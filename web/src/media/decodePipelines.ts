@@ -14,6 +14,7 @@
 // handling the message that made it, with the cryptor pointing at that sender.
 import type { FrameGuard, GuardedFrame } from "./frameGuard";
 import { FrameHold, type HoldBudget } from "./frameHold";
+import type { GuardSides } from "./guardedTransform";
 
 interface Pipeline {
   trackId: string;
@@ -24,11 +25,6 @@ interface Pipeline {
   giveUp(): void;
   /** Offers the frames waiting for a key to the guard again (after a commit). */
   retry(): void;
-}
-
-export interface DecodeFilters {
-  before: TransformStream<GuardedFrame, GuardedFrame>;
-  after: TransformStream<GuardedFrame, GuardedFrame>;
 }
 
 /** A video frame's "is a keyframe"; undefined for audio (RTCEncodedAudioFrame has no type). */
@@ -48,11 +44,12 @@ export class DecodePipelines {
 
   constructor(private readonly guard: FrameGuard) {}
 
-  /** The filters before and after livekit's decrypt of a new pipeline of `trackId`. */
-  open(trackId: string, participantId: string): DecodeFilters {
+  /** The guard before and after livekit's decrypt of a new pipeline of `trackId`. */
+  open(trackId: string, participantId: string): GuardSides {
     const hold = new FrameHold<GuardedFrame>(this.budget);
     const guard = this.guard;
-    let output: TransformStreamDefaultController<GuardedFrame> | undefined;
+    // Hands a frame on to livekit's decrypt (guardedTransform.ts), held frames included.
+    let deliver: ((frame: GuardedFrame) => void) | undefined;
     const pipeline: Pipeline = {
       trackId,
       participantId,
@@ -68,11 +65,7 @@ export class DecodePipelines {
         // Frames still waiting are older than this one: the decoder has moved past them.
         pipeline.giveUp();
         this.admittedIn.set(frame, { pipeline, generation: pipeline.generation });
-        try {
-          output?.enqueue(frame);
-        } catch {
-          // The stream has ended: nothing is waiting for the frame any more.
-        }
+        deliver?.(frame);
       } else if (verdict === "wait") {
         const gone =
           keyframe === undefined ? [frame] : hold.add({ frame, at, keyframe }, Date.now());
@@ -82,28 +75,23 @@ export class DecodePipelines {
     const pipelines = this.byTrack.get(trackId) ?? new Set();
     pipelines.add(pipeline);
     this.byTrack.set(trackId, pipelines);
-    const before = new TransformStream<GuardedFrame, GuardedFrame>({
-      start(controller) {
-        output = controller;
-      },
-      transform(frame) {
+    return {
+      before(frame, onward) {
+        deliver = onward;
         offer(frame, Date.now(), keyframeOf(frame));
       },
-      flush: () => {
-        pipeline.giveUp();
-        this.byTrack.get(trackId)?.delete(pipeline);
-      },
-    });
-    const after = new TransformStream<GuardedFrame, GuardedFrame>({
-      transform: (frame, controller) => {
+      after: (frame) => {
         const admitted = this.admittedIn.get(frame);
         this.admittedIn.delete(frame);
         const current =
           admitted !== undefined && admitted.pipeline.generation === admitted.generation;
-        if (guard.afterDecrypt(frame, current)) controller.enqueue(frame);
+        return guard.afterDecrypt(frame, current);
       },
-    });
-    return { before, after };
+      closed: () => {
+        pipeline.giveUp();
+        this.byTrack.get(trackId)?.delete(pipeline);
+      },
+    };
   }
 
   /**

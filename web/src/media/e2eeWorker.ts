@@ -27,6 +27,7 @@ import "livekit-client/e2ee-worker";
 import { isRecord } from "../../../protocol/guards";
 import { DecodePipelines } from "./decodePipelines";
 import { FrameGuard, type GuardedFrame } from "./frameGuard";
+import { type GuardSides, guardedSource, recordTransformers } from "./guardedTransform";
 import { BarrierMessageSchema, PlanMessageSchema, type RefusedMessage } from "./guardProtocol";
 
 /** The parts of the worker global scope livekit and we use (web/ is type-checked with DOM libs). */
@@ -40,6 +41,9 @@ const BARRIER = "hushBarrier";
 const REPOINT = "hushRepoint";
 const INTERNAL = "hushInternal";
 const REPORT_DELAY_MS = 250;
+
+// Before livekit makes any: its frame transforms are found by their transformer.
+recordTransformers(globalThis);
 
 const scope = self as unknown as WorkerScope;
 const livekitOnMessage = scope.onmessage;
@@ -59,17 +63,10 @@ function forceEncryption(participantIdentity: string) {
   toLivekit({ kind: "enable", data: { enabled: true, participantIdentity, [INTERNAL]: true } });
 }
 
-function guarded(
-  transform: (frame: GuardedFrame) => boolean,
-): TransformStream<GuardedFrame, GuardedFrame> {
-  return new TransformStream({
-    transform(frame, controller) {
-      if (transform(frame)) controller.enqueue(frame);
-    },
-  });
-}
-
-/** Our filters around livekit's transform: livekit gets the inner ends. */
+/**
+ * The streams livekit gets for a track: the frames' source, readable only through livekit's
+ * transform with our guard around it (guardedTransform.ts), and the destination as it is.
+ */
 function interpose(
   kind: "encode" | "decode",
   participantId: string,
@@ -77,21 +74,18 @@ function interpose(
   readable: ReadableStream<GuardedFrame>,
   writable: WritableStream<GuardedFrame>,
 ): { readable: ReadableStream<GuardedFrame>; writable: WritableStream<GuardedFrame> } {
-  let before: TransformStream<GuardedFrame, GuardedFrame>;
-  let after: TransformStream<GuardedFrame, GuardedFrame>;
-  if (kind === "decode") {
-    ({ before, after } = decodePipelines.open(trackId, participantId));
-  } else {
-    before = guarded((frame) => {
-      guard.beforeEncrypt(frame);
-      return true;
-    });
-    after = guarded((frame) => guard.afterEncrypt(participantId, frame));
-  }
-  // Stream ends and errors propagate through both pipes; nothing to report beyond livekit's own.
-  readable.pipeTo(before.writable).catch(() => {});
-  after.readable.pipeTo(writable).catch(() => {});
-  return { readable: before.readable, writable: after.writable };
+  const sides: GuardSides =
+    kind === "decode"
+      ? decodePipelines.open(trackId, participantId)
+      : {
+          before(frame, deliver) {
+            guard.beforeEncrypt(frame);
+            deliver(frame);
+          },
+          after: (frame) => guard.afterEncrypt(participantId, frame),
+          closed() {},
+        };
+  return { readable: guardedSource(readable, sides), writable };
 }
 
 let reportTimer: ReturnType<typeof setTimeout> | undefined;
