@@ -44,6 +44,11 @@ export class DecodePipelines {
 
   constructor(private readonly guard: FrameGuard) {}
 
+  /** Whether a pipeline of `trackId` was ever opened (its id names a received track). */
+  has(trackId: string): boolean {
+    return this.byTrack.has(trackId);
+  }
+
   /** The guard before and after livekit's decrypt of a new pipeline of `trackId`. */
   open(trackId: string, participantId: string): GuardSides {
     const hold = new FrameHold<GuardedFrame>(this.budget);

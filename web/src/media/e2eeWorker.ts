@@ -51,6 +51,22 @@ const livekitOnTransform = scope.onrtctransform ?? undefined;
 const postToPage = scope.postMessage.bind(scope);
 const guard = new FrameGuard();
 const decodePipelines = new DecodePipelines(guard);
+/**
+ * The track ids of our own published tracks. livekit keeps one frame cryptor per track id for
+ * sending and receiving alike, and re-points it at whichever sender the newest decode names; a
+ * remote track's id is its MediaStream id, which the SFU writes. A remote track given one of our
+ * ids would make livekit encrypt our frames with that member's keys (in the same slots, so the
+ * guard's send check alone cannot tell): any receive-side message naming one of these ids is
+ * refused, and so is a publication whose id already names a received track.
+ */
+const publishedTracks = new Set<string>();
+/** Whether a message for `trackId` may reach livekit (see publishedTracks). */
+function mayUseTrack(kind: "encode" | "decode", trackId: string): boolean {
+  if (kind === "decode") return !publishedTracks.has(trackId);
+  if (decodePipelines.has(trackId)) return false;
+  publishedTracks.add(trackId);
+  return true;
+}
 // Refusal counts go to the page shortly after they change (ids and numbers only).
 guard.onRefused = () => scheduleReport();
 
@@ -126,6 +142,8 @@ function onTransformMessage(kind: "encode" | "decode", data: Record<string, unkn
   if (!isStreamPair(data)) return;
   const participantId = data.participantIdentity as string;
   const trackId = data.trackId as string;
+  // Refused: livekit never gets the streams, so that track carries no frames (fail closed).
+  if (!mayUseTrack(kind, trackId)) return;
   forceEncryption(participantId);
   const handOver = () => {
     const streams = interpose(
@@ -196,12 +214,14 @@ scope.onmessage = (event: MessageEvent) => {
       return;
     case "updateCodec":
       if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
+      if (!mayUseTrack("decode", data.trackId)) return;
       repointing(data.trackId, data.participantIdentity, () =>
         toLivekit({ kind: "updateCodec", data: { ...data, hasPacketTrailer: false } }),
       );
       return;
     case "removeTransform":
       if (typeof data.trackId !== "string" || typeof data.participantIdentity !== "string") return;
+      if (!mayUseTrack("decode", data.trackId)) return;
       decodePipelines.remove(data.trackId, data.participantIdentity);
       toLivekit(message);
       return;
@@ -245,6 +265,7 @@ if (livekitOnTransform) {
     const participantId = options.participantIdentity;
     const trackId = options.trackId;
     const { readable, writable } = transformer;
+    if (!mayUseTrack(kind, trackId)) return;
     forceEncryption(participantId);
     const handOver = () => {
       const streams = interpose(kind, participantId, trackId, readable, writable);

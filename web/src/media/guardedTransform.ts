@@ -60,8 +60,13 @@ export function guardedSource(
     options?: StreamPipeOptions,
   ) => {
     const livekit = transformers.get(pair);
-    const { transform, ...rest } = livekit ?? {};
-    if (typeof transform !== "function" || Object.keys(rest).length > 0) refuse();
+    // Only a plain `{ transform }`: a start, flush or cancel (own or inherited) would never run.
+    const plain =
+      livekit !== undefined &&
+      Object.getPrototypeOf(livekit) === Object.prototype &&
+      Reflect.ownKeys(livekit).length === 1;
+    const transform = plain ? livekit.transform : undefined;
+    if (typeof transform !== "function") refuse();
     return pipeThrough.call(source, guardedStage(transform.bind(livekit), sides), options);
   };
   for (const name of ["getReader", "pipeTo", "tee", "values", Symbol.asyncIterator]) {
