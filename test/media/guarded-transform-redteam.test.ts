@@ -5,11 +5,8 @@
 // messages naming our published tracks' ids (e2eeWorker.ts, publishedTracks); the rest never did.
 import { describe, expect, it } from "vitest";
 import type { GuardedFrame } from "../../web/src/media/frameGuard";
-import {
-  type GuardSides,
-  guardedSource,
-  recordTransformers,
-} from "../../web/src/media/guardedTransform";
+import { type GuardSides, guardedSource } from "../../web/src/media/guardedTransform";
+import { drain, frame, numberOf, RecordingTransformStream, sourceOf } from "./stage-frames";
 import {
   copyFrame,
   type FakeFrame,
@@ -143,32 +140,6 @@ describe("red team (worker): frames through livekit's stage, attacks refused", (
 
 // Part 2: guardedSource with a livekit stand-in. The sides mimic the guard: `before` lets even
 // frames through (each recorded as admitted), `after` accepts an admitted frame exactly once.
-const scope = { TransformStream: globalThis.TransformStream };
-recordTransformers(scope);
-const Recording = scope.TransformStream;
-
-function frame(n: number): GuardedFrame {
-  return { data: new Uint8Array([n]).buffer };
-}
-const numberOf = (f: GuardedFrame) => new Uint8Array(f.data)[0] ?? -1;
-
-function sourceOf(count: number): ReadableStream<GuardedFrame> {
-  let n = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (n < count) controller.enqueue(frame(n++));
-      else controller.close();
-    },
-  });
-}
-
-async function drain(readable: ReadableStream<GuardedFrame>): Promise<number[]> {
-  const out: number[] = [];
-  await readable
-    .pipeTo(new WritableStream({ write: (f) => void out.push(numberOf(f)) }))
-    .catch(() => {});
-  return out;
-}
 
 function strictSides() {
   const admitted = new Set<GuardedFrame>();
@@ -192,7 +163,7 @@ describe("red team (guardedSource): livekit's controller misused", () => {
     const { sides } = strictSides();
     const seen: number[] = [];
     let late: (() => void) | undefined;
-    const stage = new Recording<GuardedFrame, GuardedFrame>({
+    const stage = new RecordingTransformStream<GuardedFrame, GuardedFrame>({
       async transform(f, controller) {
         seen.push(numberOf(f));
         void controller.desiredSize;
@@ -213,7 +184,7 @@ describe("red team (guardedSource): livekit's controller misused", () => {
   it("terminate from livekit: frames still queued for livekit reach nothing", async () => {
     const { sides } = strictSides();
     const seen: number[] = [];
-    const stage = new Recording<GuardedFrame, GuardedFrame>({
+    const stage = new RecordingTransformStream<GuardedFrame, GuardedFrame>({
       async transform(f, controller) {
         seen.push(numberOf(f));
         controller.enqueue(f);
@@ -230,12 +201,16 @@ describe("red team (guardedSource): livekit's controller misused", () => {
     const { sides } = strictSides();
     const guarded = guardedSource(sourceOf(4), sides);
     const first = guarded.pipeThrough(
-      new Recording<GuardedFrame, GuardedFrame>({ transform: (f, c) => c.enqueue(f) }),
+      new RecordingTransformStream<GuardedFrame, GuardedFrame>({
+        transform: (f, c) => c.enqueue(f),
+      }),
     );
     // Locked now: a second stage cannot read the source.
     expect(() =>
       guarded.pipeThrough(
-        new Recording<GuardedFrame, GuardedFrame>({ transform: (f, c) => c.enqueue(f) }),
+        new RecordingTransformStream<GuardedFrame, GuardedFrame>({
+          transform: (f, c) => c.enqueue(f),
+        }),
       ),
     ).toThrow();
     expect(await drain(first)).toEqual([0, 2]);
@@ -251,7 +226,7 @@ describe("red team (guardedSource): livekit's controller misused", () => {
       }
     }
     expect(() =>
-      other.pipeThrough(new Recording<GuardedFrame, GuardedFrame>(new WithFlush())),
+      other.pipeThrough(new RecordingTransformStream<GuardedFrame, GuardedFrame>(new WithFlush())),
     ).toThrow(/only through the frame guard/);
   });
 
@@ -272,7 +247,7 @@ describe("red team (guardedSource): livekit's controller misused", () => {
     let inside = 0;
     let most = 0;
     const seen: number[] = [];
-    const stage = new Recording<GuardedFrame, GuardedFrame>({
+    const stage = new RecordingTransformStream<GuardedFrame, GuardedFrame>({
       async transform(f, controller) {
         inside += 1;
         most = Math.max(most, inside);

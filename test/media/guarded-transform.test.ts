@@ -4,41 +4,18 @@
 // transformer is unknown or not a plain transform, fails closed.
 import { describe, expect, it } from "vitest";
 import type { GuardedFrame } from "../../web/src/media/frameGuard";
+import { type GuardSides, guardedSource } from "../../web/src/media/guardedTransform";
 import {
-  type GuardSides,
-  guardedSource,
-  recordTransformers,
-} from "../../web/src/media/guardedTransform";
-
-const Native = globalThis.TransformStream;
-const scope = { TransformStream: Native };
-recordTransformers(scope);
-const Recording = scope.TransformStream;
-
-function frame(n: number): GuardedFrame {
-  return { data: new Uint8Array([n]).buffer };
-}
-const numberOf = (f: GuardedFrame) => new Uint8Array(f.data)[0] ?? -1;
-
-function sourceOf(count: number): ReadableStream<GuardedFrame> {
-  let n = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (n < count) controller.enqueue(frame(n++));
-      else controller.close();
-    },
-  });
-}
-
-async function drain(readable: ReadableStream<GuardedFrame>): Promise<number[]> {
-  const out: number[] = [];
-  await readable.pipeTo(new WritableStream({ write: (f) => void out.push(numberOf(f)) }));
-  return out;
-}
+  drain,
+  NativeTransformStream,
+  numberOf,
+  RecordingTransformStream,
+  sourceOf,
+} from "./stage-frames";
 
 /** livekit's shape: an async transform that hands each frame on after a varying delay. */
 function livekitStage(seen: number[]) {
-  return new Recording<GuardedFrame, GuardedFrame>({
+  return new RecordingTransformStream<GuardedFrame, GuardedFrame>({
     async transform(f, controller) {
       seen.push(numberOf(f));
       await new Promise((resolve) => setTimeout(resolve, (7 - (numberOf(f) % 7)) * 2));
@@ -106,13 +83,13 @@ describe("the guard inside livekit's stage", () => {
   });
 
   it("a stage whose transformer was not recorded, or is more than a transform, is refused", () => {
-    const unrecorded = new Native<GuardedFrame, GuardedFrame>({
+    const unrecorded = new NativeTransformStream<GuardedFrame, GuardedFrame>({
       transform: (f, c) => c.enqueue(f),
     });
     expect(() => guardedSource(sourceOf(3), passAll).pipeThrough(unrecorded)).toThrow(
       /only through the frame guard/,
     );
-    const withFlush = new Recording<GuardedFrame, GuardedFrame>({
+    const withFlush = new RecordingTransformStream<GuardedFrame, GuardedFrame>({
       transform: (f, c) => c.enqueue(f),
       flush() {},
     });
