@@ -118,10 +118,8 @@ export async function runAppMedia(opts: {
 
   const firstFrameMs: number[] = [];
   let firstFrameTimeouts = 0;
-  const joinPhasesMs = Object.fromEntries(JOIN_PHASES.map((phase) => [phase, []])) as Record<
-    JoinPhase,
-    number[]
-  >;
+  const joinPhasesMs = {} as Record<JoinPhase, number[]>;
+  for (const phase of JOIN_PHASES) joinPhasesMs[phase] = [];
   let joins = 0;
   const inCall: AppParticipant[] = [];
 
