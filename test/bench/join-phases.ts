@@ -1,7 +1,7 @@
 // Where a join's time goes in the media run, read from the pages' own logs (the test view's
 // connection, key and media logs; each line is "<epoch ms> <text>"): the moments after the click
 // on "Join call" that the joiner passes, and, per direction, when the watcher's livekit subscribed
-// to the sender's camera. Pure, so the parsing is tested apart from the browsers.
+// to the sender's camera. Pure: it only reads the logs the pages already keep.
 import type { HushTestView } from "../../web/src/app/testHooks";
 
 export const JOIN_PHASES = [
@@ -38,27 +38,19 @@ export function firstAfter(
  * The joiner's own moments: its signalling joined, it holds the call's key (its first send key;
  * a lone creator makes its own), its livekit connected and the SFU took its camera.
  */
+const JOINER_MOMENTS: [JoinPhase, keyof Logs, (text: string) => boolean][] = [
+  ["signallingJoined", "connectionLog", (t) => t === "joined"],
+  ["firstKey", "keyLog", (t) => t.startsWith("send ")],
+  ["sfuConnected", "mediaLog", (t) => t === "connected"],
+  ["cameraPublished", "mediaLog", (t) => t === "published camera"],
+];
+
 export function joinerMoments(joiner: Logs, clickedAt: number): Partial<Record<JoinPhase, number>> {
   const moments: Partial<Record<JoinPhase, number>> = {};
-  const put = (phase: JoinPhase, ms: number | undefined) => {
+  for (const [phase, log, match] of JOINER_MOMENTS) {
+    const ms = firstAfter(joiner[log], clickedAt, match);
     if (ms !== undefined) moments[phase] = ms;
-  };
-  put(
-    "signallingJoined",
-    firstAfter(joiner.connectionLog, clickedAt, (t) => t === "joined"),
-  );
-  put(
-    "firstKey",
-    firstAfter(joiner.keyLog, clickedAt, (t) => t.startsWith("send ")),
-  );
-  put(
-    "sfuConnected",
-    firstAfter(joiner.mediaLog, clickedAt, (t) => t === "connected"),
-  );
-  put(
-    "cameraPublished",
-    firstAfter(joiner.mediaLog, clickedAt, (t) => t === "published camera"),
-  );
+  }
   return moments;
 }
 
