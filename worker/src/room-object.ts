@@ -48,6 +48,13 @@ export class Room extends DurableObject<Env> {
   private roster: Roster | null = null;
   /** What each member may still receive (recipient-budget.ts); in memory only, by design. */
   private readonly allowances = new Map<string, Allowance>();
+  /**
+   * Each socket's state as this instance last wrote it to the socket's attachment (the only
+   * writer: saveState), so that an event does not deserialize and re-validate the attachment: that
+   * was a fifth of the room's CPU in a 200-person call. A fresh instance (after hibernation or
+   * eviction) starts empty and reads each attachment once, defensively.
+   */
+  private readonly socketStates = new WeakMap<WebSocket, SocketState>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,7 +88,7 @@ export class Room extends DurableObject<Env> {
     }
     const now = Date.now();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment(newSocket(roomId, config.value, now));
+    this.saveState(server, newSocket(roomId, config.value, now));
     await this.alarmBy(now + config.value.joinDeadlineMs);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -114,7 +121,7 @@ export class Room extends DurableObject<Env> {
       const now = Date.now();
       let next = Number.POSITIVE_INFINITY;
       for (const ws of this.ctx.getWebSockets()) {
-        const socket = readSocketState(ws.deserializeAttachment());
+        const socket = this.stateOf(ws);
         if (socket === null) continue;
         const pingAt = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? null;
         const reason = overdue(socket, pingAt, config, now);
@@ -168,7 +175,7 @@ export class Room extends DurableObject<Env> {
     ws: WebSocket,
     decide: (room: RoomView, socket: SocketState, config: RoomConfig) => Outcome,
   ): Promise<void> {
-    const socket = readSocketState(ws.deserializeAttachment());
+    const socket = this.stateOf(ws);
     if (socket === null) {
       closeQuietly(ws, INTERNAL_ERROR_CLOSE, "session state lost; reconnect");
       return;
@@ -215,7 +222,7 @@ export class Room extends DurableObject<Env> {
     const config = this.roomConfig();
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
-      const state = readSocketState(ws.deserializeAttachment());
+      const state = this.stateOf(ws);
       if (state?.phase === "pending") next = Math.min(next, dueAt(state, null, config) ?? next);
     }
     if (Number.isFinite(next))
@@ -226,6 +233,21 @@ export class Room extends DurableObject<Env> {
   private async alarmBy(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** A socket's state: as last saved by this instance, else read from its attachment. */
+  private stateOf(ws: WebSocket): SocketState | null {
+    const known = this.socketStates.get(ws);
+    if (known !== undefined) return known;
+    const state = readSocketState(ws.deserializeAttachment());
+    if (state !== null) this.socketStates.set(ws, state);
+    return state;
+  }
+
+  /** The one way a socket's state changes: its attachment (for after hibernation) and the cache. */
+  private saveState(ws: WebSocket, state: SocketState): void {
+    ws.serializeAttachment(state);
+    this.socketStates.set(ws, state);
   }
 
   /** The roster of this instance, rebuilt from the attachments on its first event. */
@@ -264,7 +286,7 @@ export class Room extends DurableObject<Env> {
   ): Promise<void> {
     const config = this.roomConfig();
     const roster = this.loadRoster();
-    ws.serializeAttachment(outcome.socket);
+    this.saveState(ws, outcome.socket);
     const after = outcome.socket;
     if (before.phase === "joined" && after.phase !== "joined") {
       roster.remove(before.participantId);
@@ -314,7 +336,7 @@ export class Room extends DurableObject<Env> {
     if (outcome.forget) await this.forget();
     for (const participantId of overloaded) {
       const target = roster.socketOf(participantId);
-      const state = target && readSocketState(target.deserializeAttachment());
+      const state = target && this.stateOf(target);
       if (target && state) await this.kickSocket(target, state, "recipient_overloaded");
     }
   }
