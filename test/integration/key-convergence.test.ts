@@ -112,6 +112,13 @@ describe("key schedule on the real Worker", () => {
       "Node 3",
     ]);
     expect(leader.snapshot().roster.find((r) => r.self)?.leader).toBe(true);
+    // The code follows the roster 0.1 s after its last change (docs/key-schedule.md, Security code).
+    await waitUntil(
+      "one security code",
+      async () => new Set(clients.map((s) => s.snapshot().securityCode)).size === 1,
+      5_000,
+      50,
+    );
     const codes = new Set(clients.map((s) => s.snapshot().securityCode));
     expect(codes.size).toBe(1);
     expect([...codes][0]).toMatch(/^\d{5}( \d{5}){4}$/);

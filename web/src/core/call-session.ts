@@ -26,7 +26,7 @@ import {
   type ScheduleConfig,
   type ScheduleEvent,
 } from "./schedule-types.js";
-import { securityCodeOf } from "./security-code.js";
+import { securityCodeKeyOf, securityCodeWith } from "./security-code.js";
 import { createSessionCounters } from "./session-counters.js";
 import type {
   AdmissionState,
@@ -99,6 +99,13 @@ export function roomSocketUrl(workerOrigin: string, roomId: string): string {
 const KNOCK_RETRY_MS = 4_000;
 const KNOCK_RETRIES = 30;
 const STALE_ANSWER_SPACING_MS = 1_000;
+/**
+ * The security code follows the roster this long after a change: a burst of joins (a big call
+ * filling up) costs one code instead of one each, and hashing the roster (17 KB at 200 members)
+ * never runs in front of the key messages the same change brings. Far below what a person reading
+ * the code aloud could notice.
+ */
+const SECURITY_CODE_SETTLE_MS = 100;
 
 export class CallSession {
   readonly roomId: string;
@@ -134,6 +141,9 @@ export class CallSession {
   private securityCode = "";
   /** The verified roster (ids and seqs) the security code was last computed over. */
   private securityCodeRoster: string | undefined;
+  private securityCodeTimer: TimerHandle | undefined;
+  /** HKDF of the call secret, the same all call long. */
+  private securityCodeKey: Uint8Array | undefined;
   private wakeTimer: TimerHandle | undefined;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
@@ -770,16 +780,28 @@ export class CallSession {
       pending: this.roster.pendingIds(),
       conflicts: this.roster.conflictIds(),
     });
+    if (this.securityCodeTimer === undefined) {
+      this.securityCodeTimer = this.clock.setTimeout(() => {
+        this.securityCodeTimer = undefined;
+        this.refreshSecurityCode();
+      }, SECURITY_CODE_SETTLE_MS);
+    }
+  }
+
+  private refreshSecurityCode(): void {
     // The code commits to the verified roster only: most roster events (a joiner still proving
     // itself, an unverified id) leave it as it is, and hashing the whole roster again for each of
     // them costs a big call real time.
-    const codeRoster = roster.map((entry) => `${entry.participantId}:${entry.seq}`).join(" ");
+    const codeRoster = this.rosterEntries()
+      .map((entry) => `${entry.participantId}:${entry.seq}`)
+      .join(" ");
     if (codeRoster === this.securityCodeRoster) return;
     this.securityCodeRoster = codeRoster;
+    this.securityCodeKey ??= securityCodeKeyOf(this.options.secret);
     const code =
       this.roster.selfSeq === undefined
         ? ""
-        : securityCodeOf(this.options.secret, [
+        : securityCodeWith(this.securityCodeKey, [
             {
               participantId: this.participantId,
               x25519PublicKey: this.own.keyPairs.x25519.publicKey,

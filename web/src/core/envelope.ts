@@ -52,8 +52,9 @@ export function helloKeyOf(
   return hkdf(sha256, sharedSecret, utf8(roomId), utf8(LABELS.hello + senderId + recipientId), 32);
 }
 
-function aadOf(roomId: string, senderId: string, recipientId: string, header: Uint8Array) {
-  return concat(utf8(`${LABELS.envelope}\0${roomId}\0${senderId}\0${recipientId}\0`), header);
+/** The AAD's part fixed for one direction of a pair; the header's first 9 bytes follow it. */
+function aadPrefixOf(roomId: string, senderId: string, recipientId: string): Uint8Array {
+  return utf8(`${LABELS.envelope}\0${roomId}\0${senderId}\0${recipientId}\0`);
 }
 
 /** The four keys of one (self, peer) pair, all from the one X25519 shared secret. */
@@ -83,6 +84,9 @@ export class EnvelopeChannel {
   private nextCounter = 1;
   private lastReceivedCounter = 0;
   private highestReceivedEpoch = 0;
+  /** Each direction's AAD prefix, made once: a rotation seals n-2 envelopes and opens n-2 acks. */
+  private readonly sendAad: Uint8Array;
+  private readonly receiveAad: Uint8Array;
 
   constructor(
     private readonly roomId: string,
@@ -91,7 +95,10 @@ export class EnvelopeChannel {
     private readonly peerId: string,
     private readonly peerX25519PublicKey: Uint8Array,
     private readonly ops?: CurveOps,
-  ) {}
+  ) {
+    this.sendAad = aadPrefixOf(roomId, selfId, peerId);
+    this.receiveAad = aadPrefixOf(roomId, peerId, selfId);
+  }
 
   /** True once the X25519 of this pair has been made (successfully or not). */
   get derived(): boolean {
@@ -204,7 +211,7 @@ export class EnvelopeChannel {
     const ciphertext = xchacha20poly1305(
       this.derive().send,
       nonce,
-      aadOf(this.roomId, this.selfId, this.peerId, header.subarray(0, 9)),
+      concat(this.sendAad, header.subarray(0, 9)),
     ).encrypt(plaintext);
     const out = concat(header, ciphertext);
     if (out.length > LIMITS.payloadBytes)
@@ -230,7 +237,7 @@ export class EnvelopeChannel {
       plaintext = xchacha20poly1305(
         this.derive().receive,
         nonce,
-        aadOf(this.roomId, this.peerId, this.selfId, bytes.subarray(0, 9)),
+        concat(this.receiveAad, bytes.subarray(0, 9)),
       ).decrypt(ciphertext);
     } catch {
       throw new CryptoError(
