@@ -116,6 +116,8 @@ async function handle(f: Fleet, request: HostRequest): Promise<HostReplies[HostR
       return f.curveOps();
     case "sample": {
       const member = memberNamed(request.name);
+      // Between events (no handler of its runs): metered from here, so this reading is its baseline.
+      member.cpu.meter();
       return { cpuMs: member.cpu.nowMs(), curveOps: member.session.metrics().curveOps };
     }
     case "loop-delay":
@@ -143,7 +145,7 @@ process.on("message", (message: MainMessage) => {
   if (message.type === "init") {
     const url = (roomId: string) => message.urlTemplate.replace(ROOM_PLACEHOLDER, roomId);
     const secret = new Uint8Array(Buffer.from(message.secret, "base64")) as CallSecret;
-    const f = new Fleet(url, secret, message.namePrefix);
+    const f = new Fleet(url, secret, message.namePrefix, message.meterEveryClient);
     f.onChange((member) => {
       byName.set(member.name, member);
       dirty.add(member);

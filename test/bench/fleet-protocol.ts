@@ -15,6 +15,11 @@ export interface HostInit {
   secret: string;
   urlTemplate: string;
   namePrefix: string;
+  /**
+   * Meter every client's handler CPU from its start (the leader's host); otherwise a client is
+   * metered from the first time it is sampled, so members nobody reads pay no clock reads.
+   */
+  meterEveryClient: boolean;
 }
 
 export type HostRequest =

@@ -160,6 +160,8 @@ export class Fleet {
     private readonly wsUrl: (roomId: string) => string,
     readonly secret: CallSecret = generateCallSecret(systemRandom),
     private readonly namePrefix = "bench-",
+    /** Whether every client is metered from its start; else each from its first sample (host). */
+    private readonly meterEveryClient = true,
   ) {}
 
   /** Called after any member's keys, sending epoch or membership changed. */
@@ -196,7 +198,7 @@ export class Fleet {
   async join(timeoutMs = 30_000): Promise<FleetMember> {
     const name = `${this.namePrefix}${this.nextName++}`;
     const startedAt = performance.now();
-    const cpu = new HandlerCpu();
+    const cpu = new HandlerCpu(this.meterEveryClient);
     const session = new CallSession({
       secret: this.secret,
       userId: `${name}-${Math.random().toString(36).slice(2)}`,

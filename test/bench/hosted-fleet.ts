@@ -1,7 +1,10 @@
 // The signalling bench's call spread over several fleet hosts (issue 12): child processes that each
 // run some of the clients (fleet-host.ts), so that N clients no longer run every signature check
 // and Diffie-Hellman in series on one thread. The key leader, the first member, runs alone in the
-// first host; the others are spread over the rest, each joiner to the host with the fewest members.
+// first host; the call's other members are spread over the rest, each joiner to the host with the
+// fewest members. The joiners of the join samples run in a host of their own (the last one, which
+// holds nobody else): a joining device does not also run a third of the call's other members, whose
+// work for that same join (announcement, hello, ratchet) would otherwise queue in front of its own.
 //
 // Child processes rather than worker threads: process.cpuUsage counts every thread of a process,
 // and Node 20 has no per-thread CPU clock, so in a worker thread a client's handler CPU would take
@@ -45,8 +48,11 @@ export interface HostedMember extends MemberRecord {
   keyHash: string | null;
 }
 
+/** What a host runs: the key leader, the call's other members, or the measured joiners. */
+export type HostRole = "leader" | "members" | "joiners";
+
 export interface HostLoopDelay extends LoopDelay {
-  role: "leader" | "members";
+  role: HostRole;
 }
 
 const HOST_FILE = fileURLToPath(new URL("./fleet-host.ts", import.meta.url));
@@ -65,6 +71,7 @@ class Host {
 
   constructor(
     readonly index: number,
+    readonly role: HostRole,
     private readonly child: ChildProcess,
     /** Added to this host's times to put them on the main process's clock. */
     readonly shiftMs: number,
@@ -127,9 +134,16 @@ export class HostedFleet {
 
   private constructor() {}
 
-  /** Starts `hosts` processes (at least 1) for one call on the Worker at `wsUrl`. */
+  /**
+   * Starts `hosts` processes (at least 1) for one call on the Worker at `wsUrl`, and with more than
+   * one a process more for the measured joiners (join({ measured: true })).
+   */
   static async start(wsUrl: (roomId: string) => string, hosts: number): Promise<HostedFleet> {
     if (!Number.isInteger(hosts) || hosts < 1) throw new Error("a fleet needs at least one host");
+    const roles: HostRole[] = Array.from({ length: hosts }, (_, index) =>
+      index === 0 && hosts > 1 ? "leader" : "members",
+    );
+    if (hosts > 1) roles.push("joiners");
     const fleet = new HostedFleet();
     fleet.stop = onTeardown("signalling fleet hosts", () => fleet.stopHosts());
     const secret = Buffer.from(generateCallSecret(systemRandom)).toString("base64");
@@ -137,10 +151,18 @@ export class HostedFleet {
     const mainOffset = monotonicOffsetMs();
     try {
       fleet.hosts = await Promise.all(
-        Array.from({ length: hosts }, (_, index) =>
+        roles.map((role, index) =>
           fleet.startHost(
             index,
-            { type: "init", secret, urlTemplate, namePrefix: `bench-h${index}-` },
+            role,
+            {
+              type: "init",
+              secret,
+              urlTemplate,
+              namePrefix: `bench-h${index}-`,
+              // One process alone keeps the old way: every client metered throughout.
+              meterEveryClient: role === "leader" || roles.length === 1,
+            },
             mainOffset,
           ),
         ),
@@ -152,7 +174,12 @@ export class HostedFleet {
     return fleet;
   }
 
-  private startHost(index: number, init: MainMessage, mainOffset: number): Promise<Host> {
+  private startHost(
+    index: number,
+    role: HostRole,
+    init: MainMessage,
+    mainOffset: number,
+  ): Promise<Host> {
     // The parent's execArgv (tsx's loader) is inherited, so the host runs from its .ts source.
     const child = fork(HOST_FILE, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.children.push(child);
@@ -164,7 +191,7 @@ export class HostedFleet {
       child.on("message", (message: HostMessage) => {
         if (message.type === "ready") {
           clearTimeout(timer);
-          host = new Host(index, child, message.monotonicOffsetMs - mainOffset);
+          host = new Host(index, role, child, message.monotonicOffsetMs - mainOffset);
           resolve(host);
         } else if (host && message.type === "reply") host.replied(message);
         else if (host && message.type === "state") this.apply(host, message);
@@ -228,7 +255,7 @@ export class HostedFleet {
     member.keyHash = state.keyHash;
   }
 
-  /** Host processes running clients. */
+  /** Host processes running clients (the joiners' one included). */
   get hostCount(): number {
     return this.hosts.length;
   }
@@ -238,18 +265,27 @@ export class HostedFleet {
     return [...this.byName.values()].filter((m) => !m.left);
   }
 
-  /** The leader's host for the first member; then the member host with the fewest members. */
-  private hostForJoin(): Host {
-    const [first, ...rest] = this.hosts;
+  /**
+   * The leader's host for the first member; a measured joiner to the joiners' host; any other to
+   * the member host with the fewest members.
+   */
+  private hostForJoin(measured: boolean): Host {
+    const [first] = this.hosts;
     if (!first) throw new Error("the fleet has no host");
+    const joiners = this.hosts.find((h) => h.role === "joiners");
+    if (measured && joiners) return joiners;
+    const rest = this.hosts.filter((h) => h.role === "members");
     if (this.byName.size === 0 || rest.length === 0) return first;
     const load = (h: Host) => this.members().filter((m) => m.host === h.index).length;
     return rest.reduce((best, h) => (load(h) < load(best) ? h : best));
   }
 
-  /** Creates a client and resolves once the room admitted it (its key may still be on the way). */
-  async join(timeoutMs = 30_000): Promise<HostedMember> {
-    const host = this.hostForJoin();
+  /**
+   * Creates a client and resolves once the room admitted it (its key may still be on the way);
+   * `measured`: a join sample's joiner, run in the joiners' host.
+   */
+  async join({ timeoutMs = 30_000, measured = false } = {}): Promise<HostedMember> {
+    const host = this.hostForJoin(measured);
     const reply = await host.request({ type: "join", timeoutMs }, timeoutMs + REQUEST_TIMEOUT_MS);
     const member = this.byName.get(reply.name);
     if (!member) throw new Error(`fleet host ${host.index} reported no state of ${reply.name}`);
@@ -320,7 +356,7 @@ export class HostedFleet {
   loopDelay(action: "start" | "stop"): Promise<HostLoopDelay[]> {
     return Promise.all(
       this.hosts.map(async (h) => ({
-        role: h.index === 0 && this.hosts.length > 1 ? ("leader" as const) : ("members" as const),
+        role: h.role,
         ...(await h.request({ type: "loop-delay", action })),
       })),
     );

@@ -256,6 +256,13 @@ function targetChecks(results: BenchResults): string[][] {
   return rows;
 }
 
+/** A client process by what it runs, with its client count: "the leader's", "66 members'". */
+function hostName(d: { role: string; clients: number }): string {
+  if (d.role === "leader") return "the leader's";
+  const noun = d.role === "joiners" ? "joiner" : "member";
+  return `${d.clients} ${noun}${d.clients === 1 ? "'s" : "s'"}`;
+}
+
 /** How much of each latency was a client process being busy with its clients' crypto. */
 function simulationLines(signalling: readonly SignallingResult[]): string[] {
   const parts = signalling
@@ -268,8 +275,7 @@ function simulationLines(signalling: readonly SignallingResult[]): string[] {
     .filter((s) => s.details.hostEventLoopDelayMs)
     .map((s) => {
       const hosts = (s.details.hostEventLoopDelayMs ?? []).map(
-        (d) =>
-          `${d.role === "leader" ? "the leader's" : `${d.clients} member${d.clients === 1 ? "'s" : "s'"}`} mean ${ms(d.mean)}, p99 ${ms(d.p99)}`,
+        (d) => `${hostName(d)} mean ${ms(d.mean)}, p99 ${ms(d.p99)}`,
       );
       return `N = ${s.participants}: ${hosts.join(", ")}`;
     });
@@ -547,11 +553,25 @@ function processesLines(signalling: readonly SignallingResult[]): string[] {
       "  Diffie-Hellman of the N clients runs in series: the large-N latencies are upper bounds for real devices.",
     ];
   }
+  const joiners = signalling.some((s) =>
+    s.details.hostEventLoopDelayMs?.some((d) => d.role === "joiners"),
+  );
+  const spreadOver = joiners
+    ? [
+        `- ${clientsInProcesses(signalling)}: the key leader alone in the first; the members that set up the call spread`,
+        "  over the next ones (each to the one with the fewest); each join sample's joiner in the last, which holds only",
+        "  earlier samples' joiners, as a joining device does not also run a third of the call. All share the machine's",
+        "  cores with workerd.",
+      ]
+    : [
+        `- ${clientsInProcesses(signalling)}: the key leader alone in the first, the other N-1 spread over the rest (each`,
+        "  joiner to the one with the fewest members), all sharing the machine's cores with workerd.",
+      ];
   return [
-    `- ${clientsInProcesses(signalling)}: the key leader alone in the first, the other N-1 spread over the rest (each`,
-    "  joiner to the one with the fewest members), all sharing the machine's cores with workerd. Each client process",
-    "  still runs its clients' signature checks and Diffie-Hellmans in series, so the large-N latencies remain upper",
-    "  bounds for real devices. Times from every process are read on one monotonic clock (process.hrtime).",
+    ...spreadOver,
+    "  Each client process still runs its clients' signature checks and Diffie-Hellmans in series, so the large-N",
+    "  latencies remain upper bounds for real devices. Times from every process are read on one monotonic clock",
+    "  (process.hrtime).",
   ];
 }
 

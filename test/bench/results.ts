@@ -104,7 +104,8 @@ export const SignallingResult = z.object({
     hostEventLoopDelayMs: z
       .array(
         LoopDelay.extend({
-          role: z.enum(["leader", "members"]),
+          /** "joiners": the process of the join samples' joiners (none before it had one). */
+          role: z.enum(["leader", "members", "joiners"]),
           clients: z.number().int().nonnegative(),
         }),
       )

@@ -49,10 +49,10 @@ export async function runSignallingBench(opts: SignallingOptions): Promise<Signa
     const setupStart = performance.now();
     const before = await fleet.counts();
     const admitMs = 30_000 + n * 300;
-    await fleet.join(admitMs);
+    await fleet.join({ timeoutMs: admitMs });
     // People join one after another, each as soon as the previous one is admitted (not keyed), so
     // bursts get coalesced as in a real call filling up; each join still costs 1 envelope.
-    while (fleet.members().length < n) await fleet.join(admitMs);
+    while (fleet.members().length < n) await fleet.join({ timeoutMs: admitMs });
     const settled = await waitFor(
       () => fleet.members().every((m) => m.firstKeyAt !== undefined) && fleet.converged().converged,
       30_000 + n * 200,
@@ -309,7 +309,7 @@ async function measureJoin(fleet: HostedFleet): Promise<JoinSample> {
   const before = await fleet.counts();
   // The joiner does not exist yet, so any current member but the leader may be observed.
   const cost = await observe(fleet, undefined);
-  const joiner = await fleet.join();
+  const joiner = await fleet.join({ measured: true });
   if (!(await waitFor(() => joiner.firstKeyAt !== undefined, timeoutMs))) {
     throw new Error(`a joiner got no key within ${timeoutMs} ms`);
   }
