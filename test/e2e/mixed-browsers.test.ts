@@ -381,6 +381,19 @@ describe("a mixed Chromium and Firefox call", () => {
     step(
       `rotation: epochs ${startEpoch} -> ${end.map((v) => v.sendingEpoch).join("/")}, decrypt failures ${start.map((v) => v.decryptErrors).join("/")} -> ${end.map((v) => v.decryptErrors).join("/")}`,
     );
+    // A failure is rare and unexplained so far: what each failing page saw goes to the log.
+    end.forEach((view, i) => {
+      if (view.decryptErrors === start[i]?.decryptErrors) return;
+      step(
+        `decrypt failures at ${view.selfId?.slice(0, 4)}: ${JSON.stringify({
+          by: view.decryptErrorsBy,
+          errors: view.errorLog,
+          keys: view.keyLog,
+          refused: view.refused,
+          rotations: end.flatMap((v) => v.rotations).slice(-8),
+        })}`,
+      );
+    });
     expect(end.map((v) => v.decryptErrors)).toEqual(start.map((v) => v.decryptErrors));
   });
 
