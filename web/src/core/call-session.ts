@@ -106,6 +106,8 @@ const STALE_ANSWER_SPACING_MS = 1_000;
  * the code aloud could notice.
  */
 const SECURITY_CODE_SETTLE_MS = 100;
+/** An unchanged wake timer is re-armed from the clock at most this often (armWakeTimer). */
+const WAKE_REARM_MS = 1_000;
 
 export class CallSession {
   readonly roomId: string;
@@ -145,6 +147,9 @@ export class CallSession {
   /** HKDF of the call secret, the same all call long. */
   private securityCodeKey: Uint8Array | undefined;
   private wakeTimer: TimerHandle | undefined;
+  /** The wake time the timer was armed for, and when (clock time). */
+  private wakeAt: number | undefined;
+  private wakeArmedAt = 0;
   private joinWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   private tokenWaiters: { resolve: (grant: LiveKitGrant) => void; reject: (e: Error) => void }[] =
     [];
@@ -684,18 +689,30 @@ export class CallSession {
   }
 
   private armWakeTimer(): void {
-    // Re-armed on every event, even when the wake time is unchanged: the clock's now() is the wall
-    // clock, which can jump, and the delay is recomputed from it each time.
+    const at = this.schedule.nextWakeAt();
+    const now = this.clock.now();
+    // The clock's now() is the wall clock, which can jump, so the delay is recomputed from it on
+    // later events; but a timer for the same wake time armed within the last second is kept: a
+    // rotation's n-2 acknowledgements would otherwise each clear and set one.
+    if (
+      this.wakeTimer !== undefined &&
+      at === this.wakeAt &&
+      now >= this.wakeArmedAt &&
+      now - this.wakeArmedAt < WAKE_REARM_MS
+    ) {
+      return;
+    }
     if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    const at = this.schedule.nextWakeAt();
+    this.wakeAt = at;
+    this.wakeArmedAt = now;
     if (at === undefined) return;
     this.wakeTimer = this.clock.setTimeout(
       () => {
         this.wakeTimer = undefined;
         this.feed({ type: "tick" });
       },
-      Math.max(0, at - this.clock.now()),
+      Math.max(0, at - now),
     );
   }
 
