@@ -42,7 +42,8 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--out DIR
                only the signalling section: signalling.json and signalling-table.md in DIR
   --media-only only the media section: media.json and media-table.md in DIR
   --hosts K    run the signalling section's clients in K Node processes, the key leader alone in
-               the first (default ${DEFAULT_HOSTS}; 1 puts every client in one process)
+               the first, plus one for the join samples' joiners (default ${DEFAULT_HOSTS}; 1 puts
+               every client in one process)
   --sizes LIST the signalling section's room sizes, comma-separated (e.g. 200; each at least 3)`;
 
 export function parseArgs(argv: readonly string[]): BenchOptions {

@@ -1,7 +1,9 @@
 // CPU cost of end-to-end encryption in the browser: the same four-participant call (the plain
 // livekit-client page in media-page/, fake camera and microphone, 320x180 at 15 fps) run once with
 // livekit-client's frame encryption and once without, measuring the CPU time of every Chromium
-// process over the same window. A ratio from one run of each, on a shared machine: indicative only.
+// process over the same window. Each mode runs in several rounds, in turn (alternatingRounds), and
+// the figures are each mode's median round: a single window of one mode moved by up to a fifth
+// between runs on this machine.
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -176,4 +178,40 @@ export async function measureCallCpu(opts: {
   } finally {
     for (const context of contexts) await context.close().catch(() => {});
   }
+}
+
+const CPU_MODES: readonly CpuMode[] = ["off", "transform", "e2ee", "hush"];
+
+/**
+ * `rounds` rounds of one call per mode, each round in a new order (round r starts at the r-th
+ * mode), so that no mode always runs first, after the same other or on a machine warming up.
+ */
+export async function alternatingRounds(
+  rounds: number,
+  run: (mode: CpuMode) => Promise<CpuRun>,
+): Promise<Record<CpuMode, CpuRun[]>> {
+  const runs: Record<CpuMode, CpuRun[]> = { off: [], transform: [], e2ee: [], hush: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < CPU_MODES.length; i++) {
+      const mode = CPU_MODES[(round + i) % CPU_MODES.length];
+      if (mode) runs[mode].push(await run(mode));
+    }
+  }
+  return runs;
+}
+
+/** Each mode's median round by CPU time (the lower middle of an even count), whole. */
+export function medianRuns(runs: Record<CpuMode, CpuRun[]>): Record<CpuMode, CpuRun> {
+  const median = (mode: CpuMode): CpuRun => {
+    const sorted = [...runs[mode]].sort((a, b) => a.cpuMs - b.cpuMs);
+    const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+    if (!middle) throw new Error(`no CPU round of ${mode}`);
+    return middle;
+  };
+  return {
+    off: median("off"),
+    transform: median("transform"),
+    e2ee: median("e2ee"),
+    hush: median("hush"),
+  };
 }

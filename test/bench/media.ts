@@ -11,7 +11,13 @@ import { REPO_ROOT, startLiveKit } from "../support/livekit";
 import { startWorker } from "../support/worker";
 import { JOIN_PHASES } from "./join-phases";
 import { runAppMedia } from "./media-app";
-import { type CpuMode, measureCallCpu, servePage } from "./media-cpu";
+import {
+  alternatingRounds,
+  type CpuMode,
+  measureCallCpu,
+  medianRuns,
+  servePage,
+} from "./media-cpu";
 import { compareFirstFrame } from "./media-first-frame";
 import type { MediaResult } from "./results";
 import { summarize } from "./stats";
@@ -122,7 +128,8 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
       };
     }
     try {
-      const seconds = opts.quick ? 5 : 15;
+      const seconds = opts.quick ? 5 : 10;
+      const rounds = opts.quick ? 1 : 3;
       const run = (mode: CpuMode) =>
         measureCallCpu({
           browser,
@@ -133,16 +140,21 @@ export async function runMediaBench(opts: MediaOptions): Promise<MediaResult> {
           mode,
         });
       opts.log(
-        `media: CPU with E2EE off, a pass-through transform, livekit's E2EE, then the web app's (${seconds} s each)…`,
+        `media: CPU with E2EE off, a pass-through transform, livekit's E2EE and the web app's, ${rounds} rounds in turn (${seconds} s each)…`,
       );
-      const off = await run("off");
-      const transform = await run("transform");
-      const on = await run("e2ee");
-      const hush = await run("hush");
+      const runs = await alternatingRounds(rounds, run);
+      const { off, transform, e2ee: on, hush } = medianRuns(runs);
       cpu = {
         measured: true,
         participants: PARTICIPANTS,
         seconds,
+        rounds,
+        roundsMs: {
+          off: runs.off.map((r) => r.cpuMs),
+          transform: runs.transform.map((r) => r.cpuMs),
+          e2ee: runs.e2ee.map((r) => r.cpuMs),
+          hush: runs.hush.map((r) => r.cpuMs),
+        },
         e2eeOnMs: on.cpuMs,
         e2eeOffMs: off.cpuMs,
         framesOn: on.framesDecoded,

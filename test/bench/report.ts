@@ -390,9 +390,20 @@ function mediaLines(m: MediaResult): string[] {
   if (!c.measured) lines.push(`CPU with E2EE on vs off: not measured: ${c.reason}.`);
   else {
     const times = (r: number | null) => (r === null ? "–" : `${r.toFixed(2)}×`);
+    const windows =
+      c.rounds && c.rounds > 1
+        ? `the median of ${c.rounds} rounds of a ${c.seconds} s window each, the four calls of a round in turn and each round in a new order`
+        : `one ${c.seconds} s window each`;
     lines.push(
-      `CPU time with E2EE on vs off (${c.participants} participants, one ${c.seconds} s window each): ${Math.round(c.e2eeOnMs)} ms vs ${Math.round(c.e2eeOffMs)} ms, ratio ${times(c.ratio)}; ${c.framesOn} vs ${c.framesOff} video frames decoded, so ${times(c.ratioPerFrame)} per decoded frame (${c.method}).`,
+      `CPU time with E2EE on vs off (${c.participants} participants, ${windows}): ${Math.round(c.e2eeOnMs)} ms vs ${Math.round(c.e2eeOffMs)} ms, ratio ${times(c.ratio)}; ${c.framesOn} vs ${c.framesOff} video frames decoded, so ${times(c.ratioPerFrame)} per decoded frame (${c.method}).`,
     );
+    const r = c.roundsMs;
+    if (r && r.off.length > 1) {
+      const list = (values: number[]) => values.map((v) => Math.round(v)).join(" / ");
+      lines.push(
+        `Every round (ms): off ${list(r.off)}; pass-through ${list(r.transform)}; livekit's E2EE ${list(r.e2ee)}; the web app's ${list(r.hush)}.`,
+      );
+    }
     if (c.byThread && c.byThread.length > 0) {
       const threads = c.byThread.map(
         (t) => `${t.thread} ${Math.round(t.onMs)} vs ${Math.round(t.offMs)} ms`,

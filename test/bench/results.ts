@@ -226,6 +226,20 @@ const CpuResult = z.discriminatedUnion("measured", [
     measured: z.literal(true),
     participants: z.number().int().positive(),
     seconds: z.number().positive(),
+    /**
+     * Rounds of one call per mode, in turn; the figures are each mode's median round (its CPU,
+     * frames and threads). Absent before rounds: one window each.
+     */
+    rounds: z.number().int().positive().optional(),
+    /** Every round's CPU time by mode, in the order run. */
+    roundsMs: z
+      .object({
+        off: z.array(z.number().nonnegative()),
+        transform: z.array(z.number().nonnegative()),
+        e2ee: z.array(z.number().nonnegative()),
+        hush: z.array(z.number().nonnegative()),
+      })
+      .optional(),
     e2eeOnMs: z.number().nonnegative(),
     e2eeOffMs: z.number().nonnegative(),
     /** Video frames all pages decoded in the window, to show both runs did the same work. */

@@ -177,7 +177,7 @@ async function main(): Promise<void> {
   const signalling: SignallingResult[] = [];
   for (const participants of options.sizes ?? plan.sizes) {
     log(
-      `signalling, N = ${participants} in ${options.hosts} processes: ${plan.cycles} leaves and ${plan.cycles} joins…`,
+      `signalling, N = ${participants} in ${options.hosts} ${options.hosts === 1 ? "process" : "processes and one for the joiners"}: ${plan.cycles} leaves and ${plan.cycles} joins…`,
     );
     const result = await attempt(`signalling at N = ${participants}`, () =>
       runSignallingBench({
