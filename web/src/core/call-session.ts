@@ -141,8 +141,6 @@ export class CallSession {
    */
   private readonly installed = new Map<number, Uint8Array>();
   private securityCode = "";
-  /** The verified roster (ids and seqs) the security code was last computed over. */
-  private securityCodeRoster: string | undefined;
   private securityCodeTimer: TimerHandle | undefined;
   /** HKDF of the call secret, the same all call long. */
   private securityCodeKey: Uint8Array | undefined;
@@ -806,14 +804,9 @@ export class CallSession {
   }
 
   private refreshSecurityCode(): void {
-    // The code commits to the verified roster only: most roster events (a joiner still proving
-    // itself, an unverified id) leave it as it is, and hashing the whole roster again for each of
-    // them costs a big call real time.
-    const codeRoster = this.rosterEntries()
-      .map((entry) => `${entry.participantId}:${entry.seq}`)
-      .join(" ");
-    if (codeRoster === this.securityCodeRoster) return;
-    this.securityCodeRoster = codeRoster;
+    // Hashed again on every settle, never skipped because the ids and seqs look the same: a server
+    // that removes a member and re-adds its id and seq with other keys within one settle would
+    // otherwise keep the old code (red team, 2026-12-07). Settling already bounds the cost.
     this.securityCodeKey ??= securityCodeKeyOf(this.options.secret);
     const code =
       this.roster.selfSeq === undefined
