@@ -1,7 +1,7 @@
 // The lock-out against a lying signalling server (docs/key-schedule.md, Lock-out),
 // in real headless Chromium on the real Worker and livekit-server. A loopback proxy in front of the
-// Worker plays the malicious server: it withholds the fresh key and its commit from one member, or
-// hides a leave from the leader. Carol, the leaver, stays on the SFU with every key she ever held,
+// Worker plays the malicious server: it withholds the fresh key (with or without its commit) from
+// one member, or hides a leave from the leader. Carol, the leaver, stays on the SFU with every key she ever held,
 // as a leaver colluding with the SFU would. Whatever the server does, no remaining member may keep
 // sending media Carol can decrypt once the deadline has passed.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -146,6 +146,66 @@ describe("a lying signalling server cannot keep a leaver on anyone's key", () =>
       );
       // Carol, with every key she ever held, still decodes nothing more from Bob.
       expect(await framesFrom(carol, id(bob)), "Carol ← Bob after recovery").toBe(carolBefore);
+      const [a, b] = await Promise.all([view(alice), view(bob)]);
+      expect(a.securityCode).toBe(b.securityCode);
+    } finally {
+      await closeCall(call);
+    }
+  });
+
+  it("only the fresh key withheld from Bob, not its commit: he drops the old chain's ratchet for that epoch, so nothing fails to decrypt", async () => {
+    const call = await threePersonCall();
+    const { alice, bob, carol, id } = call;
+    try {
+      step("withholding every unicast on its way to Bob (broadcasts pass); Carol leaves");
+      proxy.withhold(id(bob), ["message"]);
+      await leaveSignallingOnly(carol);
+      await waitFor(
+        "Alice to commit a fresh key without Bob's ack",
+        async () => (await view(alice)).rotations.some((r) => r.fresh && r.reason === "leave"),
+        20_000,
+      );
+      const fresh = Math.max(
+        ...(await view(alice)).rotations.filter((r) => r.fresh).map((r) => r.epoch),
+      );
+      // Before Bob read the commit he could not know his look-ahead ratchet for `fresh` was wrong.
+      await waitFor(
+        "Bob's media plan to hold no key of Alice's for the fresh epoch",
+        async () => {
+          const v = await view(bob);
+          const plan = v.mediaPlan.receive[id(alice)];
+          return plan !== undefined && !plan.includes(fresh) && !v.keyEpochs.includes(fresh);
+        },
+        20_000,
+      );
+      await sleep(500);
+      const before = await view(bob);
+      const errorsBefore = before.decryptErrorsBy[id(alice)] ?? 0;
+      const refusedBefore = before.refused[id(alice)]?.keyNotAllowed ?? 0;
+      step(
+        "Alice sends under the fresh key: Bob's guard refuses it as not held, livekit fails none",
+      );
+      await sleep(4000);
+      const during = await view(bob);
+      expect(during.decryptErrorsBy[id(alice)] ?? 0, "Bob's decrypt failures of Alice").toBe(
+        errorsBefore,
+      );
+      expect(during.refused[id(alice)]?.keyNotAllowed ?? 0).toBeGreaterThan(refusedBefore);
+      expect(proxy.dropped(id(bob))).toBeGreaterThan(0);
+
+      step("the server behaves again");
+      proxy.release(id(bob));
+      const aliceFrames = await framesFrom(bob, id(alice));
+      await waitFor(
+        "Bob to get the fresh key by asking the leader, and send with it",
+        async () => ((await view(bob)).sendingEpoch ?? 0) >= fresh,
+        45_000,
+      );
+      await waitFor(
+        "Bob to decode Alice again",
+        async () => (await framesFrom(bob, id(alice))) > aliceFrames + 10,
+        30_000,
+      );
       const [a, b] = await Promise.all([view(alice), view(bob)]);
       expect(a.securityCode).toBe(b.securityCode);
     } finally {

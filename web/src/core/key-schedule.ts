@@ -732,6 +732,8 @@ export class KeySchedule {
 
   private onBroadcast(from: string, body: BroadcastBody, now: number): void {
     if (!this.considers(from, body)) return;
+    // Whatever follows, a key we hold for this epoch that the leader's check refutes goes now.
+    this.keys.refute(body.epoch, body.keyCheck);
     const pending = this.keys.pending;
     if (body.kind === "commit") {
       if (

@@ -172,6 +172,24 @@ export class KeyStore {
     for (const held of [...this.installed.keys()]) if (held < epoch) this.retire(held);
   }
 
+  /**
+   * The leader's verified broadcast gives `check` as the key check of `epoch`, and the key we hold
+   * there differs (a look-ahead ratchet of the old chain whose fresh key has not reached us, or a
+   * superseded fresh key). Retires it and every key we derived through it: the others send under
+   * the real key from the commit, and frames under a wrong key fail to decrypt where frames under
+   * a missing one are refused as not held and wait; the old chain's ratchets are also keys a
+   * leaver can derive. The epochs stay empty until their real key arrives (install's rule keeps
+   * the wrong ones from coming back).
+   */
+  refute(epoch: number, check: Uint8Array): void {
+    const held = this.installed.get(epoch);
+    if (!held || equalBytes(keyCheckOf(held), check)) return;
+    for (const installed of [...this.installed.keys()]) {
+      const ahead = installed >= epoch ? this.aheadBase(installed) : undefined;
+      if (ahead && ahead.base.epoch <= epoch) this.retire(installed);
+    }
+  }
+
   /** A fresh key received or made, waiting for its commit: installed with its own look-ahead. */
   setPending(pending: PendingKey): void {
     this.pending = pending;
