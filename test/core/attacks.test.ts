@@ -92,6 +92,13 @@ function sendingState(world: World, client: SimClient, leaver: SimClient) {
   };
 }
 
+/** The epochs `client` accepts frames under (holds for decryption) that `leaver` can derive. */
+function acceptedFromLeaver(world: World, client: SimClient, leaver: SimClient): number[] {
+  return [...client.installed]
+    .filter(([epoch, key]) => world.canDerive(incarnationOf(leaver), epoch, key))
+    .map(([epoch]) => epoch);
+}
+
 function highestEpoch(client: SimClient): number {
   return Math.max(client.sending, ...client.installed.keys());
 }
@@ -333,13 +340,21 @@ describe("issue 9 attack 2: withheld fresh key", () => {
     );
     const requestsBefore = keyRequestsOf(member);
     world.leave(leaver);
-    world.run(LOCKOUT_DEADLINE_MS + 200);
+    world.run(LOCKOUT_DEADLINE_MS - 200);
+    // Before the deadline the member still holds the chain the leaver knows (it may be late)...
+    expect(acceptedFromLeaver(world, member, leaver).length).toBeGreaterThan(0);
+    world.run(400);
     expect(sendingState(world, member, leaver)).toEqual({
       client: member.index,
       epoch: 0,
       leaverCanDerive: false,
     });
+    // ...and from the deadline on it accepts no frame under it either: a leaver with the SFU's
+    // help would otherwise get media accepted in another member's name for as long as the server
+    // keeps the fresh key from this member.
+    expect(acceptedFromLeaver(world, member, leaver)).toEqual([]);
     world.run(SETTLE_MS);
+    expect(acceptedFromLeaver(world, member, leaver)).toEqual([]);
     expect(keyRequestsOf(member)).toBeGreaterThan(requestsBefore);
     expect(sendingState(world, member, leaver).leaverCanDerive).toBe(false);
 

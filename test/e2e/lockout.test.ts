@@ -122,6 +122,13 @@ describe("a lying signalling server cannot keep a leaver on anyone's key", () =>
         .getByText(/waiting for a new key/i)
         .first()
         .waitFor({ timeout: 10_000 });
+      // Nor does he accept a frame under a key Carol can derive: with the SFU's help she could
+      // otherwise show him media in Alice's name for as long as the server keeps the key from him.
+      await waitFor(
+        "Bob's media plan to hold no key of Alice's (every one is of the chain Carol held)",
+        async () => ((await view(bob)).mediaPlan.receive[id(alice)] ?? []).length === 0,
+        5_000,
+      );
       step("Bob sends nothing; checking that nobody decodes a frame from him");
       // Frames Bob encrypted before the deadline may still be in flight for a moment.
       await sleep(1500);

@@ -570,18 +570,33 @@ export class World {
    */
   checkLockout(client: SimClient): void {
     const incarnation = client.current;
-    if (client.malicious || !incarnation?.connection.joined || client.sending === 0) return;
+    if (client.malicious || !incarnation?.connection.joined) return;
     const seen = this.leaveSeenAt.get(incarnation.connection.id);
-    const key = client.installed.get(client.sending);
-    if (!seen || key === undefined) return;
+    if (!seen) return;
     const now = this.clock.now();
     for (const [leaver, seenAt] of seen) {
       if (now < seenAt + LOCKOUT_DEADLINE_MS) continue;
-      if (!this.canDerive(leaver, client.sending, key)) continue;
-      this.violation(
-        `lockout>${client.index}>${leaver.connection.id}>${client.sending}`,
-        `client ${client.index} sends with epoch ${client.sending} at t=${now}, which leaver ${leaver.connection.participantId} (seen leaving at t=${seenAt}) can derive`,
-      );
+      const who = `leaver ${leaver.connection.participantId} (seen leaving at t=${seenAt})`;
+      const key = client.installed.get(client.sending);
+      if (
+        client.sending !== 0 &&
+        key !== undefined &&
+        this.canDerive(leaver, client.sending, key)
+      ) {
+        this.violation(
+          `lockout>${client.index}>${leaver.connection.id}>${client.sending}`,
+          `client ${client.index} sends with epoch ${client.sending} at t=${now}, which ${who} can derive`,
+        );
+      }
+      // The receiving side: no frame under a key the leaver can derive is accepted either, so the
+      // leaver (with the SFU) cannot have media accepted in another member's name.
+      for (const [epoch, held] of client.installed) {
+        if (!this.canDerive(leaver, epoch, held)) continue;
+        this.violation(
+          `lockout-receive>${client.index}>${leaver.connection.id}>${epoch}`,
+          `client ${client.index} accepts frames under epoch ${epoch} at t=${now}, which ${who} can derive`,
+        );
+      }
     }
   }
 
@@ -644,6 +659,7 @@ export class World {
       }
     }
     this.checkEpochBound(client);
+    if (this.adversarial && added.length > 0) this.checkLockout(client);
   }
 
   private onSending(client: SimClient, epoch: number): void {

@@ -161,6 +161,7 @@ export class KeySchedule {
     if (this.self) {
       this.runTimers(now);
       this.settleSending(now);
+      this.keys.withhold((holders) => this.departedBy(holders, now));
     }
     return this.out;
   }
@@ -174,6 +175,10 @@ export class KeySchedule {
     if (pastExpiry !== undefined) times.push(pastExpiry);
     const lockout = this.nextLockoutAt();
     if (lockout !== undefined) times.push(lockout);
+    for (const holders of this.keys.receivingHolders()) {
+      const departure = this.earliestDeparture(holders);
+      if (departure !== undefined) times.push(departure);
+    }
     if (this.isLeader()) {
       if (this.rotation) times.push(this.rotation.deadline);
       else if (this.coalesceAt !== undefined) times.push(this.coalesceAt);
@@ -572,7 +577,7 @@ export class KeySchedule {
         // The key we hold, answered again: take the leader's holder list afresh. A leave we saw
         // after the key arrived may have counted the leaver as a holder; the leader knows better.
         if (message.kind === "current" && message.epoch === current.epoch) {
-          this.keys.current = { ...current, holders: this.holdersOf(message, now) };
+          this.keys.reholdCurrent(this.holdersOf(message, now));
         }
         return;
       }
@@ -779,7 +784,12 @@ export class KeySchedule {
 
   /** Whether the lock-out deadline of someone who may hold `key` has passed. */
   private lockedOut(key: HeldKey, now: number): boolean {
-    const deadline = this.earliestDeparture(key);
+    return this.departedBy(key.holders, now);
+  }
+
+  /** Whether a holder in `holders` has departed and its lock-out deadline has passed by `now`. */
+  private departedBy(holders: ReadonlySet<number>, now: number): boolean {
+    const deadline = this.earliestDeparture(holders);
     return deadline !== undefined && deadline <= now;
   }
 
@@ -787,24 +797,24 @@ export class KeySchedule {
   private nextLockoutAt(): number | undefined {
     const current = this.keys.current;
     if (!current || this.sent === 0) return undefined;
-    return this.earliestDeparture(current);
+    return this.earliestDeparture(current.holders);
   }
 
   /**
-   * The earliest lock-out deadline of a leaver that holds `key`. Asked after every event (each of a
-   * rotation's n-2 acknowledgements), so it walks the smaller side: a big call's key has hundreds
-   * of holders and usually one or two leavers, a long churning call the other way round.
+   * The earliest lock-out deadline of a leaver among a chain's `holders`. Asked after every event
+   * (each of a rotation's n-2 acknowledgements), so it walks the smaller side: a big call's key has
+   * hundreds of holders and usually one or two leavers, a long churning call the other way round.
    */
-  private earliestDeparture(key: HeldKey): number | undefined {
+  private earliestDeparture(holders: ReadonlySet<number>): number | undefined {
     let earliest: number | undefined;
     const consider = (seq: number, deadline: number | undefined) => {
-      if (deadline === undefined || !key.holders.has(seq)) return;
+      if (deadline === undefined || !holders.has(seq)) return;
       if (earliest === undefined || deadline < earliest) earliest = deadline;
     };
-    if (this.departed.size < key.holders.size) {
+    if (this.departed.size < holders.size) {
       for (const [seq, deadline] of this.departed) consider(seq, deadline);
     } else {
-      for (const seq of key.holders) consider(seq, this.departed.get(seq));
+      for (const seq of holders) consider(seq, this.departed.get(seq));
     }
     return earliest;
   }

@@ -55,6 +55,14 @@ export class KeyStore {
   pending: PendingKey | undefined;
   private highestSeen = 0;
   private readonly installed = new Map<number, Uint8Array>();
+  /** The holders of each installed epoch's chain (the Set its key was installed with). */
+  private readonly holdersOf = new Map<number, ReadonlySet<number>>();
+  /**
+   * Installed epochs withheld from decryption: a holder of their chain has departed and its
+   * lock-out deadline has passed (withhold). Reported as retired; kept here so that a key the
+   * leader confirms again without that holder comes back.
+   */
+  private readonly withheld = new Set<number>();
   /** When each past epoch's grace ends (set when it stopped being current or ahead of current). */
   private readonly pastUntil = new Map<number, number>();
   /**
@@ -77,9 +85,9 @@ export class KeyStore {
     return Math.max(this.highestSeen, this.current?.epoch ?? 0, this.pending?.epoch ?? 0);
   }
 
-  /** Epochs installed for decryption, ascending. */
+  /** Epochs installed for decryption, ascending (withheld ones not included). */
   installedEpochs(): number[] {
-    return [...this.installed.keys()].sort((a, b) => a - b);
+    return [...this.installed.keys()].filter((e) => !this.withheld.has(e)).sort((a, b) => a - b);
   }
 
   installedKey(epoch: number): Uint8Array | undefined {
@@ -107,7 +115,7 @@ export class KeyStore {
       this.pending = undefined;
       settledPending = true;
     }
-    this.install(next.epoch, next.groupKey);
+    this.install(next.epoch, next.groupKey, next.holders);
     for (const epoch of this.installed.keys()) {
       if (epoch < next.epoch && !this.pastUntil.has(epoch)) this.pastUntil.set(epoch, graceUntil);
     }
@@ -146,9 +154,12 @@ export class KeyStore {
   }
 
   /** Installs `groupKey` for `epoch`, unless the epoch carried it before and lost it. */
-  install(epoch: number, groupKey: Uint8Array): void {
+  install(epoch: number, groupKey: Uint8Array, holders: ReadonlySet<number>): void {
     const held = this.installed.get(epoch);
-    if (held && equalBytes(held, groupKey)) return;
+    if (held && equalBytes(held, groupKey)) {
+      this.holdersOf.set(epoch, holders);
+      return;
+    }
     const carried = this.carried.get(epoch) ?? [];
     const check = keyCheckOf(groupKey);
     if (carried.some((seen) => equalBytes(seen, check))) {
@@ -159,12 +170,64 @@ export class KeyStore {
     carried.push(check);
     this.carried.set(epoch, carried);
     this.installed.set(epoch, groupKey);
+    this.holdersOf.set(epoch, holders);
+    this.withheld.delete(epoch);
     this.emit({ type: "install", epoch, groupKey });
   }
 
   retire(epoch: number): void {
     this.pastUntil.delete(epoch);
-    if (this.installed.delete(epoch)) this.emit({ type: "retire", epoch });
+    this.holdersOf.delete(epoch);
+    const wasWithheld = this.withheld.delete(epoch);
+    if (this.installed.delete(epoch) && !wasWithheld) this.emit({ type: "retire", epoch });
+  }
+
+  /**
+   * The lock-out on the receiving side (docs/key-schedule.md, Lock-out): an epoch whose chain a
+   * departed holder may know is withheld from decryption once that holder's deadline has passed
+   * (`lockedOut` says so for a holder set), whoever's frames arrive under it, so a leaver, with
+   * the SFU's help, gets no frame accepted in another member's name. It stays installed here: when
+   * the leader confirms the key again without that holder (a holder this client counted wrongly),
+   * it is reported installed again; the media guard kept its replay floors meanwhile.
+   */
+  withhold(lockedOut: (holders: ReadonlySet<number>) => boolean): void {
+    const verdicts = new Map<ReadonlySet<number>, boolean>();
+    for (const [epoch, holders] of this.holdersOf) {
+      let locked = verdicts.get(holders);
+      if (locked === undefined) {
+        locked = lockedOut(holders);
+        verdicts.set(holders, locked);
+      }
+      const groupKey = this.installed.get(epoch);
+      if (!groupKey || locked === this.withheld.has(epoch)) continue;
+      if (locked) {
+        this.withheld.add(epoch);
+        this.emit({ type: "retire", epoch });
+      } else {
+        this.withheld.delete(epoch);
+        this.emit({ type: "install", epoch, groupKey });
+      }
+    }
+  }
+
+  /** The distinct holder sets of the epochs not withheld (their deadlines are the next wakes). */
+  receivingHolders(): Set<ReadonlySet<number>> {
+    const sets = new Set<ReadonlySet<number>>();
+    for (const [epoch, holders] of this.holdersOf) if (!this.withheld.has(epoch)) sets.add(holders);
+    return sets;
+  }
+
+  /**
+   * The leader answered our current key again with its own holder list: the current chain's
+   * epochs (past and look-ahead) take it, so a holder counted wrongly no longer withholds them.
+   */
+  reholdCurrent(holders: Set<number>): void {
+    const current = this.current;
+    if (!current) return;
+    for (const [epoch, held] of this.holdersOf) {
+      if (held === current.holders) this.holdersOf.set(epoch, holders);
+    }
+    this.current = { ...current, holders };
   }
 
   /** Retires every installed epoch below `epoch` (a fresh chain's grace has passed). */
@@ -217,12 +280,12 @@ export class KeyStore {
     return steps >= 0 && steps <= LOOKAHEAD_RATCHETS ? { base, steps } : undefined;
   }
 
-  private aheadKey(epoch: number): Uint8Array | undefined {
+  private aheadKey(epoch: number): { groupKey: Uint8Array; holders: Set<number> } | undefined {
     const ahead = this.aheadBase(epoch);
     if (!ahead) return undefined;
-    let key = ahead.base.groupKey;
-    for (let step = 0; step < ahead.steps; step++) key = ratchetGroupKey(key);
-    return key;
+    let groupKey = ahead.base.groupKey;
+    for (let step = 0; step < ahead.steps; step++) groupKey = ratchetGroupKey(groupKey);
+    return { groupKey, holders: ahead.base.holders };
   }
 
   /** Installs exactly the keys above the current one that aheadKey names, and retires the rest. */
@@ -240,8 +303,8 @@ export class KeyStore {
       for (let step = 0; step <= LOOKAHEAD_RATCHETS; step++) candidates.add(pending.epoch + step);
     }
     for (const epoch of [...candidates].sort((a, b) => a - b)) {
-      const key = this.aheadKey(epoch);
-      if (key) this.install(epoch, key);
+      const ahead = this.aheadKey(epoch);
+      if (ahead) this.install(epoch, ahead.groupKey, ahead.holders);
     }
     this.forgetCarried();
   }
