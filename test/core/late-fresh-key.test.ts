@@ -4,23 +4,13 @@
 // a wrong key in that slot makes every frame fail to decrypt (livekit's errors) where a missing one
 // is refused as "not held" and waits, and the old chain's ratchets are keys the leaver can derive.
 import { describe, expect, it } from "vitest";
-import { World } from "./sim/world.js";
+import { keyedCall } from "./sim/keyed-call.js";
 
 const STEP_MS = 10;
 
-function call(n: number, seed: number): World {
-  const world = new World({ seed });
-  for (let i = 0; i < n; i++) {
-    world.addClient();
-    world.run(500);
-  }
-  world.run(3_000);
-  return world;
-}
-
 describe("a fresh key that arrives after its commit", () => {
   it("leaves the fresh epochs empty meanwhile, never the old chain's ratchets", () => {
-    const world = call(4, 7);
+    const world = keyedCall(4, 7);
     const [leader, other, slow, leaver] = world.clients;
     if (!leader || !other || !slow || !leaver) throw new Error("setup");
     const slowConnection = slow.current?.connection;

@@ -10,21 +10,11 @@ import { fromBase64url, toBase64url } from "../../web/src/core/base64url.js";
 import { callContextOf, generateCallKeyPairs } from "../../web/src/core/call-keys.js";
 import { EnvelopeChannel } from "../../web/src/core/envelope.js";
 import { makeHello } from "../../web/src/core/liveness.js";
-import { World } from "./sim/world.js";
-
-function call(n: number, seed: number): World {
-  const world = new World({ seed });
-  for (let i = 0; i < n; i++) {
-    world.addClient();
-    world.run(500);
-  }
-  world.run(3_000);
-  return world;
-}
+import { keyedCall } from "./sim/keyed-call.js";
 
 describe("security code under a key swap within one settle", () => {
   it("differs between the victim and the members who were shown the attacker's keys", () => {
-    const world = call(3, 41);
+    const world = keyedCall(3, 41);
     const [first, second, victim] = world.clients;
     const victimConnection = victim?.current?.connection;
     const { participantId, seq } = victimConnection ?? {};
