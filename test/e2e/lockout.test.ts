@@ -1,9 +1,10 @@
 // The lock-out against a lying signalling server (docs/key-schedule.md, Lock-out),
 // in real headless Chromium on the real Worker and livekit-server. A loopback proxy in front of the
 // Worker plays the malicious server: it withholds the fresh key (with or without its commit) from
-// one member, or hides a leave from the leader. Carol, the leaver, stays on the SFU with every key she ever held,
-// as a leaver colluding with the SFU would. Whatever the server does, no remaining member may keep
-// sending media Carol can decrypt once the deadline has passed.
+// one member, or hides a leave from the leader. Carol, the leaver, stays on the SFU with every key
+// she ever held, as a leaver colluding with the SFU would. Whatever the server does, no remaining
+// member may keep sending media Carol can decrypt, or accept media under a key she holds, once the
+// deadline has passed.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeCallSecret, generateCallSecret, systemRandom } from "../../web/src/core";
 import { launchBrowser, type RunningBrowser } from "../support/browser";
