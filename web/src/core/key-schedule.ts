@@ -52,6 +52,12 @@ export class KeySchedule {
   private readonly heardLeaving = new Set<number>();
   /** Seqs the room said left: final within a room life (a notice that one joined is a replay). */
   private readonly leftSeqs = new Set<number>();
+  /**
+   * Every seq this client has seen in the room (joined, proving itself, or in the welcome) in this
+   * membership. A holder outside it is a guess (a leave of a seq we never saw), which the leader's
+   * answer may clear; one we saw may have been keyed behind our back and never is.
+   */
+  private readonly seenSeqs = new Set<number>();
   /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
   private readonly expiredMembers = new Map<string, number>();
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
@@ -117,8 +123,7 @@ export class KeySchedule {
           // A leaver we never verified may still hold our chain: the server can hide a join from
           // us while the leader hands the joiner a key. Count it as a holder, so the lock-out
           // applies to us too; the leader re-keys for such a leave as well.
-          this.keys.current?.holders.add(event.seq);
-          this.keys.pending?.holders.add(event.seq);
+          this.countAsPossibleHolder(event.seq);
           if (this.isLeader() && this.keys.current) this.requestRotation("leave", now);
         }
         if (incarnations.some((members) => members.get(id) === event.seq)) {
@@ -133,8 +138,7 @@ export class KeySchedule {
           this.heardLeaving.add(event.seq);
           // Until its turn comes it may hold what we hold, or a key the queue hands us: as for a
           // leaver we never verified, count it as a holder.
-          this.keys.current?.holders.add(event.seq);
-          this.keys.pending?.holders.add(event.seq);
+          this.countAsPossibleHolder(event.seq);
         }
         break;
       case "key-message":
@@ -242,6 +246,7 @@ export class KeySchedule {
     this.self = self;
     for (const member of members) this.roster.set(member.participantId, member.seq);
     for (const member of pending) this.pendingMembers.set(member.participantId, member.seq);
+    for (const member of [self, ...members, ...pending]) this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
     if (this.isLeader()) {
       this.requestRotation("start", now);
@@ -254,6 +259,7 @@ export class KeySchedule {
     if (!this.self || member.participantId === this.self.participantId) return;
     if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
+    this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
   }
 
@@ -270,6 +276,7 @@ export class KeySchedule {
     // already heard, waiting behind this join, stands.
     if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
+    this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
@@ -291,6 +298,17 @@ export class KeySchedule {
     if (formerLeader === participantId && this.isLeader() && !this.rotation) {
       this.requestRotation("takeover", now);
     }
+  }
+
+  /**
+   * A seq that may hold what we hold although we never saw it keyed. Not on a fresh key we made
+   * ourselves and have not yet committed: we know whom we sent it to, and counting a guess there
+   * would lock our own next key out (the call silent until the next periodic fresh key).
+   */
+  private countAsPossibleHolder(seq: number): void {
+    this.keys.current?.holders.add(seq);
+    const pending = this.keys.pending;
+    if (pending && pending.sourceId !== this.self?.participantId) pending.holders.add(seq);
   }
 
   private onMemberLeft(participantId: string, now: number): void {
@@ -413,7 +431,11 @@ export class KeySchedule {
       // Unreachable with bounded steps (FIRST_EPOCH_MAX), but never emit an epoch the wire lacks.
       if (epoch > MAX_EPOCH) return;
       const groupKey = this.random(32);
-      const recipients = [...this.roster.keys()];
+      // Not a member whose leave is already heard (its member-left waits behind a signature
+      // check): it would hold the new key, which its leave then locks out.
+      const recipients = [...this.roster].flatMap(([id, seq]) =>
+        this.heardLeaving.has(seq) ? [] : [id],
+      );
       const holders = new Set([self.seq, ...recipients.map((id) => this.roster.get(id) ?? 0)]);
       this.keys.see(epoch);
       this.rotationsSinceFresh = 0;
@@ -575,9 +597,11 @@ export class KeySchedule {
       if (from !== this.leaderId() || this.roster.get(from) !== message.leaderSeq) return;
       if (!differs) {
         // The key we hold, answered again: take the leader's holder list afresh. A leave we saw
-        // after the key arrived may have counted the leaver as a holder; the leader knows better.
+        // after the key arrived may have counted the leaver as a holder; the leader knows better
+        // for this epoch and those below it (key-store.ts, reholdCurrent).
         if (message.kind === "current" && message.epoch === current.epoch) {
-          this.keys.reholdCurrent(this.holdersOf(message, now));
+          const guessed = (seq: number) => !this.seenSeqs.has(seq);
+          this.keys.reholdCurrent(this.holdersOf(message, now), guessed);
         }
         return;
       }
@@ -782,11 +806,6 @@ export class KeySchedule {
 
   // ---- lock-out: every member's job (docs/key-schedule.md, Lock-out) ----
 
-  /** Whether the lock-out deadline of someone who may hold `key` has passed. */
-  private lockedOut(key: HeldKey, now: number): boolean {
-    return this.departedBy(key.holders, now);
-  }
-
   /** Whether a holder in `holders` has departed and its lock-out deadline has passed by `now`. */
   private departedBy(holders: ReadonlySet<number>, now: number): boolean {
     const deadline = this.earliestDeparture(holders);
@@ -795,9 +814,9 @@ export class KeySchedule {
 
   /** The next lock-out deadline that would stop us sending with the current key. */
   private nextLockoutAt(): number | undefined {
-    const current = this.keys.current;
-    if (!current || this.sent === 0) return undefined;
-    return this.earliestDeparture(current.holders);
+    const holders = this.keys.currentHolders();
+    if (!holders || this.sent === 0) return undefined;
+    return this.earliestDeparture(holders);
   }
 
   /**
@@ -825,9 +844,15 @@ export class KeySchedule {
    */
   private settleSending(now: number): void {
     const current = this.keys.current;
-    const usable = current !== undefined && !this.lockedOut(current, now);
+    const holders = this.keys.currentHolders();
+    const usable = current !== undefined && holders !== undefined && !this.departedBy(holders, now);
     const epoch = usable ? current.epoch : 0;
-    if (current && !usable && !this.isLeader()) this.markBehind(current.epoch + 1, now);
+    if (current && !usable) {
+      // A leader locked out of its own key (a holder it could not rule out has left) re-keys
+      // rather than wait for the next periodic fresh key; anyone else asks the leader.
+      if (this.isLeader()) this.requestRotation("leave", now);
+      else this.markBehind(current.epoch + 1, now);
+    }
     if (epoch === this.sent) return;
     this.sent = epoch;
     this.out.push({ type: "switch", epoch });
@@ -868,6 +893,7 @@ export class KeySchedule {
     this.departed.clear();
     this.heardLeaving.clear();
     this.leftSeqs.clear();
+    this.seenSeqs.clear();
     this.expiredMembers.clear();
     this.behind = undefined;
     this.retireBefore = [];

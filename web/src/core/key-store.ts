@@ -218,16 +218,29 @@ export class KeyStore {
   }
 
   /**
-   * The leader answered our current key again with its own holder list: the current chain's
-   * epochs (past and look-ahead) take it, so a holder counted wrongly no longer withholds them.
+   * The leader answered our current key again with its holder list (`settled`). The leader wrote
+   * it while that key was its own current one, so it is complete for the current epoch and the
+   * chain's epochs below: a joiner is given the chain's next ratchet, never the key in use. Those
+   * epochs take it, and a holder counted wrongly no longer withholds them. The answer may be stale
+   * (the server can hold it back), so the epochs above, and the ratchets still to come, keep the
+   * chain's own set: a joiner the leader keyed after writing the list may hold them. From that set
+   * go only the holders this member merely `guessed` (a leave of a seq it never saw) that the
+   * leader does not name.
    */
-  reholdCurrent(holders: Set<number>): void {
+  reholdCurrent(settled: Set<number>, guessed: (seq: number) => boolean): void {
     const current = this.current;
     if (!current) return;
+    const chain = current.holders;
     for (const [epoch, held] of this.holdersOf) {
-      if (held === current.holders) this.holdersOf.set(epoch, holders);
+      if (held === chain && epoch <= current.epoch) this.holdersOf.set(epoch, settled);
     }
-    this.current = { ...current, holders };
+    for (const seq of [...chain]) if (guessed(seq) && !settled.has(seq)) chain.delete(seq);
+  }
+
+  /** Who may hold the current epoch's key: its chain's holders, or the leader's answer for it. */
+  currentHolders(): ReadonlySet<number> | undefined {
+    const current = this.current;
+    return current && (this.holdersOf.get(current.epoch) ?? current.holders);
   }
 
   /** Retires every installed epoch below `epoch` (a fresh chain's grace has passed). */
