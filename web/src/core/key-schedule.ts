@@ -845,7 +845,13 @@ export class KeySchedule {
   private settleSending(now: number): void {
     const current = this.keys.current;
     const holders = this.keys.currentHolders();
-    const usable = current !== undefined && holders !== undefined && !this.departedBy(holders, now);
+    // A current key whose epoch holds nothing (it lost that key once and never takes it back:
+    // key-store.ts, install) cannot be sent with either: ask, naming the epoch above, so the
+    // leader's next rotation is a fresh key this member can install.
+    const empty = current !== undefined && this.keys.installedKey(current.epoch) === undefined;
+    if (current && empty) this.keys.see(current.epoch + 1);
+    const usable =
+      current !== undefined && !empty && holders !== undefined && !this.departedBy(holders, now);
     const epoch = usable ? current.epoch : 0;
     if (current && !usable) {
       // A leader locked out of its own key (a holder it could not rule out has left) re-keys

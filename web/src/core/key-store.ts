@@ -260,10 +260,14 @@ export class KeyStore {
   refute(epoch: number, check: Uint8Array): void {
     const held = this.installed.get(epoch);
     if (!held || equalBytes(keyCheckOf(held), check)) return;
+    const refutedPending = this.pending && this.aheadBase(epoch)?.base === this.pending;
     for (const installed of [...this.installed.keys()]) {
       const ahead = installed >= epoch ? this.aheadBase(installed) : undefined;
       if (ahead && ahead.base.epoch <= epoch) this.retire(installed);
     }
+    // A pending key the leader refuted is not what it commits: were its own commit to arrive
+    // later (a split view of the leader), we would switch to an epoch we can no longer install.
+    if (refutedPending) this.pending = undefined;
   }
 
   /** A fresh key received or made, waiting for its commit: installed with its own look-ahead. */
