@@ -63,6 +63,8 @@ function fakeLeave(member: KeySchedule, at: number) {
   const asked = member.handle({ type: "tick" }, member.nextWakeAt() ?? 0);
   expect(member.installedEpochs()).toEqual([]);
   expect(requests(asked)).toHaveLength(1);
+  // Naming the epoch above the locked-out key: the leader's next rotation is then a fresh key.
+  expect(requests(asked)[0]).toMatchObject({ message: { type: "key-request", epoch: 2 } });
 }
 
 describe("a stale `current` answer", () => {
@@ -90,12 +92,33 @@ describe("a stale `current` answer", () => {
     expect(member.installedEpochs()).not.toContain(2);
   });
 
-  it("still clears a holder this member only guessed, on every epoch of the chain", () => {
+  it("nor one whose join the server hid from us (its leave looks like a guess)", () => {
+    const member = keyedMember();
+    fakeLeave(member, 1_000);
+    // X (seq 4) joins hidden from us; the leader ratchets to epoch 2 and hands X that ratchet (the
+    // broadcast is dropped to us). X leaves: to us, a leave of a seq we never saw.
+    member.handle({ type: "member-left", participantId: ID(4), seq: 4 }, 5_000);
+    member.handle({ type: "tick" }, 5_000 + config.lockoutGraceMs);
+    member.handle(keyMessage(1, K1, "current", [1, 2, 3]), 8_000);
+    expect(member.installedEpochs()).not.toContain(2);
+    const K2 = ratchetGroupKey(K1);
+    const ratchet = { kind: "ratchet" as const, epoch: 2, chainStart: 1, leaderSeq: 1 };
+    member.handle(
+      { type: "broadcast", from: LEADER, body: { ...ratchet, keyCheck: keyCheckOf(K2) } },
+      8_100,
+    );
+    expect(member.sendingEpoch).toBe(0);
+    expect(member.installedEpochs()).not.toContain(2);
+  });
+
+  it("clears a holder this member only guessed, for the answered epoch, and asks for a fresh key", () => {
     const member = keyedMember();
     fakeLeave(member, 1_000);
     member.handle(keyMessage(1, K1, "current", [1, 2, 3]), 4_000);
     expect(member.sendingEpoch).toBe(1);
-    expect(member.installedEpochs()).toEqual([1, 2, 3]);
+    // Even a seq we never saw may be a joiner whose join the server hid from us: the look-ahead
+    // stays withheld until a fresh key, which our request (naming epoch 2) asked for.
+    expect(member.installedEpochs()).toEqual([1]);
   });
 
   it("clears, for the answered epoch, a member the leader had already removed", () => {

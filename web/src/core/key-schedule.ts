@@ -52,12 +52,6 @@ export class KeySchedule {
   private readonly heardLeaving = new Set<number>();
   /** Seqs the room said left: final within a room life (a notice that one joined is a replay). */
   private readonly leftSeqs = new Set<number>();
-  /**
-   * Every seq this client has seen in the room (joined, proving itself, or in the welcome) in this
-   * membership. A holder outside it is a guess (a leave of a seq we never saw), which the leader's
-   * answer may clear; one we saw may have been keyed behind our back and never is.
-   */
-  private readonly seenSeqs = new Set<number>();
   /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
   private readonly expiredMembers = new Map<string, number>();
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
@@ -112,6 +106,10 @@ export class KeySchedule {
         this.onMemberExpired(event.participantId, now);
         break;
       case "member-left": {
+        // A seq belongs to one incarnation within a room life: a leave that names a present
+        // member's seq under another id is a lie (it would depart that member's seq while it
+        // stays, and every key would name it). Hiding a leave is no more than the server can do.
+        if (this.seqHeldByAnother(event.participantId, event.seq)) break;
         this.leftSeqs.add(event.seq);
         this.heardLeaving.delete(event.seq);
         this.depart(event.seq, now);
@@ -246,7 +244,6 @@ export class KeySchedule {
     this.self = self;
     for (const member of members) this.roster.set(member.participantId, member.seq);
     for (const member of pending) this.pendingMembers.set(member.participantId, member.seq);
-    for (const member of [self, ...members, ...pending]) this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
     if (this.isLeader()) {
       this.requestRotation("start", now);
@@ -259,7 +256,6 @@ export class KeySchedule {
     if (!this.self || member.participantId === this.self.participantId) return;
     if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
-    this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
   }
 
@@ -276,7 +272,6 @@ export class KeySchedule {
     // already heard, waiting behind this join, stands.
     if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
-    this.seenSeqs.add(member.seq);
     this.leaderCache = undefined;
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
@@ -298,6 +293,14 @@ export class KeySchedule {
     if (formerLeader === participantId && this.isLeader() && !this.rotation) {
       this.requestRotation("takeover", now);
     }
+  }
+
+  private seqHeldByAnother(participantId: string, seq: number): boolean {
+    if (this.self?.seq === seq) return this.self.participantId !== participantId;
+    for (const members of [this.roster, this.pendingMembers, this.expiredMembers]) {
+      for (const [id, held] of members) if (held === seq && id !== participantId) return true;
+    }
+    return false;
   }
 
   /**
@@ -431,10 +434,10 @@ export class KeySchedule {
       // Unreachable with bounded steps (FIRST_EPOCH_MAX), but never emit an epoch the wire lacks.
       if (epoch > MAX_EPOCH) return;
       const groupKey = this.random(32);
-      // Not a member whose leave is already heard (its member-left waits behind a signature
-      // check): it would hold the new key, which its leave then locks out.
+      // Not a member already departed (its leave heard, its member-left waiting behind a
+      // signature check): it would hold the new key, which its leave then locks out.
       const recipients = [...this.roster].flatMap(([id, seq]) =>
-        this.heardLeaving.has(seq) ? [] : [id],
+        this.departed.has(seq) ? [] : [id],
       );
       const holders = new Set([self.seq, ...recipients.map((id) => this.roster.get(id) ?? 0)]);
       this.keys.see(epoch);
@@ -600,8 +603,7 @@ export class KeySchedule {
         // after the key arrived may have counted the leaver as a holder; the leader knows better
         // for this epoch and those below it (key-store.ts, reholdCurrent).
         if (message.kind === "current" && message.epoch === current.epoch) {
-          const guessed = (seq: number) => !this.seenSeqs.has(seq);
-          this.keys.reholdCurrent(this.holdersOf(message, now), guessed);
+          this.keys.reholdCurrent(this.holdersOf(message, now));
         }
         return;
       }
@@ -721,6 +723,8 @@ export class KeySchedule {
     const eligible = this.eligibleFrom.get(from);
     // Not yet keyed by any rotation: the rotation covering its join will deliver the key.
     if (eligible === undefined) return;
+    // Nothing for a member whose leave is heard: the keys it would get are what its leave retires.
+    if (this.departed.has(this.roster.get(from) ?? -1)) return;
     // At most one above the key in use, however many requests arrive: a burst must not creep the
     // next fresh epoch out of the members' bounded step.
     this.keys.see(Math.min(epoch, (this.keys.current?.epoch ?? 0) + 1));
@@ -857,7 +861,12 @@ export class KeySchedule {
       // A leader locked out of its own key (a holder it could not rule out has left) re-keys
       // rather than wait for the next periodic fresh key; anyone else asks the leader.
       if (this.isLeader()) this.requestRotation("leave", now);
-      else this.markBehind(current.epoch + 1, now);
+      else {
+        // Naming the epoch above makes the leader's next rotation a fresh key (its answer for
+        // the current one may lift the lock-out only for that epoch: key-store.ts, reholdCurrent).
+        this.keys.see(current.epoch + 1);
+        this.markBehind(current.epoch + 1, now);
+      }
     }
     if (epoch === this.sent) return;
     this.sent = epoch;
@@ -899,7 +908,6 @@ export class KeySchedule {
     this.departed.clear();
     this.heardLeaving.clear();
     this.leftSeqs.clear();
-    this.seenSeqs.clear();
     this.expiredMembers.clear();
     this.behind = undefined;
     this.retireBefore = [];

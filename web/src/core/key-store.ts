@@ -223,18 +223,15 @@ export class KeyStore {
    * chain's epochs below: a joiner is given the chain's next ratchet, never the key in use. Those
    * epochs take it, and a holder counted wrongly no longer withholds them. The answer may be stale
    * (the server can hold it back), so the epochs above, and the ratchets still to come, keep the
-   * chain's own set: a joiner the leader keyed after writing the list may hold them. From that set
-   * go only the holders this member merely `guessed` (a leave of a seq it never saw) that the
-   * leader does not name.
+   * chain's own set untouched: a joiner the leader keyed after writing the list may hold them,
+   * even one whose join the server hid from us.
    */
-  reholdCurrent(settled: Set<number>, guessed: (seq: number) => boolean): void {
+  reholdCurrent(settled: Set<number>): void {
     const current = this.current;
     if (!current) return;
-    const chain = current.holders;
     for (const [epoch, held] of this.holdersOf) {
-      if (held === chain && epoch <= current.epoch) this.holdersOf.set(epoch, settled);
+      if (held === current.holders && epoch <= current.epoch) this.holdersOf.set(epoch, settled);
     }
-    for (const seq of [...chain]) if (guessed(seq) && !settled.has(seq)) chain.delete(seq);
   }
 
   /** Who may hold the current epoch's key: its chain's holders, or the leader's answer for it. */

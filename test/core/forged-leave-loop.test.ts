@@ -1,0 +1,60 @@
+// The server sends a leave naming a present member's seq under another id, a pair that matches no
+// one. Taken at its word, A's seq would be departed while A stays on the roster: every fresh key
+// would name A and be locked out at once, and a leader that re-keys when locked out would rotate
+// fresh every 200 ms for as long as the call lasts.
+import { describe, expect, it } from "vitest";
+import { KeySchedule } from "../../web/src/core/key-schedule.js";
+import { DEFAULT_SCHEDULE_CONFIG, type ScheduleAction } from "../../web/src/core/schedule-types.js";
+import { seededRandom } from "./sim/seeded-random.js";
+
+const ID = (n: number) => `participant${String(n).padStart(11, "0")}`;
+const config = DEFAULT_SCHEDULE_CONFIG;
+const L = ID(1);
+const A = ID(2);
+const B = ID(3);
+
+describe("a forged leave for a present member's seq", () => {
+  it("does not make the leader rotate fresh over and over, and the call recovers", () => {
+    const l = new KeySchedule(config, seededRandom("l"));
+    let fresh = 0;
+    let wakes = 0;
+    let sendingMs = 0;
+    const step = (actions: ScheduleAction[], now: number) => {
+      for (const a of actions) {
+        if (a.type === "rotation" && a.fresh) fresh++;
+        if (a.type !== "send" || a.message.type !== "key" || a.message.kind !== "fresh") continue;
+        const ack = { type: "ack" as const, epoch: a.message.epoch, have: 0 };
+        step(l.handle({ type: "key-message", from: a.to, message: ack }, now), now);
+      }
+    };
+    step(
+      l.handle(
+        {
+          type: "joined",
+          self: { participantId: L, seq: 1 },
+          members: [
+            { participantId: A, seq: 2 },
+            { participantId: B, seq: 3 },
+          ],
+          pending: [],
+        },
+        0,
+      ),
+      0,
+    );
+    // One forged message; the server is honest from then on.
+    step(l.handle({ type: "member-left", participantId: ID(77), seq: 2 }, 1_000), 1_000);
+    const before = fresh;
+    for (let now = 1_000; now <= 61_000; now += 10) {
+      const wake = l.nextWakeAt();
+      if (wake !== undefined && wake <= now) {
+        wakes++;
+        step(l.handle({ type: "tick" }, now), now);
+      }
+      if (l.sendingEpoch !== 0) sendingMs += 10;
+    }
+    expect(fresh - before, "fresh rotations in 60 s after one forged leave").toBeLessThan(10);
+    expect(wakes, "wakes in 60 s (no busy loop)").toBeLessThan(1_000);
+    expect(sendingMs, "leader sends again soon after the server is honest").toBeGreaterThan(50_000);
+  });
+});
