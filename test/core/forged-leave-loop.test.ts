@@ -14,15 +14,22 @@ const A = ID(2);
 const B = ID(3);
 
 describe("a forged leave for a present member's seq", () => {
-  it("does not make the leader rotate fresh over and over, and the call recovers", () => {
+  it.each([
+    ["as the member-left alone", false],
+    ["heard on the socket first, as every leave is", true],
+  ])("%s: no fresh key over and over, and the call recovers", (_, heard) => {
     const l = new KeySchedule(config, seededRandom("l"));
     let fresh = 0;
     let wakes = 0;
     let sendingMs = 0;
+    let keyedA = 0;
+    let lastFresh = 0;
     const step = (actions: ScheduleAction[], now: number) => {
       for (const a of actions) {
         if (a.type === "rotation" && a.fresh) fresh++;
         if (a.type !== "send" || a.message.type !== "key" || a.message.kind !== "fresh") continue;
+        lastFresh = a.message.epoch;
+        if (a.to === A) keyedA = a.message.epoch;
         const ack = { type: "ack" as const, epoch: a.message.epoch, have: 0 };
         step(l.handle({ type: "key-message", from: a.to, message: ack }, now), now);
       }
@@ -43,7 +50,9 @@ describe("a forged leave for a present member's seq", () => {
       0,
     );
     // One forged message; the server is honest from then on.
-    step(l.handle({ type: "member-left", participantId: ID(77), seq: 2 }, 1_000), 1_000);
+    const forged = { participantId: ID(77), seq: 2 };
+    if (heard) step(l.handle({ type: "departure-heard", ...forged }, 1_000), 1_000);
+    step(l.handle({ type: "member-left", ...forged }, 1_000), 1_000);
     const before = fresh;
     for (let now = 1_000; now <= 61_000; now += 10) {
       const wake = l.nextWakeAt();
@@ -56,5 +65,6 @@ describe("a forged leave for a present member's seq", () => {
     expect(fresh - before, "fresh rotations in 60 s after one forged leave").toBeLessThan(10);
     expect(wakes, "wakes in 60 s (no busy loop)").toBeLessThan(1_000);
     expect(sendingMs, "leader sends again soon after the server is honest").toBeGreaterThan(50_000);
+    expect(keyedA, "A still gets the leader's fresh keys").toBe(lastFresh);
   });
 });

@@ -130,8 +130,13 @@ export class KeySchedule {
         break;
       }
       case "departure-heard":
-        // The same guard the roster applies to the member-left behind it: never our own leave.
-        if (this.self && event.participantId !== this.self.participantId) {
+        // The same guards as for the member-left behind it: never our own leave, nor one naming
+        // a present member's seq under another id.
+        if (
+          this.self &&
+          event.participantId !== this.self.participantId &&
+          !this.seqHeldByAnother(event.participantId, event.seq)
+        ) {
           this.depart(event.seq, now);
           this.heardLeaving.add(event.seq);
           // Until its turn comes it may hold what we hold, or a key the queue hands us: as for a
