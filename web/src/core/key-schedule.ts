@@ -106,17 +106,17 @@ export class KeySchedule {
         this.onMemberExpired(event.participantId, now);
         break;
       case "member-left": {
-        // A seq belongs to one incarnation within a room life: a leave that names a present
-        // member's seq under another id is a lie (it would depart that member's seq while it
-        // stays, and every key would name it). Hiding a leave is no more than the server can do.
-        if (this.seqHeldByAnother(event.participantId, event.seq)) break;
+        // Never our own seq: we know we are here (the session handles our own leave).
+        if (this.self?.seq === event.seq) break;
         this.leftSeqs.add(event.seq);
         this.heardLeaving.delete(event.seq);
         this.depart(event.seq, now);
-        // Only the incarnation that left: a notice for another seq of the same id changes nothing.
-        const id = event.participantId;
-        const verified = this.roster.get(id) === event.seq;
-        const incarnations = [this.roster, this.pendingMembers, this.expiredMembers];
+        // The incarnation that left is the seq: a notice for another seq of the same id changes
+        // nothing, and one that names a seq we hold under another id (a server's lie, or two
+        // announcements on one seq) removes whoever holds it. Ignoring either could hide a real
+        // leave; the server could remove that member with a well-formed notice anyway.
+        const leavers = this.idsWithSeq(event.seq);
+        const verified = [...this.roster.values()].includes(event.seq);
         if (!verified) {
           // A leaver we never verified may still hold our chain: the server can hide a join from
           // us while the leader hands the joiner a key. Count it as a holder, so the lock-out
@@ -124,18 +124,15 @@ export class KeySchedule {
           this.countAsPossibleHolder(event.seq);
           if (this.isLeader() && this.keys.current) this.requestRotation("leave", now);
         }
-        if (incarnations.some((members) => members.get(id) === event.seq)) {
-          this.onMemberLeft(id, now);
-        }
+        for (const id of leavers) this.onMemberLeft(id, now);
         break;
       }
       case "departure-heard":
-        // The same guards as for the member-left behind it: never our own leave, nor one naming
-        // a present member's seq under another id.
+        // The same guard the member-left behind it gets: never our own leave.
         if (
           this.self &&
           event.participantId !== this.self.participantId &&
-          !this.seqHeldByAnother(event.participantId, event.seq)
+          event.seq !== this.self.seq
         ) {
           this.depart(event.seq, now);
           this.heardLeaving.add(event.seq);
@@ -300,12 +297,13 @@ export class KeySchedule {
     }
   }
 
-  private seqHeldByAnother(participantId: string, seq: number): boolean {
-    if (this.self?.seq === seq) return this.self.participantId !== participantId;
+  /** Every id this client holds with `seq` (verified, proving itself, or expired). */
+  private idsWithSeq(seq: number): string[] {
+    const ids = new Set<string>();
     for (const members of [this.roster, this.pendingMembers, this.expiredMembers]) {
-      for (const [id, held] of members) if (held === seq && id !== participantId) return true;
+      for (const [id, held] of members) if (held === seq) ids.add(id);
     }
-    return false;
+    return [...ids];
   }
 
   /**
