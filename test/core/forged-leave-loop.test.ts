@@ -5,12 +5,10 @@
 // leave under A's own id would have it); ignoring the notice instead could hide a real leave
 // (seq-collision-hides-leave.test.ts).
 import { describe, expect, it } from "vitest";
-import { KeySchedule } from "../../web/src/core/key-schedule.js";
-import { DEFAULT_SCHEDULE_CONFIG, type ScheduleAction } from "../../web/src/core/schedule-types.js";
-import { seededRandom } from "./sim/seeded-random.js";
+import type { ScheduleAction } from "../../web/src/core/schedule-types.js";
+import { ackingLeader } from "./sim/acking-leader.js";
 
 const ID = (n: number) => `participant${String(n).padStart(11, "0")}`;
-const config = DEFAULT_SCHEDULE_CONFIG;
 const L = ID(1);
 const A = ID(2);
 const B = ID(3);
@@ -20,50 +18,40 @@ describe("a forged leave for a present member's seq", () => {
     ["as the member-left alone", false],
     ["heard on the socket first, as every leave is", true],
   ])("%s: no fresh key over and over, and the call recovers", (_, heard) => {
-    const l = new KeySchedule(config, seededRandom("l"));
     let fresh = 0;
     let wakes = 0;
     let sendingMs = 0;
     let keyedA = 0;
     let lastFresh = 0;
-    const step = (actions: ScheduleAction[], now: number) => {
+    const count = (actions: ScheduleAction[]) => {
       for (const a of actions) {
         if (a.type === "rotation" && a.fresh) fresh++;
         if (a.type !== "send" || a.message.type !== "key" || a.message.kind !== "fresh") continue;
         lastFresh = a.message.epoch;
         if (a.to === A) keyedA = a.message.epoch;
-        const ack = { type: "ack" as const, epoch: a.message.epoch, have: 0 };
-        step(l.handle({ type: "key-message", from: a.to, message: ack }, now), now);
       }
     };
-    step(
-      l.handle(
-        {
-          type: "joined",
-          self: { participantId: L, seq: 1 },
-          members: [
-            { participantId: A, seq: 2 },
-            { participantId: B, seq: 3 },
-          ],
-          pending: [],
-        },
-        0,
-      ),
-      0,
-    );
+    const members = [
+      { participantId: A, seq: 2 },
+      { participantId: B, seq: 3 },
+    ];
+    const {
+      leader: l,
+      joined,
+      handle,
+      run,
+    } = ackingLeader("l", { participantId: L, seq: 1 }, members);
+    count(joined);
     // One forged message; the server is honest from then on.
     const forged = { participantId: ID(77), seq: 2 };
-    if (heard) step(l.handle({ type: "departure-heard", ...forged }, 1_000), 1_000);
-    step(l.handle({ type: "member-left", ...forged }, 1_000), 1_000);
+    if (heard) count(handle({ type: "departure-heard", ...forged }, 1_000));
+    count(handle({ type: "member-left", ...forged }, 1_000));
     const before = fresh;
-    for (let now = 1_000; now <= 61_000; now += 10) {
-      const wake = l.nextWakeAt();
-      if (wake !== undefined && wake <= now) {
-        wakes++;
-        step(l.handle({ type: "tick" }, now), now);
-      }
+    run(1_000, 61_000, 10, (actions, _, woke) => {
+      if (woke) wakes++;
+      count(actions);
       if (l.sendingEpoch !== 0) sendingMs += 10;
-    }
+    });
     expect(fresh - before, "fresh rotations in 60 s after one forged leave").toBeLessThan(10);
     expect(wakes, "wakes in 60 s (no busy loop)").toBeLessThan(1_000);
     expect(sendingMs, "leader sends again soon after the server is honest").toBeGreaterThan(50_000);

@@ -9,6 +9,7 @@ import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import { KeySchedule } from "../../web/src/core/key-schedule.js";
 import type { KeyMessageBody } from "../../web/src/core/key-messages.js";
 import { DEFAULT_SCHEDULE_CONFIG } from "../../web/src/core/schedule-types.js";
+import { ackingLeader } from "./sim/acking-leader.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
 const ID = (n: number) => `participant${String(n).padStart(11, "0")}`;
@@ -87,60 +88,34 @@ describe("a seq collision hides a real leave", () => {
 
 describe("the same collision at the leader", () => {
   it("the leader keeps X on its chain after X's real leave", () => {
-    const l = new KeySchedule(config, seededRandom("l"));
-    const ack = (actions: ReturnType<KeySchedule["handle"]>, now: number) => {
-      for (const a of actions) {
-        if (a.type !== "send" || a.message.type !== "key" || a.message.kind !== "fresh") continue;
-        const body = { type: "ack" as const, epoch: a.message.epoch, have: 0 };
-        ack(l.handle({ type: "key-message", from: a.to, message: body }, now), now);
-      }
-    };
-    ack(
-      l.handle(
-        {
-          type: "joined",
-          self: { participantId: L, seq: 1 },
-          members: [{ participantId: ID(2), seq: 2 }],
-          pending: [],
-        },
-        0,
-      ),
-      0,
-    );
+    const {
+      leader: l,
+      handle,
+      run,
+    } = ackingLeader("l", { participantId: L, seq: 1 }, [{ participantId: ID(2), seq: 2 }]);
     // X and Y both announce with seq 5 (both above every verified seq); X proves itself, Y never.
     l.handle({ type: "member-pending", member: { participantId: X, seq: 5 } }, 1_000);
     l.handle({ type: "member-pending", member: { participantId: Y, seq: 5 } }, 1_000);
     let keyedX = 0;
-    const joined = l.handle({ type: "member-joined", member: { participantId: X, seq: 5 } }, 1_100);
+    const joined = handle({ type: "member-joined", member: { participantId: X, seq: 5 } }, 1_100);
     for (const a of joined)
       if (a.type === "send" && a.to === X && a.message.type === "key") keyedX = a.message.epoch;
-    ack(joined, 1_100);
     l.handle({ type: "member-expired", participantId: Y }, 5_000);
     expect(keyedX, "X was keyed").toBeGreaterThan(0);
     // X really leaves.
     l.handle({ type: "departure-heard", participantId: X, seq: 5 }, 6_000);
-    ack(l.handle({ type: "member-left", participantId: X, seq: 5 }, 6_000), 6_000);
+    handle({ type: "member-left", participantId: X, seq: 5 }, 6_000);
     let freshAfter = 0;
     let keysToXAfterLeave = 0;
-    for (let now = 6_000; now <= 9_000; now += 10) {
-      const wake = l.nextWakeAt();
-      if (wake !== undefined && wake <= now) {
-        const out = l.handle({ type: "tick" }, now);
-        for (const a of out) if (a.type === "rotation" && a.fresh) freshAfter++;
-        ack(out, now);
-      }
-    }
+    run(6_000, 9_000, 10, (actions) => {
+      for (const a of actions) if (a.type === "rotation" && a.fresh) freshAfter++;
+    });
     const sendingAt9s = l.sendingEpoch;
     // The server turns honest; run on for 5 minutes: the leader still keys the departed X.
-    for (let now = 9_000; now <= 309_000; now += 100) {
-      const wake = l.nextWakeAt();
-      if (wake !== undefined && wake <= now) {
-        const out = l.handle({ type: "tick" }, now);
-        for (const a of out)
-          if (a.type === "send" && a.to === X && a.message.type === "key") keysToXAfterLeave++;
-        ack(out, now);
-      }
-    }
+    run(9_000, 309_000, 100, (actions) => {
+      for (const a of actions)
+        if (a.type === "send" && a.to === X && a.message.type === "key") keysToXAfterLeave++;
+    });
     expect(keysToXAfterLeave, "fresh keys sealed to X after its leave").toBe(0);
     expect(
       { freshAfter, sending: sendingAt9s },

@@ -853,10 +853,9 @@ export class KeySchedule {
     const current = this.keys.current;
     const holders = this.keys.currentHolders();
     // A current key whose epoch holds nothing (it lost that key once and never takes it back:
-    // key-store.ts, install) cannot be sent with either: ask, naming the epoch above, so the
-    // leader's next rotation is a fresh key this member can install.
+    // key-store.ts, install) cannot be sent with either: asking below names the epoch above, so
+    // the leader's next rotation is a fresh key this member can install.
     const empty = current !== undefined && this.keys.installedKey(current.epoch) === undefined;
-    if (current && empty) this.keys.see(current.epoch + 1);
     const usable =
       current !== undefined && !empty && holders !== undefined && !this.departedBy(holders, now);
     const epoch = usable ? current.epoch : 0;
