@@ -2,13 +2,15 @@
 // its CSP violations reach csp-guard.ts live) or Firefox through puppeteer over WebDriver BiDi (its
 // violations are kept in the page and polled by the same guard). Just what a mixed call needs:
 // navigate, evaluate, press a button by its text, type the name.
-import type {
-  ElementHandle,
-  BrowserContext as FirefoxContext,
-  Page as FirefoxPage,
+import {
+  type ElementHandle,
+  type BrowserContext as FirefoxContext,
+  type Page as FirefoxPage,
+  TimeoutError,
 } from "puppeteer-core";
 import type { BrowserContext } from "playwright-core";
 import type { HushTestView } from "../../web/src/app/testHooks";
+import { loadRetryingStall } from "../support/stalled-load";
 import { addCspCollector, CSP_CONSOLE_PATTERN, openPage } from "./pages";
 
 export interface CallPage {
@@ -109,7 +111,12 @@ export async function firefoxPage(context: FirefoxContext, name: string): Promis
     browser: "firefox",
     async goto(url) {
       // A fragment-only change is no navigation: the app follows it (hashchange) by itself.
-      await page.goto(url, { waitUntil: "load" });
+      await loadRetryingStall(url, {
+        load: (timeout) => page.goto(url, { waitUntil: "load", timeout }),
+        reload: (timeout) => page.reload({ waitUntil: "load", timeout }),
+        currentUrl: () => page.url(),
+        isTimeout: (error) => error instanceof TimeoutError,
+      });
     },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
     async press(text, timeoutMs = 30_000) {

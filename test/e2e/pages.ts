@@ -1,6 +1,7 @@
 // Page-side helpers for the end-to-end suite: join a call through the real UI, read the app's
 // read-only test view (window.__hush), and check that a rendered video is not black.
-import type { BrowserContext, Page, Worker } from "playwright-core";
+import { type BrowserContext, errors, type Page, type Worker } from "playwright-core";
+import { loadRetryingStall } from "../support/stalled-load";
 import type { HushTestView } from "../../web/src/app/testHooks";
 
 /** Query string for test calls: low-resolution video, a 3-second ratchet, test hooks on. */
@@ -55,6 +56,7 @@ export const CSP_CONSOLE_PATTERN = /Content[- ]Security[- ]Policy/i;
 
 export async function openPage(context: BrowserContext, name: string): Promise<Participant> {
   const page = await context.newPage();
+  retryStalledLoads(page);
   const lines: string[] = [];
   page.on("console", (message) => {
     lines.push(`[${name}] ${message.type()}: ${message.text()}`);
@@ -103,6 +105,24 @@ export async function openPage(context: BrowserContext, name: string): Promise<P
     });
   });
   return { name, context, page, console: lines };
+}
+
+/**
+ * Every page.goto of `page` that does not name its own timeout tries a stalled load once more
+ * (test/support/stalled-load.ts). Done on the page itself so that each test's own page.goto calls
+ * get it.
+ */
+function retryStalledLoads(page: Page): void {
+  const goto = page.goto.bind(page);
+  page.goto = (url, options) =>
+    options?.timeout !== undefined
+      ? goto(url, options)
+      : loadRetryingStall(url, {
+          load: (timeout) => goto(url, { ...options, timeout }),
+          reload: (timeout) => page.reload({ waitUntil: options?.waitUntil, timeout }),
+          currentUrl: () => page.url(),
+          isTimeout: (error) => error instanceof errors.TimeoutError,
+        });
 }
 
 export function view(participant: Participant): Promise<HushTestView> {

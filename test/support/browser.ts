@@ -82,9 +82,11 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<RunningBr
           origin,
         },
       );
-      // CI once saw a page load of this app (index.html, one script, one stylesheet from the local
-      // Worker) outlast playwright's default 30 s while the two cores were busy. Navigations get
-      // 90 s, and a request still open after 10 s is printed, so that a stall says where it is.
+      // CI saw page loads of this app (index.html, one script, one stylesheet from the local
+      // Worker) outlast playwright's default 30 s while the two cores were busy: a request the dev
+      // server never answers (test/support/stalled-load.ts, which openPage's page.goto retries).
+      // Navigations get 90 s, and a request still open after 10 s is printed, so that a stall
+      // says where it is.
       context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
       reportSlowRequests(context);
       return context;
