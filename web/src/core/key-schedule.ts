@@ -54,6 +54,17 @@ export class KeySchedule {
   private readonly leftSeqs = new Set<number>();
   /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
   private readonly expiredMembers = new Map<string, number>();
+  /**
+   * Seqs announced to us after we joined: the leader may have handed any of them a ratchet of a
+   * chain whose key reaches us only later (switchToDelivered), and a leave does not take one out.
+   * Not cleared by a fresh key either: a fresh key the server held back is as old as it likes.
+   */
+  private readonly seenJoining = new Set<number>();
+  /**
+   * The leader's verified broadcast named an epoch above ours that we could not follow (a fresh
+   * key or a ratchet we lack): when our current chain stops counting, unless we catch up first.
+   */
+  private overtaken: { epoch: number; at: number; passed: boolean } | undefined;
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
   private sent = 0;
   /** The current and pending keys and what is installed for decryption (key-store.ts). */
@@ -165,7 +176,7 @@ export class KeySchedule {
     if (this.self) {
       this.runTimers(now);
       this.settleSending(now);
-      this.keys.withhold((holders) => this.departedBy(holders, now));
+      this.keys.withhold((holders) => this.departedBy(holders, now), this.overtakenBelow(now));
     }
     return this.out;
   }
@@ -179,6 +190,7 @@ export class KeySchedule {
     if (pastExpiry !== undefined) times.push(pastExpiry);
     const lockout = this.nextLockoutAt();
     if (lockout !== undefined) times.push(lockout);
+    if (this.overtaken && !this.overtaken.passed) times.push(this.overtaken.at);
     for (const holders of this.keys.receivingHolders()) {
       const departure = this.earliestDeparture(holders);
       if (departure !== undefined) times.push(departure);
@@ -258,6 +270,7 @@ export class KeySchedule {
     if (!this.self || member.participantId === this.self.participantId) return;
     if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
+    this.seenJoining.add(member.seq);
     this.leaderCache = undefined;
   }
 
@@ -275,6 +288,7 @@ export class KeySchedule {
     if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
     this.leaderCache = undefined;
+    this.seenJoining.add(member.seq);
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
     this.keys.pending?.holders.add(member.seq);
@@ -625,7 +639,7 @@ export class KeySchedule {
       ) {
         // Two leaders made the same epoch: the lower leader seq wins (docs/key-schedule.md, The
         // leader).
-        this.switchTo(this.heldKeyOf(message, now));
+        this.switchToDelivered(message, now);
       }
       return;
     }
@@ -658,7 +672,29 @@ export class KeySchedule {
       }
       return;
     }
-    this.switchTo(this.heldKeyOf(message, now));
+    this.switchToDelivered(message, now);
+  }
+
+  /**
+   * Switches to a key that is not fresh (a `current` answer, a joiner's ratchet, a rival leader's
+   * key). Its holder list is complete for its own epoch and those below (the leader wrote it while
+   * that key was its current one), not for the ratchets after it: the server may have held the
+   * message back while the leader handed the next ratchet to a joiner who has left since. So the
+   * chain onward keeps whoever we already counted for it and everyone announced to us since we
+   * joined: a key that is not fresh never shrinks a chain's holders. Counting too many costs one
+   * key request at the next ratchet, when a leaver among them makes us ask.
+   */
+  private switchToDelivered(message: Extract<KeyMessageBody, { type: "key" }>, now: number): void {
+    const held = this.heldKeyOf(message, now);
+    const settled = held.holders;
+    const onward = new Set(settled);
+    const current = this.keys.current;
+    if (current && current.chainStart === held.chainStart && current.sourceSeq === held.sourceSeq) {
+      for (const seq of current.holders) onward.add(seq);
+    }
+    for (const seq of this.seenJoining) onward.add(seq);
+    this.switchTo({ ...held, holders: onward });
+    this.keys.reholdCurrent(settled);
   }
 
   /** A delivered key as we hold it: our own copy of the bytes, and its holders as we count them. */
@@ -779,7 +815,7 @@ export class KeySchedule {
       ) {
         this.switchTo(pending);
       } else {
-        this.markBehind(body.epoch, now);
+        this.overtakenAt(body.epoch, now);
       }
       return;
     }
@@ -808,7 +844,34 @@ export class KeySchedule {
         return;
       }
     }
-    this.markBehind(body.epoch, now);
+    this.overtakenAt(body.epoch, now);
+  }
+
+  /**
+   * The leader has moved to `epoch`, which we cannot follow: ask for it, and give our current
+   * chain one lock-out grace. A leave the server hid from us while it dropped our fresh key would
+   * otherwise keep us on a chain the leaver holds for good; the others stop taking its frames after
+   * their own grace, so stopping costs an honest member nothing.
+   */
+  private overtakenAt(epoch: number, now: number): void {
+    this.keys.see(epoch);
+    this.markBehind(epoch, now);
+    this.overtaken = {
+      epoch: Math.max(epoch, this.overtaken?.epoch ?? 0),
+      at: this.overtaken?.at ?? now + this.config.lockoutGraceMs,
+      passed: this.overtaken?.passed ?? false,
+    };
+  }
+
+  /**
+   * Epochs below this one no longer count (overtaken, its grace passed); 0 when none. Never for
+   * the leader: a member that takes over re-keys above every epoch it has seen.
+   */
+  private overtakenBelow(now: number): number {
+    const overtaken = this.overtaken;
+    if (!overtaken || overtaken.at > now) return 0;
+    overtaken.passed = true;
+    return this.isLeader() ? 0 : overtaken.epoch;
   }
 
   // ---- lock-out: every member's job (docs/key-schedule.md, Lock-out) ----
@@ -857,7 +920,11 @@ export class KeySchedule {
     // the leader's next rotation is a fresh key this member can install.
     const empty = current !== undefined && this.keys.installedKey(current.epoch) === undefined;
     const usable =
-      current !== undefined && !empty && holders !== undefined && !this.departedBy(holders, now);
+      current !== undefined &&
+      !empty &&
+      holders !== undefined &&
+      !this.departedBy(holders, now) &&
+      current.epoch >= this.overtakenBelow(now);
     const epoch = usable ? current.epoch : 0;
     if (current && !usable) {
       // A leader locked out of its own key (a holder it could not rule out has left) re-keys
@@ -889,6 +956,7 @@ export class KeySchedule {
     // A pending key at or below the new current one is settled, and with it the rotation for it.
     if (this.keys.switchTo(next, this.now + this.config.retireGraceMs)) this.rotation = undefined;
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
+    if (this.overtaken && next.epoch >= this.overtaken.epoch) this.overtaken = undefined;
     const newChain = next.chainStart === next.epoch || next.chainStart !== previous?.chainStart;
     if (previous && newChain) {
       const at = this.now + this.config.retireGraceMs;
@@ -912,6 +980,8 @@ export class KeySchedule {
     this.leftSeqs.clear();
     this.expiredMembers.clear();
     this.behind = undefined;
+    this.overtaken = undefined;
+    this.seenJoining.clear();
     this.retireBefore = [];
     this.rotation = undefined;
     this.joiners.clear();

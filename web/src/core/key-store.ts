@@ -188,9 +188,10 @@ export class KeyStore {
    * (`lockedOut` says so for a holder set), whoever's frames arrive under it, so a leaver, with
    * the SFU's help, gets no frame accepted in another member's name. It stays installed here: when
    * the leader confirms the key again without that holder (a holder this client counted wrongly),
-   * it is reported installed again; the media guard kept its replay floors meanwhile.
+   * it is reported installed again; the media guard kept its replay floors meanwhile. Every epoch
+   * below `lockedBelow` is withheld too (the leader moved past them and we could not follow).
    */
-  withhold(lockedOut: (holders: ReadonlySet<number>) => boolean): void {
+  withhold(lockedOut: (holders: ReadonlySet<number>) => boolean, lockedBelow = 0): void {
     const verdicts = new Map<ReadonlySet<number>, boolean>();
     for (const [epoch, holders] of this.holdersOf) {
       let locked = verdicts.get(holders);
@@ -198,6 +199,7 @@ export class KeyStore {
         locked = lockedOut(holders);
         verdicts.set(holders, locked);
       }
+      locked ||= epoch < lockedBelow;
       const groupKey = this.installed.get(epoch);
       if (!groupKey || locked === this.withheld.has(epoch)) continue;
       if (locked) {
