@@ -55,16 +55,26 @@ export class KeySchedule {
   /** Announced, did not prove liveness in time, still in the room: present, but not leading. */
   private readonly expiredMembers = new Map<string, number>();
   /**
-   * Seqs announced to us after we joined: the leader may have handed any of them a ratchet of a
-   * chain whose key reaches us only later (switchToDelivered), and a leave does not take one out.
+   * Seqs announced to us after we joined, and leavers we never saw join: the leader may have
+   * handed any of them a ratchet of a chain whose key reaches us only later (switchToDelivered),
+   * and a leave does not take one out.
    * Not cleared by a fresh key either: a fresh key the server held back is as old as it likes.
    */
   private readonly seenJoining = new Set<number>();
   /**
+   * Seqs in our welcome (members, and those still proving themselves, whose member-joined comes
+   * later): not counted in seenJoining. An honest leader hands them its chain before our key or
+   * never (a leave of one of them makes it re-key), and counting one that left while our first key
+   * was on the way would cost us the next ratchet whenever a call's leader drops.
+   */
+  private readonly welcomed = new Set<number>();
+  /**
    * The leader's verified broadcast named an epoch above ours that we could not follow (a fresh
    * key or a ratchet we lack): when our current chain stops counting, unless we catch up first.
    */
-  private overtaken: { epoch: number; at: number; passed: boolean } | undefined;
+  private overtaken:
+    | { epoch: number; at: number; passed: boolean; leader: string | undefined }
+    | undefined;
   /** The epoch last handed to the shell with "switch" (0: send nothing). */
   private sent = 0;
   /** The current and pending keys and what is installed for decryption (key-store.ts). */
@@ -131,8 +141,10 @@ export class KeySchedule {
         if (!verified) {
           // A leaver we never verified may still hold our chain: the server can hide a join from
           // us while the leader hands the joiner a key. Count it as a holder, so the lock-out
-          // applies to us too; the leader re-keys for such a leave as well.
+          // applies to us too; the leader re-keys for such a leave as well. It may hold a ratchet
+          // of a chain whose key reaches us only later, too (switchToDelivered).
           this.countAsPossibleHolder(event.seq);
+          if (!this.welcomed.has(event.seq)) this.seenJoining.add(event.seq);
           if (this.isLeader() && this.keys.current) this.requestRotation("leave", now);
         }
         for (const id of leavers) this.onMemberLeft(id, now);
@@ -258,6 +270,7 @@ export class KeySchedule {
     this.self = self;
     for (const member of members) this.roster.set(member.participantId, member.seq);
     for (const member of pending) this.pendingMembers.set(member.participantId, member.seq);
+    for (const member of [...members, ...pending]) this.welcomed.add(member.seq);
     this.leaderCache = undefined;
     if (this.isLeader()) {
       this.requestRotation("start", now);
@@ -270,7 +283,7 @@ export class KeySchedule {
     if (!this.self || member.participantId === this.self.participantId) return;
     if (this.roster.has(member.participantId) || this.leftSeqs.has(member.seq)) return;
     this.pendingMembers.set(member.participantId, member.seq);
-    this.seenJoining.add(member.seq);
+    if (!this.welcomed.has(member.seq)) this.seenJoining.add(member.seq);
     this.leaderCache = undefined;
   }
 
@@ -288,7 +301,7 @@ export class KeySchedule {
     if (!this.heardLeaving.has(member.seq)) this.departed.delete(member.seq);
     this.roster.set(member.participantId, member.seq);
     this.leaderCache = undefined;
-    this.seenJoining.add(member.seq);
+    if (!this.welcomed.has(member.seq)) this.seenJoining.add(member.seq);
     // The leader may hand the joiner the chain in use: count it as a holder of what we hold.
     this.keys.current?.holders.add(member.seq);
     this.keys.pending?.holders.add(member.seq);
@@ -854,24 +867,32 @@ export class KeySchedule {
    * their own grace, so stopping costs an honest member nothing.
    */
   private overtakenAt(epoch: number, now: number): void {
-    this.keys.see(epoch);
     this.markBehind(epoch, now);
+    const leader = this.leaderId();
+    const earlier = this.overtaken?.leader === leader ? this.overtaken : undefined;
     this.overtaken = {
-      epoch: Math.max(epoch, this.overtaken?.epoch ?? 0),
-      at: this.overtaken?.at ?? now + this.config.lockoutGraceMs,
-      passed: this.overtaken?.passed ?? false,
+      epoch: Math.max(epoch, earlier?.epoch ?? 0),
+      at: earlier?.at ?? now + this.config.lockoutGraceMs,
+      passed: earlier?.passed ?? false,
+      leader,
     };
   }
 
   /**
-   * Epochs below this one no longer count (overtaken, its grace passed); 0 when none. Never for
-   * the leader: a member that takes over re-keys above every epoch it has seen.
+   * Epochs below this one no longer count (overtaken, its grace passed); 0 when none. Only while
+   * the leader that named it leads: its successor re-keys from the epochs it knows, maybe far
+   * below (a leader that signed a huge epoch and left would otherwise silence us for good), and
+   * every chain the old leader made has it as a holder, so its leave locks those out anyway.
    */
   private overtakenBelow(now: number): number {
     const overtaken = this.overtaken;
     if (!overtaken || overtaken.at > now) return 0;
+    if (overtaken.leader !== this.leaderId()) {
+      this.overtaken = undefined;
+      return 0;
+    }
     overtaken.passed = true;
-    return this.isLeader() ? 0 : overtaken.epoch;
+    return overtaken.epoch;
   }
 
   // ---- lock-out: every member's job (docs/key-schedule.md, Lock-out) ----
@@ -982,6 +1003,7 @@ export class KeySchedule {
     this.behind = undefined;
     this.overtaken = undefined;
     this.seenJoining.clear();
+    this.welcomed.clear();
     this.retireBefore = [];
     this.rotation = undefined;
     this.joiners.clear();
