@@ -9,68 +9,28 @@
 // under the very key X was given for the whole minute checked, and accepted frames under it. Now a
 // key that is not fresh never shrinks its chain's holders (key-schedule.ts, switchToDelivered).
 import { describe, expect, it } from "vitest";
-import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
-import { KeySchedule } from "../../web/src/core/key-schedule.js";
+import { ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import type { KeyMessageBody } from "../../web/src/core/key-messages.js";
+import { KeySchedule } from "../../web/src/core/key-schedule.js";
 import { DEFAULT_SCHEDULE_CONFIG } from "../../web/src/core/schedule-types.js";
+import {
+  memberId as ID,
+  K1,
+  keyDelivery,
+  keyedMember,
+  LEADER,
+  leaderBroadcast,
+  runWakes,
+} from "./sim/leader-frames.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
-const ID = (n: number) => `participant${String(n).padStart(11, "0")}`;
 const config = DEFAULT_SCHEDULE_CONFIG;
-const LEADER = ID(1);
-const K1 = new Uint8Array(32).fill(5);
 const K2 = ratchetGroupKey(K1);
 const K3 = ratchetGroupKey(K2); // what the leader hands X (seq 5) as ratchet-join
 
-function keyMessage(
-  epoch: number,
-  groupKey: Uint8Array,
-  kind: "fresh" | "current",
-  holders: number[],
-): { type: "key-message"; from: string; message: KeyMessageBody } {
-  const message = { type: "key", epoch, groupKey, kind, chainStart: 1, leaderSeq: 1, holders };
-  return { type: "key-message", from: LEADER, message: message as KeyMessageBody };
-}
-
-function ratchet(epoch: number, groupKey: Uint8Array) {
-  const body = { kind: "ratchet" as const, epoch, chainStart: 1, leaderSeq: 1 };
-  return {
-    type: "broadcast" as const,
-    from: LEADER,
-    body: { ...body, keyCheck: keyCheckOf(groupKey) },
-  };
-}
-
-function run(m: KeySchedule, from: number, until: number, each: (now: number) => void) {
-  for (let now = from; now <= until; now += 10) {
-    const wake = m.nextWakeAt();
-    if (wake !== undefined && wake <= now) m.handle({ type: "tick" }, now);
-    each(now);
-  }
-}
-
 describe("a stale `current` answer for an epoch above M's current one", () => {
   it("never puts M back on a key a leaver M saw leave can derive", () => {
-    const m = new KeySchedule(config, seededRandom("m"));
-    m.handle(
-      {
-        type: "joined",
-        self: { participantId: ID(2), seq: 2 },
-        members: [
-          { participantId: LEADER, seq: 1 },
-          { participantId: ID(3), seq: 3 },
-        ],
-        pending: [],
-      },
-      0,
-    );
-    m.handle(keyMessage(1, K1, "fresh", [1, 2, 3]), 100);
-    const commit = { kind: "commit" as const, epoch: 1, chainStart: 1, leaderSeq: 1 };
-    m.handle(
-      { type: "broadcast", from: LEADER, body: { ...commit, keyCheck: keyCheckOf(K1) } },
-      200,
-    );
-    expect(m.sendingEpoch).toBe(1);
+    const m = keyedMember("m");
 
     // 1 000: W (seq 4) joins and stays. The leader ratchets to 2 and hands W that ratchet; the
     // server holds the ratchet broadcast back from M (M stays on epoch 1).
@@ -79,21 +39,21 @@ describe("a stale `current` answer for an epoch above M's current one", () => {
     // guesses it a holder, is locked out at 4 500 and asks the leader.
     m.handle({ type: "member-left", participantId: ID(999), seq: 999 }, 2_000);
     let asked = false;
-    run(m, 2_000, 5_000, () => {});
+    runWakes(m, 2_000, 5_000, () => {});
     asked = m.sendingEpoch === 0;
     expect(asked, "M locked out by the guess, asking").toBe(true);
     // The leader answers with its current key, epoch 2, holders [1, 2, 3, 4]. The server holds it.
-    const staleAnswer = keyMessage(2, K2, "current", [1, 2, 3, 4]);
+    const staleAnswer = keyDelivery(2, K2, "current", [1, 2, 3, 4]);
 
     // 6 000: X (seq 5) joins; the leader ratchets to 3 and hands X K3 (ratchet-join). The ratchet
     // broadcast is recorded and held back from M.
     m.handle({ type: "member-joined", member: { participantId: ID(5), seq: 5 } }, 6_000);
-    const heldRatchetTo3 = ratchet(3, K3);
+    const heldRatchetTo3 = leaderBroadcast("ratchet", 3, K3);
     // 8 000: X leaves; M hears it. X's deadline for M: 10 500. The leader re-keys fresh (epoch
     // 4, without X); the server drops that envelope to M (its commit may pass: see below).
     m.handle({ type: "member-left", participantId: ID(5), seq: 5 }, 8_000);
     const deadline = 8_000 + config.lockoutGraceMs;
-    run(m, 8_000, 12_000, () => {});
+    runWakes(m, 8_000, 12_000, () => {});
     expect(m.sendingEpoch, "locked out after X's deadline").toBe(0);
 
     // 12 000: the server lets the held frames through, in the order the leader sent them.
@@ -102,14 +62,10 @@ describe("a stale `current` answer for an epoch above M's current one", () => {
     m.handle(heldRatchetTo3, 12_010);
     // The leader's later commit of its fresh epoch 4 (signed; the server lets it through).
     const K4 = new Uint8Array(32).fill(44);
-    const commit4 = { kind: "commit" as const, epoch: 4, chainStart: 4, leaderSeq: 1 };
-    m.handle(
-      { type: "broadcast", from: LEADER, body: { ...commit4, keyCheck: keyCheckOf(K4) } },
-      12_100,
-    );
+    m.handle(leaderBroadcast("commit", 4, K4), 12_100);
 
     let sendsUnderK3Ms = 0;
-    run(m, 12_100, 72_100, (now) => {
+    runWakes(m, 12_100, 72_100, (now) => {
       if (now > deadline && m.sendingEpoch === 3) sendsUnderK3Ms += 10;
     });
     console.log(
@@ -285,7 +241,7 @@ describe("the same hole through a joiner's held ratchet-join (no forged leave ne
     j.handle({ type: "member-joined", member: { participantId: ID(5), seq: 5 } }, 400);
     j.handle({ type: "member-left", participantId: ID(5), seq: 5 }, 1_000);
     const deadline = 1_000 + config.lockoutGraceMs;
-    run(j, 1_000, 5_000, () => {});
+    runWakes(j, 1_000, 5_000, () => {});
     const join = {
       type: "key",
       epoch: 2,
@@ -298,9 +254,9 @@ describe("the same hole through a joiner's held ratchet-join (no forged leave ne
     };
     j.handle({ type: "key-message", from: LEADER, message: join as KeyMessageBody }, 5_000);
     const accepted = j.installedEpochs();
-    j.handle(ratchet(3, K3), 5_010);
+    j.handle(leaderBroadcast("ratchet", 3, K3), 5_010);
     let underK3Ms = 0;
-    run(j, 5_010, 65_010, (now) => {
+    runWakes(j, 5_010, 65_010, (now) => {
       if (now > deadline && j.sendingEpoch === 3) underK3Ms += 10;
     });
     console.log(

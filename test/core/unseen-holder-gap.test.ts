@@ -16,43 +16,16 @@
 // leaver, would make an honest joiner lose the next ratchet whenever someone left while its first
 // key was on the way.
 import { describe, expect, it } from "vitest";
-import { keyCheckOf, ratchetGroupKey } from "../../web/src/core/identifiers.js";
-import { KeySchedule } from "../../web/src/core/key-schedule.js";
+import { ratchetGroupKey } from "../../web/src/core/identifiers.js";
 import type { KeyMessageBody } from "../../web/src/core/key-messages.js";
+import { KeySchedule } from "../../web/src/core/key-schedule.js";
 import { DEFAULT_SCHEDULE_CONFIG } from "../../web/src/core/schedule-types.js";
+import { memberId as ID, K1, LEADER, leaderBroadcast, runWakes } from "./sim/leader-frames.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
-const ID = (n: number) => `participant${String(n).padStart(11, "0")}`;
 const config = DEFAULT_SCHEDULE_CONFIG;
-const LEADER = ID(1);
-const K1 = new Uint8Array(32).fill(5);
 const K2 = ratchetGroupKey(K1);
 const K3 = ratchetGroupKey(K2); // what the leader hands X as ratchet-join
-
-function ratchet(epoch: number, groupKey: Uint8Array, chainStart = 1) {
-  const body = { kind: "ratchet" as const, epoch, chainStart, leaderSeq: 1 };
-  return {
-    type: "broadcast" as const,
-    from: LEADER,
-    body: { ...body, keyCheck: keyCheckOf(groupKey) },
-  };
-}
-function commit(epoch: number, groupKey: Uint8Array) {
-  const body = { kind: "commit" as const, epoch, chainStart: epoch, leaderSeq: 1 };
-  return {
-    type: "broadcast" as const,
-    from: LEADER,
-    body: { ...body, keyCheck: keyCheckOf(groupKey) },
-  };
-}
-
-function run(m: KeySchedule, from: number, until: number, each: (now: number) => void) {
-  for (let now = from; now <= until; now += 10) {
-    const wake = m.nextWakeAt();
-    if (wake !== undefined && wake <= now) m.handle({ type: "tick" }, now);
-    each(now);
-  }
-}
 
 /**
  * J (seq 5) joins a call of the leader (1), A (2), B (3) at epoch 1. X is seq 4 (in J's welcome,
@@ -76,7 +49,7 @@ function scenario(variant: "welcome" | "hidden-join", withCommit: boolean) {
   // X leaves (variant b: J never heard of it: an unknown seq).
   j.handle({ type: "member-left", participantId: ID(xSeq), seq: xSeq }, 1_000);
   const deadline = 1_000 + config.lockoutGraceMs;
-  run(j, 1_000, 5_000, () => {});
+  runWakes(j, 1_000, 5_000, () => {});
   const join = {
     type: "key",
     epoch: 2,
@@ -88,11 +61,11 @@ function scenario(variant: "welcome" | "hidden-join", withCommit: boolean) {
   };
   j.handle({ type: "key-message", from: LEADER, message: join as KeyMessageBody }, 5_000);
   const accepted = j.installedEpochs();
-  j.handle(ratchet(3, K3), 5_010);
-  if (withCommit) j.handle(commit(4, new Uint8Array(32).fill(44)), 5_020);
+  j.handle(leaderBroadcast("ratchet", 3, K3), 5_010);
+  if (withCommit) j.handle(leaderBroadcast("commit", 4, new Uint8Array(32).fill(44)), 5_020);
   let underK3Ms = 0;
   let acceptsK3Ms = 0;
-  run(j, 5_020, 65_020, (now) => {
+  runWakes(j, 5_020, 65_020, (now) => {
     if (now > deadline && j.sendingEpoch === 3) underK3Ms += 10;
     if (now > deadline && j.installedEpochs().includes(3)) acceptsK3Ms += 10;
   });
