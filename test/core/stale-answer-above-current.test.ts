@@ -242,17 +242,8 @@ describe("the same hole through a joiner's held ratchet-join (no forged leave ne
     j.handle({ type: "member-left", participantId: ID(5), seq: 5 }, 1_000);
     const deadline = 1_000 + config.lockoutGraceMs;
     runWakes(j, 1_000, 5_000, () => {});
-    const join = {
-      type: "key",
-      epoch: 2,
-      groupKey: K2,
-      kind: "ratchet-join",
-      chainStart: 1,
-      leaderSeq: 1,
-      // The leader's chain holders when it keyed J: J included, X not yet announced.
-      holders: [1, 2, 3, 4],
-    };
-    j.handle({ type: "key-message", from: LEADER, message: join as KeyMessageBody }, 5_000);
+    // The leader's chain holders when it keyed J: J included, X not yet announced.
+    j.handle(keyDelivery(2, K2, "ratchet-join", [1, 2, 3, 4]), 5_000);
     const accepted = j.installedEpochs();
     j.handle(leaderBroadcast("ratchet", 3, K3), 5_010);
     let underK3Ms = 0;

@@ -17,10 +17,16 @@
 // key was on the way.
 import { describe, expect, it } from "vitest";
 import { ratchetGroupKey } from "../../web/src/core/identifiers.js";
-import type { KeyMessageBody } from "../../web/src/core/key-messages.js";
 import { KeySchedule } from "../../web/src/core/key-schedule.js";
 import { DEFAULT_SCHEDULE_CONFIG } from "../../web/src/core/schedule-types.js";
-import { memberId as ID, K1, LEADER, leaderBroadcast, runWakes } from "./sim/leader-frames.js";
+import {
+  memberId as ID,
+  K1,
+  keyDelivery,
+  LEADER,
+  leaderBroadcast,
+  runWakes,
+} from "./sim/leader-frames.js";
 import { seededRandom } from "./sim/seeded-random.js";
 
 const config = DEFAULT_SCHEDULE_CONFIG;
@@ -50,16 +56,7 @@ function scenario(variant: "welcome" | "hidden-join", withCommit: boolean) {
   j.handle({ type: "member-left", participantId: ID(xSeq), seq: xSeq }, 1_000);
   const deadline = 1_000 + config.lockoutGraceMs;
   runWakes(j, 1_000, 5_000, () => {});
-  const join = {
-    type: "key",
-    epoch: 2,
-    groupKey: K2,
-    kind: "ratchet-join",
-    chainStart: 1,
-    leaderSeq: 1,
-    holders: [1, 2, 3, 5],
-  };
-  j.handle({ type: "key-message", from: LEADER, message: join as KeyMessageBody }, 5_000);
+  j.handle(keyDelivery(2, K2, "ratchet-join", [1, 2, 3, 5]), 5_000);
   const accepted = j.installedEpochs();
   j.handle(leaderBroadcast("ratchet", 3, K3), 5_010);
   if (withCommit) j.handle(leaderBroadcast("commit", 4, new Uint8Array(32).fill(44)), 5_020);
