@@ -295,17 +295,22 @@ describe("the guard's own messages", () => {
     }
   });
 
-  it("ignores malformed plan messages (a plan is parsed, never cast)", async () => {
+  it("a malformed plan message allows nothing until the page's next plan (parsed, never cast; fail closed)", async () => {
     if (BASELINE) return;
     const { others, session, self, page } = await call();
     const [a] = others as [string];
     const incoming = await receiver(a);
+    const writer = new FrameWriter();
+    expect(await deliver(incoming, await framesFrom(writer, session, 1, a, 2))).toBe(2);
     toWorker({ kind: "hush:plan", data: { id: 10_000, plan: { local: self, senders: "all" } } });
     toWorker({ kind: "hush:barrier", data: { id: 10_000 } });
     await settle();
-    const writer = new FrameWriter();
-    expect(await deliver(incoming, await framesFrom(writer, session, 1, a, 2))).toBe(2);
+    expect(await deliver(incoming, await framesFrom(writer, session, 1, a, 2))).toBe(0);
     expect(guardPlanOf((page.provider as MediaKeys).plan()).senders).toHaveLength(1);
+    // The page's next plan (a key installed) puts back what the core holds.
+    session.hold(2);
+    await settle();
+    expect(await deliver(incoming, await framesFrom(writer, session, 1, a, 2))).toBe(2);
   });
 });
 

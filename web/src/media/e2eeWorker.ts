@@ -176,7 +176,10 @@ scope.onmessage = (event: MessageEvent) => {
   switch (message.kind) {
     case "hush:plan": {
       const parsed = PlanMessageSchema.safeParse(message);
+      // A plan we cannot read is no reason to keep the last one: what it retired would stay
+      // allowed (fail closed; the page's next plan restores what the core holds).
       if (parsed.success) guard.restrict(parsed.data.data.id, parsed.data.data.plan);
+      else guard.allowNothing();
       return;
     }
     case "hush:barrier": {

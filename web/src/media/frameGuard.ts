@@ -192,7 +192,18 @@ export class FrameGuard {
   private send: SendKey[] = [];
   private pending: { id: number; plan: GuardPlan } | undefined;
   private readonly decrypting = new WeakMap<object, PendingDecrypt>();
-  private readonly encrypting = new WeakMap<object, number>();
+  /** Each of our frames in livekit's encrypt: its length, and sendChanges when it went in. */
+  private readonly encrypting = new WeakMap<object, { length: number; at: number }>();
+  /**
+   * livekit reads the key at our current index when a frame starts encrypting and encrypts after
+   * an await, so a frame that went in before the bytes at its slot changed may come out after the
+   * commit that allows the slot's new key, under the old bytes. Bumped at every commit after which
+   * the slot of the send key last committed no longer carries that key; per slot, its value then.
+   */
+  private sendChanges = 0;
+  private readonly slotChangedAt = new Map<number, number>();
+  /** The send key of the plan last committed (what livekit's ring holds at its slot). */
+  private lastSend: PlannedKey | undefined;
   private readonly refused = new Map<string, RefusedCounts>();
   private sendBlocked = 0;
   /**
@@ -247,6 +258,15 @@ export class FrameGuard {
       if (stillHeld.has(checkIn(name))) this.liveWindows(name);
     }
     this.pending = { id, plan };
+  }
+
+  /**
+   * Allows no frame in or out until a later plan commits: restricts to an empty plan (replay
+   * floors kept, as for any retirement) and drops the plan waiting for its barrier.
+   */
+  allowNothing() {
+    this.restrict(0, { local: this.local, send: null, held: [], senders: [] });
+    this.pending = undefined;
   }
 
   /** Binds every key the plan names to its check; a second check for a triple conflicts. */
@@ -332,6 +352,14 @@ export class FrameGuard {
     // Our send key too must be one the core holds (fail closed: send nothing).
     const sendCheck = plan.send ? this.trusted(checks, plan.local, plan.send) : undefined;
     this.send = plan.send && sendCheck !== undefined ? [{ key: plan.send, check: sendCheck }] : [];
+    // The previous send key's bytes are gone from its slot (another key, or a wipe): frames that
+    // went into livekit before now may carry them and must not leave under that slot.
+    const previous = this.lastSend;
+    if (previous && !sameKey(previous, plan.send)) {
+      this.sendChanges += 1;
+      this.slotChangedAt.set(previous.slot, this.sendChanges);
+    }
+    this.lastSend = plan.send ?? undefined;
     for (const { participantId, keys } of plan.senders) {
       const ring = this.receive.get(participantId) ?? new Map<number, AllowedKey>();
       for (const key of keys) {
@@ -430,7 +458,7 @@ export class FrameGuard {
   }
 
   beforeEncrypt(frame: GuardedFrame) {
-    this.encrypting.set(frame, frame.data.byteLength);
+    this.encrypting.set(frame, { length: frame.data.byteLength, at: this.sendChanges });
   }
 
   /** After livekit encrypted one of our frames: does it leave? */
@@ -441,11 +469,13 @@ export class FrameGuard {
     if (this.send.length === 0 || participantId !== this.local) return this.block();
     // DTX: livekit does not encrypt empty frames; they carry nothing.
     if (data.byteLength === 0) return true;
-    if (before === undefined || data.byteLength !== before + ENCRYPTION_OVERHEAD) {
+    if (before === undefined || data.byteLength !== before.length + ENCRYPTION_OVERHEAD) {
       return this.block();
     }
     const trailer = trailerOf(data);
     if (!trailer || !this.send.some(({ key }) => key.slot === trailer.slot)) return this.block();
+    // Its slot's bytes changed while it was in livekit's encrypt: it may carry the old ones.
+    if ((this.slotChangedAt.get(trailer.slot) ?? 0) > before.at) return this.block();
     return true;
   }
 

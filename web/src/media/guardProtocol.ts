@@ -45,10 +45,15 @@ const GuardPlanSchema = z.object({
       }),
     )
     .max(256),
-  /** Per verified remote sender, the keys its frames may use. Anyone else: none. */
+  /**
+   * Per verified remote sender, the keys its frames may use. Anyone else: none. The cap is far
+   * above any room (the core's roster has no limit of its own, a room holds up to 10,000): a plan
+   * that does not parse allows nothing (e2eeWorker.ts), so a cap a real roster can reach would
+   * silence the call.
+   */
   senders: z
     .array(z.object({ participantId: ParticipantId, keys: z.array(PlannedKeySchema).max(256) }))
-    .max(1024),
+    .max(100_000),
 });
 export type GuardPlan = z.infer<typeof GuardPlanSchema>;
 
