@@ -702,12 +702,31 @@ export class KeySchedule {
     const settled = held.holders;
     const onward = new Set(settled);
     const current = this.keys.current;
-    if (current && current.chainStart === held.chainStart && current.sourceSeq === held.sourceSeq) {
+    const sameChain =
+      current && current.chainStart === held.chainStart && current.sourceSeq === held.sourceSeq;
+    if (sameChain) {
       for (const seq of current.holders) onward.add(seq);
     }
     for (const seq of this.seenJoining) onward.add(seq);
     this.switchTo({ ...held, holders: onward });
-    this.keys.reholdCurrent(settled);
+    // The chain's past epochs held with its old holder set take the leader's list too (complete
+    // for them): left on the old set, a holder the list names, or a later guess, would reach only
+    // the current epoch and above, and the past epochs stay accepted after its deadline.
+    this.keys.reholdCurrent(settled, sameChain ? current.holders : undefined);
+    // A seq we count onward only as a guess has already left: the chain's next ratchet will be
+    // withheld here the moment it is made, while everyone else sends with it. Ask now, naming the
+    // epoch above, so that the leader's next rotation is a fresh key instead (its commit barrier
+    // installs it here first); the leader stays silent, our `have` being its epoch.
+    const leader = this.leaderId();
+    const guessLeft = [...onward].some((seq) => !settled.has(seq) && this.departed.has(seq));
+    if (guessLeft && leader !== undefined && !this.isLeader()) {
+      this.keys.see(held.epoch + 1);
+      this.out.push({
+        type: "send",
+        to: leader,
+        message: { type: "key-request", epoch: this.keys.maxKnownEpoch(), have: held.epoch },
+      });
+    }
   }
 
   /** A delivered key as we hold it: our own copy of the bytes, and its holders as we count them. */
@@ -979,11 +998,16 @@ export class KeySchedule {
     if (this.behind && next.epoch >= this.behind.need) this.behind = undefined;
     if (this.overtaken && next.epoch >= this.overtaken.epoch) this.overtaken = undefined;
     const newChain = next.chainStart === next.epoch || next.chainStart !== previous?.chainStart;
-    if (previous && newChain) {
+    // Another leader's chain that started at the same epoch as ours (two leaders of a split view
+    // each made a fresh key there) is another chain too: every epoch below the one we take is the
+    // losing chain's, and goes.
+    const rival = !newChain && previous !== undefined && next.sourceSeq !== previous.sourceSeq;
+    if (previous && (newChain || rival)) {
+      const below = rival ? next.epoch : next.chainStart;
       const at = this.now + this.config.retireGraceMs;
       // Bounded: a newer deadline for the same or a lower start adds nothing.
-      if (!this.retireBefore.some((r) => r.epoch >= next.chainStart)) {
-        this.retireBefore.push({ epoch: next.chainStart, at });
+      if (!this.retireBefore.some((r) => r.epoch >= below)) {
+        this.retireBefore.push({ epoch: below, at });
       }
     }
   }

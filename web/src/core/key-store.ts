@@ -228,11 +228,12 @@ export class KeyStore {
    * chain's own set untouched: a joiner the leader keyed after writing the list may hold them,
    * even one whose join the server hid from us.
    */
-  reholdCurrent(settled: Set<number>): void {
+  reholdCurrent(settled: Set<number>, previous?: ReadonlySet<number>): void {
     const current = this.current;
     if (!current) return;
     for (const [epoch, held] of this.holdersOf) {
-      if (held === current.holders && epoch <= current.epoch) this.holdersOf.set(epoch, settled);
+      const ofChain = held === current.holders || (previous !== undefined && held === previous);
+      if (ofChain && epoch <= current.epoch) this.holdersOf.set(epoch, settled);
     }
   }
 
