@@ -38,6 +38,11 @@ const NEXT_SEQ_KEY = "nextSeq";
 
 /** The alarm never fires more often than this, however many sockets fall due. */
 const ALARM_GRANULARITY_MS = 1_000;
+/**
+ * Sockets the room closed whose peer never answered the close still take runtime memory: beyond
+ * this many times the socket cap, counted with the open ones, the room takes no new socket.
+ */
+const CLOSED_SOCKETS_FACTOR = 4;
 
 /** RFC 6455 section 7.4.1: the server hit a condition it cannot recover from. */
 const INTERNAL_ERROR_CLOSE = 1011;
@@ -75,7 +80,11 @@ export class Room extends DurableObject<Env> {
     const config = this.config;
     if (!config.ok) return new Response(config.error, { status: 500 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    if (this.ctx.getWebSockets().length >= config.value.maxSockets) {
+    const { open, listed } = this.socketCounts();
+    if (
+      open >= config.value.maxSockets ||
+      listed >= config.value.maxSockets * CLOSED_SOCKETS_FACTOR
+    ) {
       // Refused with the protocol's own words, without ever becoming one of the room's sockets.
       server.accept();
       sendQuietly(server, {
@@ -227,6 +236,24 @@ export class Room extends DurableObject<Env> {
     }
     if (Number.isFinite(next))
       await this.ctx.storage.setAlarm(Math.max(next, Date.now() + ALARM_GRANULARITY_MS));
+  }
+
+  /**
+   * `open`: the sockets that count against the socket cap, pending and joined ones. A socket the
+   * room has closed stays in getWebSockets() until its peer answers the close, which a hostile peer
+   * never does; counting it would let sockets that never joined hold their slots past the join
+   * deadline, and lock everyone else out. `listed`: every socket the runtime keeps for the room,
+   * closed ones too, bounded at CLOSED_SOCKETS_FACTOR times the cap so they cannot grow without
+   * end either.
+   */
+  private socketCounts(): { open: number; listed: number } {
+    const sockets = this.ctx.getWebSockets();
+    let open = 0;
+    for (const ws of sockets) {
+      const phase = this.stateOf(ws)?.phase;
+      if (phase === "pending" || phase === "joined") open++;
+    }
+    return { open, listed: sockets.length };
   }
 
   /** Makes sure the alarm fires no later than `at`. */
