@@ -97,6 +97,12 @@ export class KeySchedule {
   private nextPeriodicAt: number | undefined;
   private rotationsSinceFresh = 0;
   /**
+   * Lowest seq we handed the current chain by a key that is not fresh (a `current` answer): that
+   * member counts onward every seq announced to it since it joined (switchToDelivered), so one of
+   * those that has left and that the chain never reached would withhold our next ratchet there.
+   */
+  private guessedFrom: number | undefined;
+  /**
    * First epoch each member may be given: never a key in use before it joined
    * (docs/key-schedule.md, Who may make keys).
    */
@@ -371,6 +377,14 @@ export class KeySchedule {
     this.requestRotation(formerLeader === this.self?.participantId ? "leave" : "takeover", now);
   }
 
+  /** Whether a seq above `seq` has left (or is departed) and is not among `holders`. */
+  private leftAbove(seq: number, holders: ReadonlySet<number>): boolean {
+    for (const left of [...this.leftSeqs, ...this.departed.keys()]) {
+      if (left > seq && !holders.has(left)) return true;
+    }
+    return false;
+  }
+
   private depart(seq: number, now: number): void {
     if (!this.departed.has(seq)) this.departed.set(seq, now + this.config.lockoutGraceMs);
   }
@@ -448,11 +462,20 @@ export class KeySchedule {
     if (periodicFresh) reason = "periodic-fresh";
     // A ratchet must land exactly on current+1; if that epoch is taken by anything we have seen,
     // only a fresh key above it is unambiguous.
+    // A member handed this chain by a key that is not fresh counts, onward, every seq that joined
+    // after it; one of those that left and that the chain never reached withholds the chain's next
+    // ratchet there (switchToDelivered). Its ask for a fresh key may still be on the way (a round
+    // trip longer than the coalescing), so a joiner gets a fresh key instead of the ratchet, and
+    // the next rotation after such an answer is fresh.
+    const guessLeft = (seq: number | undefined) =>
+      current !== undefined && seq !== undefined && this.leftAbove(seq, current.holders);
     const fresh =
       this.needFresh !== undefined ||
       periodicFresh ||
       current === undefined ||
-      this.keys.maxKnownEpoch() > current.epoch;
+      this.keys.maxKnownEpoch() > current.epoch ||
+      guessLeft(this.guessedFrom) ||
+      joiners.some((id) => guessLeft(this.roster.get(id)));
     this.coalesceAt = undefined;
     this.lastRotationAt = now;
     this.needFresh = undefined;
@@ -461,6 +484,7 @@ export class KeySchedule {
 
     if (fresh || current === undefined) {
       const epoch = this.keys.maxKnownEpoch() + 1;
+      this.guessedFrom = undefined;
       // Unreachable with bounded steps (FIRST_EPOCH_MAX), but never emit an epoch the wire lacks.
       if (epoch > MAX_EPOCH) return;
       const groupKey = this.random(32);
@@ -807,6 +831,8 @@ export class KeySchedule {
     }
     const current = this.keys.current;
     if (!current || current.epoch < eligible || have >= current.epoch) return;
+    const seq = this.roster.get(from);
+    if (seq !== undefined) this.guessedFrom = Math.min(this.guessedFrom ?? seq, seq);
     this.out.push({
       type: "send",
       to: from,
@@ -1036,6 +1062,7 @@ export class KeySchedule {
     this.lastRotationAt = undefined;
     this.nextPeriodicAt = undefined;
     this.rotationsSinceFresh = 0;
+    this.guessedFrom = undefined;
     this.eligibleFrom.clear();
   }
 }
