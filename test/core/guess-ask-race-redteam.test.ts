@@ -14,19 +14,11 @@
 // It is the helper-38 scenario (joiner-seen-leaver-glitch.test.ts) on a slower network, with a
 // second joiner. With 20 ms each way both pass.
 import { describe, expect, it } from "vitest";
-import { KeySchedule } from "../../web/src/core/key-schedule.js";
-import {
-  DEFAULT_SCHEDULE_CONFIG,
-  type ScheduleAction,
-  type ScheduleEvent,
-} from "../../web/src/core/schedule-types.js";
 import { memberId as ID } from "./sim/leader-frames.js";
+import { LINK_LEADER as L, leaderJoinerLink } from "./sim/leader-joiner-link.js";
 import { type Faults, HONEST } from "./sim/relay.js";
 import { simulate } from "./sim/scenario.js";
-import { seededRandom } from "./sim/seeded-random.js";
 
-const config = DEFAULT_SCHEDULE_CONFIG;
-const L = ID(1);
 const A = ID(2);
 const J = ID(5);
 const Z = ID(6);
@@ -38,43 +30,9 @@ describe("the one-shot ask for a departed guess, on a network slower than the co
     ["J proven at once, Y 160 ms later", 1_100, 1_260],
     ["J's proof slow (3 s), Y 10 ms later", 4_000, 4_010],
   ])("%s: the joiner never lacks the epoch the leader sends with", (_, jProvenAt, yProvenAt) => {
-    const leader = new KeySchedule(config, seededRandom("lead"));
-    const j = new KeySchedule(config, seededRandom("joiner"));
-    // An honest relay, one-way latency 150 ms, between the leader and J (A and Y ack at once).
-    const inFlight: { at: number; to: "L" | "J"; event: ScheduleEvent }[] = [];
-    const route = (from: "L" | "J", actions: ScheduleAction[], now: number): void => {
-      for (const a of actions) {
-        if (from === "L" && a.type === "send" && (a.to === A || a.to === Y)) {
-          if (a.message.type === "key" && a.message.kind === "fresh") {
-            const ack = { type: "ack" as const, epoch: a.message.epoch, have: 0 };
-            route("L", leader.handle({ type: "key-message", from: a.to, message: ack }, now), now);
-          }
-        }
-        if (from === "L" && a.type === "send" && a.to === J)
-          inFlight.push({
-            at: now + LATENCY,
-            to: "J",
-            event: { type: "key-message", from: L, message: a.message },
-          });
-        if (from === "L" && a.type === "broadcast")
-          inFlight.push({
-            at: now + LATENCY,
-            to: "J",
-            event: { type: "broadcast", from: L, body: a.body },
-          });
-        if (from === "J" && a.type === "send" && a.to === L)
-          inFlight.push({
-            at: now + LATENCY,
-            to: "L",
-            event: { type: "key-message", from: J, message: a.message },
-          });
-      }
-    };
-    const toLeader = (event: ScheduleEvent, now: number) =>
-      route("L", leader.handle(event, now), now);
-    const toJ = (event: ScheduleEvent, now: number) =>
-      inFlight.push({ at: now + LATENCY, to: "J", event });
-    toLeader(
+    // An honest link, one-way latency 150 ms, between the leader and J (A and Y ack at once).
+    const link = leaderJoinerLink(J, [A, Y], LATENCY);
+    link.toLeader(
       {
         type: "joined",
         self: { participantId: L, seq: 1 },
@@ -84,11 +42,10 @@ describe("the one-shot ask for a departed guess, on a network slower than the co
       0,
     );
     // J (seq 5) joins at 1 000; Z (seq 6) 5 ms later, and closes its tab at 1 050 before proving
-    // itself to anyone (the leader re-keys for that leave, before J is keyed).
-    inFlight.push({
-      at: 1_000,
-      to: "J",
-      event: {
+    // itself to anyone (the leader re-keys for that leave, before J is keyed). The room's notices
+    // reach J 5 ms after the leader.
+    link.toJoinerAt(
+      {
         type: "joined",
         self: { participantId: J, seq: 5 },
         members: [
@@ -97,49 +54,41 @@ describe("the one-shot ask for a departed guess, on a network slower than the co
         ],
         pending: [],
       },
-    });
-    toLeader({ type: "member-pending", member: { participantId: J, seq: 5 } }, 1_000);
-    toLeader({ type: "member-pending", member: { participantId: Z, seq: 6 } }, 1_005);
-    toJ({ type: "member-pending", member: { participantId: Z, seq: 6 } }, 1_005 - LATENCY + 5);
-    toLeader({ type: "member-left", participantId: Z, seq: 6 }, 1_050);
-    toJ({ type: "member-left", participantId: Z, seq: 6 }, 1_050 - LATENCY + 5);
-    // Y (seq 7) joins just before it proves itself (J sees it announced).
-    toLeader({ type: "member-pending", member: { participantId: Y, seq: 7 } }, yProvenAt - 50);
-    toJ({ type: "member-pending", member: { participantId: Y, seq: 7 } }, yProvenAt - 50);
-    let jKeyedAt: number | undefined;
-    let glitchMs = 0;
-    const firstGlitch: string[] = [];
-    for (let now = 1_000; now <= 70_000; now += 5) {
-      // J's proof reaches the leader, then Y's (Y proven to J too).
-      if (now === jProvenAt)
-        toLeader({ type: "member-joined", member: { participantId: J, seq: 5 } }, now);
-      if (now === yProvenAt) {
-        toLeader({ type: "member-joined", member: { participantId: Y, seq: 7 } }, now);
-        toJ({ type: "member-joined", member: { participantId: Y, seq: 7 } }, now - LATENCY + 5);
-      }
-      for (const f of inFlight.filter((x) => x.at <= now)) {
-        inFlight.splice(inFlight.indexOf(f), 1);
-        if (f.to === "J") route("J", j.handle(f.event, now), now);
-        else toLeader(f.event, now);
-      }
-      const lw = leader.nextWakeAt();
-      if (lw !== undefined && lw <= now) toLeader({ type: "tick" }, now);
-      const jw = j.nextWakeAt();
-      if (jw !== undefined && jw <= now) route("J", j.handle({ type: "tick" }, now), now);
-      if (jKeyedAt === undefined && j.sendingEpoch > 0) jKeyedAt = now;
-      if (jKeyedAt === undefined) continue;
-      const sending = leader.sendingEpoch;
-      if (sending !== 0 && !j.installedEpochs().includes(sending)) {
-        glitchMs += 5;
-        if (firstGlitch.length === 0)
-          firstGlitch.push(`t=${now}: leader sends ${sending}, J accepts [${j.installedEpochs()}]`);
-      }
-    }
-    expect(jKeyedAt, "J keyed").toBeDefined();
-    expect(
-      glitchMs,
-      `ms J lacks the epoch the leader sends with (first: ${firstGlitch[0] ?? "never"})`,
-    ).toBe(0);
+      1_000,
+    );
+    link.toLeader({ type: "member-pending", member: { participantId: J, seq: 5 } }, 1_000);
+    link.toLeader({ type: "member-pending", member: { participantId: Z, seq: 6 } }, 1_005);
+    link.toJoinerAt({ type: "member-pending", member: { participantId: Z, seq: 6 } }, 1_010);
+    link.toLeader({ type: "member-left", participantId: Z, seq: 6 }, 1_050);
+    link.toJoinerAt({ type: "member-left", participantId: Z, seq: 6 }, 1_055);
+    let keyedAt: number | undefined;
+    const seen = link.run(
+      1_000,
+      70_000,
+      (now) => {
+        // Y (seq 7) joins 50 ms before it proves itself; J's proof reaches the leader, then Y's.
+        if (now === yProvenAt - 50) {
+          const pending = { type: "member-pending" as const, member: { participantId: Y, seq: 7 } };
+          link.toLeader(pending, now);
+          link.toJoinerAt(pending, now + LATENCY);
+        }
+        if (now === jProvenAt)
+          link.toLeader({ type: "member-joined", member: { participantId: J, seq: 5 } }, now);
+        if (now === yProvenAt) {
+          const joined = { type: "member-joined" as const, member: { participantId: Y, seq: 7 } };
+          link.toLeader(joined, now);
+          link.toJoinerAt(joined, now + 5);
+        }
+      },
+      (now) => {
+        if (keyedAt === undefined && link.joiner.sendingEpoch > 0) keyedAt = now;
+        return keyedAt !== undefined;
+      },
+    );
+    expect(keyedAt, "J keyed").toBeDefined();
+    expect(seen.glitchMs, `ms J lacks the epoch the leader sends with (first: ${seen.first})`).toBe(
+      0,
+    );
   });
 });
 
