@@ -19,6 +19,21 @@ import {
   type ScheduleEvent,
 } from "./schedule-types.js";
 
+/**
+ * Sending stops this long before the lock-out deadline, receiving at it. Every member counts the
+ * deadline from when it heard the leave, so a member nearer the room withholds the old chain up to
+ * one delivery spread before one further away stops sending with it; when the re-key is late (each
+ * leave heard while a fresh key is in flight cancels it and starts another), that gap was a glitch.
+ */
+const SEND_LEAD_MS = 500;
+
+/**
+ * The least time between a switch of the leader's own and the ratchet two after it: members keep
+ * two ratchets ahead installed, so a member whose copy of the earlier one is still on its way
+ * (a one-way delay up to this long) still holds the epoch the leader sends with.
+ */
+const RATCHET_PAIR_MS = 600;
+
 /** The leader's side of a fresh key in flight: who must acknowledge before the commit. */
 interface FreshRotation {
   readonly recipients: ReadonlySet<string>;
@@ -94,6 +109,12 @@ export class KeySchedule {
   private coalesceAt: number | undefined;
   /** When the last rotation started: the next join/leave rotation waits until coalesceMs after it. */
   private lastRotationAt: number | undefined;
+  /**
+   * When we last switched to a key of our own making (a ratchet, a fresh key's commit), the
+   * newest last: a ratchet lands at most LOOKAHEAD_RATCHETS above a member that has not yet read
+   * the switch before the previous one, so the next ratchet waits until RATCHET_PAIR_MS after it.
+   */
+  private ownSwitches: number[] = [];
   private nextPeriodicAt: number | undefined;
   private rotationsSinceFresh = 0;
   /**
@@ -391,6 +412,9 @@ export class KeySchedule {
 
   private requestRotation(reason: RotationReason, now: number): void {
     this.needFresh ??= reason;
+    // A ratchet held back for RATCHET_PAIR_MS is a fresh key now: only the coalescing holds it.
+    const spaced = Math.max(now, (this.lastRotationAt ?? now) + this.config.coalesceMs);
+    if (this.coalesceAt !== undefined) this.coalesceAt = Math.min(this.coalesceAt, spaced);
     this.scheduleRotation(now);
   }
 
@@ -476,6 +500,14 @@ export class KeySchedule {
       this.keys.maxKnownEpoch() > current.epoch ||
       guessLeft(this.guessedFrom) ||
       joiners.some((id) => guessLeft(this.roster.get(id)));
+    const twoBack = this.ownSwitches.length >= 2 ? this.ownSwitches[0] : undefined;
+    const tooSoon = twoBack !== undefined && now < twoBack + RATCHET_PAIR_MS;
+    if (!fresh && current !== undefined && twoBack !== undefined && tooSoon) {
+      // A ratchet this soon would be three above a member still reading the switch two back.
+      if (periodic) this.nextPeriodicAt = twoBack + RATCHET_PAIR_MS;
+      else this.coalesceAt = twoBack + RATCHET_PAIR_MS;
+      return;
+    }
     this.coalesceAt = undefined;
     this.lastRotationAt = now;
     this.needFresh = undefined;
@@ -568,6 +600,11 @@ export class KeySchedule {
       });
     }
     this.out.push({ type: "commit", epoch, acked: 0, timedOut: false });
+    this.noteOwnSwitch(now);
+  }
+
+  private noteOwnSwitch(now: number): void {
+    this.ownSwitches = [...this.ownSwitches, now].slice(-2);
   }
 
   private freshDelivery(pending: HeldKey): KeyMessageBody {
@@ -602,6 +639,7 @@ export class KeySchedule {
     this.switchTo(pending);
     const acked = rotation.recipients.size - rotation.awaiting.size;
     this.out.push({ type: "commit", epoch: pending.epoch, acked, timedOut });
+    this.noteOwnSwitch(this.now);
   }
 
   // ---- key messages ----
@@ -948,11 +986,12 @@ export class KeySchedule {
     return deadline !== undefined && deadline <= now;
   }
 
-  /** The next lock-out deadline that would stop us sending with the current key. */
+  /** When a lock-out deadline stops us sending with the current key (SEND_LEAD_MS before it). */
   private nextLockoutAt(): number | undefined {
     const holders = this.keys.currentHolders();
     if (!holders || this.sent === 0) return undefined;
-    return this.earliestDeparture(holders);
+    const deadline = this.earliestDeparture(holders);
+    return deadline === undefined ? undefined : deadline - SEND_LEAD_MS;
   }
 
   /**
@@ -989,14 +1028,17 @@ export class KeySchedule {
       current !== undefined &&
       !empty &&
       holders !== undefined &&
-      !this.departedBy(holders, now) &&
+      !this.departedBy(holders, now + SEND_LEAD_MS) &&
       current.epoch >= this.overtakenBelow(now);
     const epoch = usable ? current.epoch : 0;
     if (current && !usable) {
       // A leader locked out of its own key (a holder it could not rule out has left) re-keys
       // rather than wait for the next periodic fresh key; anyone else asks the leader.
-      if (this.isLeader()) this.requestRotation("leave", now);
-      else {
+      // Not while a fresh key is in flight: it excludes every leaver we knew when we made it (a
+      // later leave cancels it), and its commit settles this again.
+      if (this.isLeader()) {
+        if (!this.rotation) this.requestRotation("leave", now);
+      } else {
         // Naming the epoch above makes the leader's next rotation a fresh key (its answer for
         // the current one may lift the lock-out only for that epoch: key-store.ts, reholdCurrent).
         this.keys.see(current.epoch + 1);
@@ -1060,6 +1102,7 @@ export class KeySchedule {
     this.needFresh = undefined;
     this.coalesceAt = undefined;
     this.lastRotationAt = undefined;
+    this.ownSwitches = [];
     this.nextPeriodicAt = undefined;
     this.rotationsSinceFresh = 0;
     this.guessedFrom = undefined;
